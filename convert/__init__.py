@@ -1,0 +1,1 @@
+"""mood-convert: the training host (data, model, training, quantization, evaluation, catalog)."""

@@ -1,0 +1,42 @@
+"""``mood-edge``: the daemon and its tools."""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from . import __version__
+from .cli import run
+
+COMMANDS = {
+    "run": "edge.daemon",
+    "watch": "edge.watch",
+    "bench": "edge.bench",
+}
+
+DESCRIPTION = """\
+mood-edge reads a camera, finds faces, classifies each face's expression with a full-integer
+int8 TFLite model, smooths that into a stable room mood, picks movies for it from catalog.json
+and publishes mood and picks over MQTT to every display that subscribes.
+
+Frames and face crops never leave the process: only the mood, its probabilities, the number of
+faces and the movie picks are published."""
+
+EPILOG = """\
+topics:
+  mood-edge/<device-id>/state         retained JSON: mood, confidence, probabilities, faces,
+                                      since, recommendations, schema
+  mood-edge/<device-id>/availability  retained "online" / "offline" (Last Will)
+
+files:
+  /etc/mood-edge/config.toml          config read by the systemd unit (see config.example.toml)
+
+Run "mood-edge COMMAND --help" for the options of each command."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run("mood-edge", DESCRIPTION, EPILOG, __version__, COMMANDS, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+"""The daemon's configuration: one TOML file, typed dataclasses, a default for every value.
+
+A wrong key, type or value raises :class:`ConfigError` naming the file, the key and what was
+expected. Command-line overrides are applied on top with :func:`apply_overrides`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+from urllib.parse import unquote, urlsplit
+
+from .errors import ConfigError
+from .paths import default_catalog, default_model
+
+
+@dataclass
+class CameraConfig:
+    #: "picamera2" | "v4l2:N" (or "v4l2:/dev/videoN") | "file:PATH" | "dir:PATH"
+    source: str = "picamera2"
+    #: replay a file or folder source endlessly
+    loop: bool = False
+    width: int = 640
+    height: int = 480
+    #: frames per second to aim for; 0 = as fast as the source delivers
+    fps: float = 15.0
+    #: seconds between attempts to reopen a source that failed (doubles up to retry_max_s)
+    retry_s: float = 1.0
+    retry_max_s: float = 30.0
+
+
+@dataclass
+class DetectorConfig:
+    #: "haar" (OpenCV cascade, no extra files) or "blazeface" (models/face_detection_short_range.tflite)
+    kind: str = "haar"
+    #: the frame is downscaled so its width is at most this before detection
+    detect_width: int = 320
+    #: smallest face, in pixels of the downscaled frame
+    min_size: int = 24
+    #: detector confidence threshold (BlazeFace); Haar uses min_neighbors
+    min_confidence: float = 0.6
+    min_neighbors: int = 5
+    scale_factor: float = 1.15
+    max_faces: int = 8
+
+
+@dataclass
+class ModelConfig:
+    #: the .tflite file; its model card is the same path with ".json"
+    path: str = field(default_factory=lambda: str(default_model()))
+    num_threads: int = 2
+    #: "fer7" (angry, disgust, fear, happy, sad, surprise, neutral) or "mood4" (happy, sad, neutral, angry)
+    labels: str = "fer7"
+
+
+@dataclass
+class MoodConfig:
+    #: weight of the newest frame in the exponential moving average (0..1]
+    ema_alpha: float = 0.3
+    #: a new mood must lead for this many seconds before it is published
+    dwell_s: float = 2.0
+    #: ... and lead the current mood's probability by at least this much
+    margin: float = 0.1
+    #: no face for this many seconds -> mood "nobody"
+    nobody_after_s: float = 5.0
+    #: faces whose top probability is below this are ignored
+    min_face_confidence: float = 0.0
+
+
+@dataclass
+class RecommendConfig:
+    catalog: str = field(default_factory=lambda: str(default_catalog()))
+    count: int = 5
+    #: "match" (mood-congruent) or "lift" (mood-improving)
+    strategy: str = "lift"
+    family_safe: bool = False
+    #: a film shown in the last `history` recommendations is not shown again
+    history: int = 30
+    #: fixed seed for reproducible picks (tests); unset = random
+    seed: int | None = None
+
+
+@dataclass
+class MqttConfig:
+    #: mqtt://[user:pass@]host[:port] or mqtts://... for TLS; "" = do not publish
+    broker: str = "mqtt://localhost:1883"
+    device_id: str = field(default_factory=lambda: _default_device_id())
+    topic_prefix: str = "mood-edge"
+    client_id: str = ""
+    username: str = ""
+    password: str = ""
+    #: read the password from this file (e.g. a systemd credential) instead of the config
+    password_file: str = ""
+    tls: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    #: accept a server certificate that does not verify (never do this outside a lab)
+    tls_insecure: bool = False
+    keepalive_s: int = 30
+    qos: int = 1
+    #: re-publish the state at least this often even when nothing changed
+    heartbeat_s: float = 60.0
+    #: messages kept while the broker is away; older ones are dropped beyond this
+    max_queued: int = 100
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 30.0
+
+
+@dataclass
+class HomeAssistantConfig:
+    enabled: bool = True
+    discovery_prefix: str = "homeassistant"
+
+
+@dataclass
+class DaemonConfig:
+    state_dir: str = field(default_factory=lambda: os.environ.get("STATE_DIRECTORY", "/var/lib/mood-edge"))
+    log_level: str = "INFO"
+    #: DEBUG ONLY, off by default: write face crops to this folder. Frames never leave the process otherwise.
+    debug_save_faces_dir: str = ""
+
+
+@dataclass
+class Config:
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    mood: MoodConfig = field(default_factory=MoodConfig)
+    recommend: RecommendConfig = field(default_factory=RecommendConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    #: the file it came from, for error messages
+    origin: str = field(default="<defaults>", compare=False)
+
+
+def _default_device_id() -> str:
+    host = os.uname().nodename or "mood-edge"
+    return re.sub(r"[^A-Za-z0-9_-]", "-", host).lower()
+
+
+# Values checked beyond their type: key -> (predicate, what was expected)
+_CHOICES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
+    "camera.source": (lambda v: bool(re.fullmatch(r"picamera2|v4l2:.+|file:.+|dir:.+", v)),
+                      '"picamera2", "v4l2:N", "file:PATH" or "dir:PATH"'),
+    "camera.width": (lambda v: v > 0, "a positive number of pixels"),
+    "camera.height": (lambda v: v > 0, "a positive number of pixels"),
+    "camera.fps": (lambda v: v >= 0, "0 (unlimited) or a positive rate"),
+    "detector.kind": (lambda v: v in ("haar", "blazeface"), '"haar" or "blazeface"'),
+    "detector.detect_width": (lambda v: v >= 64, "at least 64"),
+    "detector.min_size": (lambda v: v > 0, "a positive number of pixels"),
+    "detector.min_confidence": (lambda v: 0 <= v <= 1, "a number between 0 and 1"),
+    "detector.max_faces": (lambda v: v > 0, "at least 1"),
+    "model.num_threads": (lambda v: v > 0, "at least 1"),
+    "model.labels": (lambda v: v in ("fer7", "mood4"), '"fer7" or "mood4"'),
+    "mood.ema_alpha": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
+    "mood.dwell_s": (lambda v: v >= 0, "0 or more seconds"),
+    "mood.margin": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "mood.nobody_after_s": (lambda v: v > 0, "a positive number of seconds"),
+    "recommend.count": (lambda v: 0 <= v <= 50, "between 0 and 50"),
+    "recommend.strategy": (lambda v: v in ("match", "lift"), '"match" or "lift"'),
+    "recommend.history": (lambda v: v >= 0, "0 or more"),
+    "mqtt.broker": (lambda v: v == "" or bool(re.fullmatch(r"mqtts?://.+", v)),
+                    'mqtt://[user:pass@]host[:port], mqtts://... or "" to disable'),
+    "mqtt.device_id": (lambda v: bool(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", v)),
+                       "1-64 letters, digits, '-' or '_' (it becomes an MQTT topic level)"),
+    "mqtt.topic_prefix": (lambda v: bool(v) and not any(c in v for c in "#+") and not v.endswith("/"),
+                          "a topic without wildcards or a trailing '/'"),
+    "mqtt.qos": (lambda v: v in (0, 1, 2), "0, 1 or 2"),
+    "mqtt.keepalive_s": (lambda v: v >= 5, "at least 5 seconds"),
+    "mqtt.max_queued": (lambda v: v >= 1, "at least 1"),
+    "mqtt.heartbeat_s": (lambda v: v > 0, "a positive number of seconds"),
+    "daemon.log_level": (lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
+                         "DEBUG, INFO, WARNING or ERROR"),
+}
+
+
+def _type_name(tp: Any) -> str:
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(tp))
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+            type(None): "unset"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(value: Any, tp: Any, path: str, key: str) -> Any:
+    """Check a TOML value against a dataclass field type (ints are accepted for floats)."""
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        for arg in get_args(tp):
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, path, key)
+            except ConfigError:
+                pass
+        raise ConfigError(f"got {value!r}", path=path, field=key, expected=_type_name(tp))
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif tp is str:
+        ok = isinstance(value, str)
+    else:  # pragma: no cover - only the types above are used
+        ok = isinstance(value, tp)
+    if not ok:
+        raise ConfigError(f"got {value!r}", path=path, field=key, expected=_type_name(tp))
+    return value
+
+
+def _check(key: str, value: Any, path: str) -> None:
+    rule = _CHOICES.get(key)
+    if rule and value is not None and not rule[0](value):
+        raise ConfigError(f"got {value!r}", path=path, field=key, expected=rule[1])
+
+
+def _build_section(cls: type, table: Any, path: str, section: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"got {table!r}", path=path, field=section, expected="a [table]")
+    hints = get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    obj = cls()
+    for key, value in table.items():
+        full = f"{section}.{key}"
+        if key not in names:
+            raise ConfigError("unknown key", path=path, field=full,
+                              expected="one of " + ", ".join(names))
+        value = _coerce(value, hints[key], path, full)
+        _check(full, value, path)
+        setattr(obj, key, value)
+    return obj
+
+
+def from_dict(data: dict[str, Any], origin: str = "<dict>") -> Config:
+    cfg = Config(origin=origin)
+    sections = {f.name: f for f in dataclasses.fields(Config) if f.name != "origin"}
+    hints = get_type_hints(Config)
+    for name, table in data.items():
+        if name not in sections:
+            raise ConfigError("unknown section", path=origin, field=name,
+                              expected="one of " + ", ".join(f"[{s}]" for s in sections))
+        setattr(cfg, name, _build_section(hints[name], table, origin, name))
+    _resolve_relative_paths(cfg, origin)
+    return cfg
+
+
+def _resolve_relative_paths(cfg: Config, origin: str) -> None:
+    """Paths in a config file are relative to that file, as users expect."""
+    if origin.startswith("<"):
+        return
+    base = Path(origin).resolve().parent
+    for section, key in (("model", "path"), ("recommend", "catalog"), ("daemon", "state_dir"),
+                         ("mqtt", "password_file"), ("mqtt", "ca_file"), ("mqtt", "cert_file"),
+                         ("mqtt", "key_file"), ("daemon", "debug_save_faces_dir")):
+        obj = getattr(cfg, section)
+        value = getattr(obj, key)
+        if value and not Path(value).is_absolute():
+            setattr(obj, key, str(base / value))
+    src = cfg.camera.source
+    for scheme in ("file:", "dir:"):
+        if src.startswith(scheme) and not Path(src[len(scheme):]).is_absolute():
+            cfg.camera.source = scheme + str(base / src[len(scheme):])
+
+
+def load(path: str | Path | None) -> Config:
+    """Load a TOML config; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("no such file", path=p, expected="a TOML config file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read it: {exc.strerror}", path=p) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("is not UTF-8 text", path=p, expected="a TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path=p) from None
+    return from_dict(data, origin=str(p))
+
+
+def set_value(cfg: Config, key: str, value: Any, origin: str = "command line") -> None:
+    """Set ``section.key`` with the same checks as the file (for CLI overrides)."""
+    section, _, name = key.partition(".")
+    obj = getattr(cfg, section, None)
+    if obj is None or not dataclasses.is_dataclass(obj) or name not in {f.name for f in dataclasses.fields(obj)}:
+        raise ConfigError("unknown key", path=origin, field=key)
+    value = _coerce(value, get_type_hints(type(obj))[name], origin, key)
+    _check(key, value, origin)
+    setattr(obj, name, value)
+
+
+@dataclass
+class BrokerUrl:
+    host: str
+    port: int
+    tls: bool
+    username: str
+    password: str
+
+
+def parse_broker(url: str, origin: str = "mqtt.broker") -> BrokerUrl:
+    """``mqtt://[user:pass@]host[:port]`` (1883) or ``mqtts://...`` (8883)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ConfigError(f"got {url!r}", path=origin, field="broker",
+                          expected="mqtt://[user:pass@]host[:port] or mqtts://...")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"bad port in {url!r}", path=origin, field="broker",
+                          expected="a port between 1 and 65535") from None
+    tls = parts.scheme == "mqtts"
+    return BrokerUrl(host=parts.hostname, port=port or (8883 if tls else 1883), tls=tls,
+                     username=unquote(parts.username or ""), password=unquote(parts.password or ""))
+
+
+def to_dict(cfg: Config) -> dict[str, Any]:
+    """The effective config, with secrets masked (safe to log)."""
+    data = dataclasses.asdict(cfg)
+    data.pop("origin", None)
+    if data["mqtt"]["password"]:
+        data["mqtt"]["password"] = "***"
+    data["mqtt"]["broker"] = re.sub(r"//([^:@/]+):[^@/]*@", r"//\1:***@", data["mqtt"]["broker"])
+    return data

@@ -1,0 +1,37 @@
+"""Where the shipped assets (models/, catalog.json, samples/) live.
+
+In a source checkout or editable install they sit at the repository root; in a regular install
+setup.py places them under ``<prefix>/share/mood-edge``. ``MOOD_EDGE_DATA`` overrides both.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def data_root() -> Path:
+    env = os.environ.get("MOOD_EDGE_DATA")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parent.parent
+    if (repo / "models").is_dir():
+        return repo
+    return Path(sys.prefix) / "share" / "mood-edge"
+
+
+def models_dir() -> Path:
+    return data_root() / "models"
+
+
+def default_model() -> Path:
+    return models_dir() / "mini_xception_fer7_int8.tflite"
+
+
+def default_catalog() -> Path:
+    return data_root() / "catalog.json"
+
+
+def sample_clip() -> Path:
+    return data_root() / "samples" / "living-room.mp4"

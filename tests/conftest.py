@@ -1,0 +1,58 @@
+"""Shared fixtures: a real mosquitto per test session (and per test where a test breaks it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from mqtt_helpers import Mosquitto, Subscriber  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def broker() -> Mosquitto:
+    """One mosquitto for tests that only publish and subscribe."""
+    b = Mosquitto().start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def own_broker() -> Mosquitto:
+    """A mosquitto this test may stop, restart or reconfigure."""
+    b = Mosquitto().start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def subscriber_factory():
+    subs: list[Subscriber] = []
+
+    def make(port: int, topics: list[str]) -> Subscriber:
+        s = Subscriber(port, topics)
+        subs.append(s)
+        return s
+
+    yield make
+    for s in subs:
+        s.close()
+
+
+def run_cli(*args: str, timeout: float = 120, env: dict | None = None, cwd: Path | None = None,
+            module: str = "edge") -> subprocess.CompletedProcess:
+    """Run ``python -m edge ...`` (or ``-m convert``) as a user would, capturing its output."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          timeout=timeout, env=full_env, cwd=cwd or ROOT)
+
+
+@pytest.fixture
+def cli():
+    return run_cli

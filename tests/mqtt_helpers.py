@@ -1,0 +1,137 @@
+"""Real MQTT for tests: a Debian mosquitto on a free loopback port, and a real paho subscriber."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port}")
+
+
+class Mosquitto:
+    """A mosquitto process we own; ``extra_conf`` adds lines (TLS, websockets, ACLs)."""
+
+    def __init__(self, port: int | None = None, extra_conf: str = "", anonymous: bool = True) -> None:
+        self.port = port or free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="mosquitto-"))
+        self.extra_conf = extra_conf
+        self.anonymous = anonymous
+        self.proc: subprocess.Popen | None = None
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+
+    def write_conf(self) -> Path:
+        conf = self.dir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            f"allow_anonymous {'true' if self.anonymous else 'false'}\n"
+            "persistence false\n"
+            f"log_dest file {self.dir / 'mosquitto.log'}\n"
+            f"{self.extra_conf}\n"
+        )
+        return conf
+
+    def start(self) -> "Mosquitto":
+        conf = self.write_conf()
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        try:
+            wait_port(self.port)
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log(self) -> str:
+        p = self.dir / "mosquitto.log"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+
+@dataclass
+class Message:
+    topic: str
+    payload: bytes
+    retain: bool
+    t: float = field(default_factory=time.monotonic)
+
+
+class Subscriber:
+    """A real paho client that records every message on the topics it was given."""
+
+    def __init__(self, port: int, topics: list[str], host: str = "127.0.0.1") -> None:
+        self.messages: list[Message] = []
+        self._cond = threading.Condition()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sub-{time.time_ns()}")
+        self.client.on_message = self._on_message
+        self._topics = topics
+        self.client.on_connect = lambda c, u, f, rc, p: [c.subscribe(t, qos=1) for t in self._topics]
+        self.client.connect(host, port)
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        with self._cond:
+            self.messages.append(Message(msg.topic, msg.payload, bool(msg.retain)))
+            self._cond.notify_all()
+
+    def wait_for(self, topic: str, predicate=lambda m: True, timeout: float = 30.0) -> Message:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for m in self.messages:
+                    if mqtt.topic_matches_sub(topic, m.topic) and predicate(m):
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [(m.topic, m.payload[:80]) for m in self.messages[-10:]]
+                    raise TimeoutError(f"no message on {topic} matching within {timeout}s; last seen: {seen}")
+                self._cond.wait(left)
+
+    def on(self, topic: str) -> list[Message]:
+        with self._cond:
+            return [m for m in self.messages if mqtt.topic_matches_sub(topic, m.topic)]
+
+    def clear(self) -> None:
+        with self._cond:
+            self.messages.clear()
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
