@@ -1,0 +1,202 @@
+"""Home Assistant MQTT discovery: payloads follow HA's documented schema and arrive retained."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from edge import __version__
+from edge.config import Config
+from edge.errors import ConfigError
+from edge.homeassistant import birth_topic, discovery_messages, is_birth, removal_messages
+
+# --- Home Assistant's documented schema -------------------------------------------------------
+# MQTT Sensor, "Configuration Variables": https://www.home-assistant.io/integrations/sensor.mqtt/
+# Discovery topic, device/origin blocks, availability:
+#   https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery
+#   https://www.home-assistant.io/integrations/mqtt/#using-availability-topics
+#   https://www.home-assistant.io/integrations/mqtt/#adding-information-about-the-origin-of-a-discovery-message
+SENSOR_REQUIRED = {"state_topic"}
+SENSOR_ALLOWED = {
+    "availability", "availability_mode", "availability_template", "availability_topic",
+    "default_entity_id", "device", "device_class", "enabled_by_default", "encoding", "entity_category",
+    "entity_picture", "expire_after", "force_update", "icon", "json_attributes_template",
+    "json_attributes_topic", "last_reset_value_template", "name", "object_id", "options",
+    "payload_available", "payload_not_available", "platform", "qos", "state_class", "state_topic",
+    "suggested_display_precision", "unique_id", "unit_of_measurement", "value_template",
+    # discovery-only
+    "origin",
+}
+DEVICE_ALLOWED = {"configuration_url", "connections", "hw_version", "identifiers", "manufacturer",
+                  "model", "model_id", "name", "serial_number", "suggested_area", "sw_version",
+                  "via_device"}
+AVAILABILITY_ITEM_ALLOWED = {"topic", "payload_available", "payload_not_available", "value_template"}
+ORIGIN_ALLOWED = {"name", "sw_version", "support_url"}
+STATE_CLASSES = {"measurement", "measurement_angle", "total", "total_increasing"}
+# "<discovery_prefix>/<component>/[<node_id>/]<object_id>/config", ids from [a-zA-Z0-9_-]
+DISCOVERY_TOPIC = re.compile(r"homeassistant/sensor/(?:[A-Za-z0-9_-]+/)?[A-Za-z0-9_-]+/config")
+
+MODEL_ID = "mini_xception_fer7_int8"
+
+STATE = {
+    "schema": 1, "device": "livingroom", "mood": "happy", "confidence": 0.82,
+    "probabilities": {"angry": 0.01, "disgust": 0.0, "fear": 0.02, "happy": 0.82, "sad": 0.03,
+                      "surprise": 0.05, "neutral": 0.07},
+    "labels": "fer7", "faces": 2, "since": "2026-11-22T10:00:00Z", "updated": "2026-11-22T10:00:07Z",
+    "recommendations": [{"title": "Paddington 2", "year": 2017, "genres": ["comedy", "family"],
+                         "runtime": 103, "rating": "PG", "family": True, "description": "A bear.",
+                         "reasons": ["comedy favoured for happy (match)"]}],
+    "strategy": "lift", "model": {"id": MODEL_ID, "sha256": "ab" * 32}, "camera": "ok",
+}
+
+
+@pytest.fixture
+def cfg() -> Config:
+    c = Config()
+    c.mqtt.device_id = "livingroom"
+    return c
+
+
+def payloads(cfg: Config) -> dict[str, dict]:
+    return {json.loads(p)["unique_id"]: json.loads(p) for _, p in discovery_messages(cfg, MODEL_ID)}
+
+
+def test_every_discovery_topic_follows_the_documented_format(cfg):
+    msgs = discovery_messages(cfg, MODEL_ID)
+    assert msgs
+    for topic, _ in msgs:
+        assert DISCOVERY_TOPIC.fullmatch(topic), topic
+    assert len({t for t, _ in msgs}) == len(msgs)
+
+
+def test_every_payload_uses_only_documented_sensor_keys_and_has_the_required_ones(cfg):
+    for uid, p in payloads(cfg).items():
+        assert SENSOR_REQUIRED <= p.keys(), uid
+        assert p.keys() <= SENSOR_ALLOWED, (uid, p.keys() - SENSOR_ALLOWED)
+        assert "availability_topic" not in p  # documented: must not be combined with `availability`
+        if "state_class" in p:
+            assert p["state_class"] in STATE_CLASSES
+        if "entity_category" in p:
+            assert p["entity_category"] == "diagnostic"  # the only category a sensor may have
+        assert p["icon"].startswith("mdi:")
+
+
+def test_payloads_name_a_mood_and_a_face_count_sensor_with_stable_unique_ids(cfg):
+    p = payloads(cfg)
+    assert {"mood_edge_livingroom_mood", "mood_edge_livingroom_faces"} <= p.keys()
+    assert payloads(cfg) == p  # same ids on every (re)connect, so HA never duplicates entities
+    other = Config()
+    other.mqtt.device_id = "kitchen"
+    assert not set(payloads(other)) & set(p)
+
+
+def test_all_entities_share_one_documented_device_block(cfg):
+    devices = [p["device"] for p in payloads(cfg).values()]
+    assert all(d == devices[0] for d in devices)
+    d = devices[0]
+    assert d.keys() <= DEVICE_ALLOWED
+    assert d["identifiers"] == ["mood_edge_livingroom"]
+    assert d["name"] and d["manufacturer"] and d["model"]
+    assert d["model_id"] == MODEL_ID and d["sw_version"] == __version__
+
+
+def test_availability_is_the_daemons_last_will_topic(cfg):
+    for p in payloads(cfg).values():
+        (av,) = p["availability"]
+        assert av.keys() <= AVAILABILITY_ITEM_ALLOWED
+        assert av == {"topic": "mood-edge/livingroom/availability",
+                      "payload_available": "online", "payload_not_available": "offline"}
+        assert p["origin"].keys() <= ORIGIN_ALLOWED and p["origin"]["name"] == "mood-edge"
+
+
+def test_sensors_read_the_retained_state_topic(cfg):
+    cfg.mqtt.topic_prefix = "home/moods"
+    for p in payloads(cfg).values():
+        assert p["state_topic"] == "home/moods/livingroom/state"
+    mood = payloads(cfg)["mood_edge_livingroom_mood"]
+    assert mood["json_attributes_topic"] == "home/moods/livingroom/state"
+
+
+def _render(template: str, message: dict) -> str:
+    """Render like HA does: Jinja2 with the parsed payload as ``value_json``."""
+    sandbox = pytest.importorskip("jinja2.sandbox", reason="jinja2 (test extra) renders HA templates")
+    env = sandbox.ImmutableSandboxedEnvironment()
+    return env.from_string(template).render(value_json=message, value=json.dumps(message))
+
+
+def test_templates_turn_a_state_message_into_mood_faces_confidence_and_film(cfg):
+    p = payloads(cfg)
+    assert _render(p["mood_edge_livingroom_mood"]["value_template"], STATE) == "happy"
+    assert _render(p["mood_edge_livingroom_faces"]["value_template"], STATE) == "2"
+    assert float(_render(p["mood_edge_livingroom_confidence"]["value_template"], STATE)) == 82
+    assert _render(p["mood_edge_livingroom_film"]["value_template"], STATE) == "Paddington 2"
+    nobody = {**STATE, "mood": "nobody", "faces": 0, "recommendations": []}
+    assert _render(p["mood_edge_livingroom_film"]["value_template"], nobody) == "none"
+
+
+def test_mood_attributes_carry_confidence_probabilities_faces_and_recommendations(cfg):
+    mood = payloads(cfg)["mood_edge_livingroom_mood"]
+    attrs = json.loads(_render(mood["json_attributes_template"], STATE))
+    assert attrs["confidence"] == 0.82
+    assert attrs["probabilities"] == STATE["probabilities"]
+    assert attrs["faces"] == 2
+    assert attrs["recommendations"][0]["title"] == "Paddington 2"
+
+
+def test_discovery_can_be_turned_off(cfg):
+    cfg.homeassistant.enabled = False
+    assert discovery_messages(cfg, MODEL_ID) == []
+
+
+def test_a_custom_discovery_prefix_is_used_for_discovery_and_birth(cfg):
+    cfg.homeassistant.discovery_prefix = "ha"
+    assert all(t.startswith("ha/sensor/") for t, _ in discovery_messages(cfg, MODEL_ID))
+    assert birth_topic(cfg) == "ha/status"
+
+
+def test_a_wildcard_discovery_prefix_is_a_config_error_naming_the_field(cfg):
+    cfg.homeassistant.discovery_prefix = "home/#"
+    with pytest.raises(ConfigError, match="homeassistant.discovery_prefix"):
+        discovery_messages(cfg, MODEL_ID)
+
+
+def test_birth_topic_is_homeassistant_status_by_default(cfg):
+    assert birth_topic(cfg) == "homeassistant/status"
+
+
+@pytest.mark.parametrize("payload", [b"online", b"online\n", " online ", bytearray(b"online")])
+def test_is_birth_accepts_home_assistants_online(payload):
+    assert is_birth(payload)
+
+
+@pytest.mark.parametrize("payload", [b"offline", b"", b"\xff\xfe\x00", b"ONLINE!", None, 42, object(),
+                                     memoryview(b"nope"), b"online" * 1000])
+def test_is_birth_never_raises_and_rejects_anything_else(payload):
+    assert is_birth(payload) is False
+
+
+def test_removal_messages_empty_every_discovery_topic(cfg):
+    assert [t for t, _ in removal_messages(cfg)] == [t for t, _ in discovery_messages(cfg, MODEL_ID)]
+    assert all(p == "" for _, p in removal_messages(cfg))
+
+
+def test_a_real_subscriber_sees_the_discovery_payloads_retained(broker, subscriber_factory, cfg):
+    msgs = discovery_messages(cfg, MODEL_ID)
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-ha-publisher")
+    pub.connect("127.0.0.1", broker.port)
+    pub.loop_start()
+    try:
+        for topic, payload in msgs:
+            pub.publish(topic, payload, qos=1, retain=True).wait_for_publish(10)
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+    # subscribe only after the publisher has gone: what arrives is what the broker retained
+    sub = subscriber_factory(broker.port, ["homeassistant/sensor/mood_edge_livingroom/+/config"])
+    for topic, payload in msgs:
+        m = sub.wait_for(topic)
+        assert m.retain
+        assert json.loads(m.payload) == json.loads(payload)
