@@ -1,0 +1,183 @@
+"""Expression classification with a (preferably full-integer int8) TFLite model.
+
+One interpreter is created once and reused. Everything about the model is read from the model
+itself (input size, dtype, quantization) and from its card (labels, crop margin, resize, scaling),
+so a 48x48 or 64x64, int8 or float model drops in without code changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .detect import Face
+from .errors import ModelError
+from .labels import FER7, MOOD4, to_mood4
+from .modelcard import ModelCard, load_card
+
+log = logging.getLogger(__name__)
+
+_INTERPOLATION = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST,
+                  "cubic": cv2.INTER_CUBIC}
+
+
+def _interpreter_class() -> tuple[Any, str]:
+    """LiteRT first, then tflite-runtime, then full TensorFlow (training hosts only)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
+
+        return Interpreter, "ai-edge-litert"
+    except ImportError:
+        pass
+    try:
+        from tflite_runtime.interpreter import Interpreter  # noqa: PLC0415
+
+        return Interpreter, "tflite-runtime"
+    except ImportError:
+        pass
+    try:
+        import tensorflow as tf  # noqa: PLC0415
+
+        return tf.lite.Interpreter, "tensorflow"
+    except ImportError:
+        raise ModelError("no TFLite interpreter is installed",
+                         expected="`pip install ai-edge-litert` (or tflite-runtime on Python <= 3.11)") from None
+
+
+def load_interpreter(path: str | Path, num_threads: int = 2) -> Any:
+    """An allocated interpreter for ``path``; a clear :class:`ModelError` if the file is not a model."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError("no such model file", path=path, expected="a .tflite model")
+    cls, runtime = _interpreter_class()
+    try:
+        interpreter = cls(model_path=str(path), num_threads=num_threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"not a valid TFLite model ({first})", path=path,
+                         expected="a .tflite flatbuffer written by mood-convert") from None
+    log.debug("loaded %s with %s (%d threads)", path.name, runtime, num_threads)
+    return interpreter
+
+
+def runtime_name() -> str:
+    """Which interpreter package :func:`load_interpreter` uses here (for logs and benchmarks)."""
+    return _interpreter_class()[1]
+
+
+@dataclass
+class FacePrediction:
+    face: Face
+    #: label -> probability, in the classifier's label view (fer7 or mood4)
+    probabilities: dict[str, float]
+    label: str
+    confidence: float
+
+
+class Classifier:
+    """Crop, preprocess and classify faces with one long-lived interpreter."""
+
+    def __init__(self, model_path: str | Path, num_threads: int = 2, labels: str = "fer7",
+                 card: ModelCard | None = None) -> None:
+        self.model_path = Path(model_path)
+        self.card = card or load_card(self.model_path)
+        self.interpreter = load_interpreter(self.model_path, num_threads)
+        inp = self.interpreter.get_input_details()[0]
+        out = self.interpreter.get_output_details()[0]
+        shape = tuple(int(v) for v in inp["shape"])
+        if len(shape) != 4 or shape[3] != 1:
+            raise ModelError(f"input shape {list(shape)}", path=self.model_path,
+                             expected="[N, H, W, 1] grayscale input")
+        self.input_size = (shape[1], shape[2])
+        if tuple(self.card.input_size) != self.input_size:
+            raise ModelError(f"card says {list(self.card.input_size)}, model has {list(self.input_size)}",
+                             path=self.card.path, field="input.size", expected="the model's own input size")
+        n_out = int(out["shape"][-1])
+        if n_out != len(self.card.labels):
+            raise ModelError(f"{len(self.card.labels)} labels for {n_out} outputs", path=self.card.path,
+                             field="labels", expected="one label per model output")
+        self._in_index, self._out_index = inp["index"], out["index"]
+        self._in_dtype = inp["dtype"]
+        self._in_scale, self._in_zero = inp["quantization"]
+        self._out_dtype = out["dtype"]
+        self._out_scale, self._out_zero = out["quantization"]
+        self.is_int8 = self._in_dtype == np.int8
+        self._batch = shape[0]
+        pre = self.card.preprocess
+        self._interp = _INTERPOLATION[pre.interpolation]
+        # fold the card's scaling and the model's input quantization into one affine map on pixels
+        lut = np.arange(256, dtype=np.float32) * pre.scale + pre.offset
+        if self._in_dtype in (np.int8, np.uint8):
+            info = np.iinfo(self._in_dtype)
+            lut = np.clip(np.round(lut / self._in_scale + self._in_zero), info.min, info.max)
+        self._lut = lut.astype(self._in_dtype)
+        self.model_labels = list(self.card.labels)
+        if labels == "mood4":
+            if not set(FER7) <= set(self.model_labels) and not set(MOOD4) <= set(self.model_labels):
+                raise ModelError("the 4-mood view needs a model with the FER-2013 classes",
+                                 path=self.card.path, field="labels")
+            self.labels = list(MOOD4)
+        else:
+            self.labels = self.model_labels
+        self.view = labels
+
+    @property
+    def model_id(self) -> str:
+        return self.card.id
+
+    def crop(self, gray: np.ndarray, face: Face) -> np.ndarray:
+        """The face box grown by the card's margin, clamped to the frame."""
+        m = self.card.preprocess.crop_margin
+        h, w = gray.shape[:2]
+        x0 = max(0, int(round(face.x - m * face.w)))
+        y0 = max(0, int(round(face.y - m * face.h)))
+        x1 = min(w, int(round(face.x + face.w * (1 + m))))
+        y1 = min(h, int(round(face.y + face.h * (1 + m))))
+        return gray[y0:y1, x0:x1]
+
+    def preprocess(self, gray: np.ndarray, faces: list[Face]) -> np.ndarray:
+        """A batch (N, H, W, 1) in the model's input dtype."""
+        hh, ww = self.input_size
+        batch = np.empty((len(faces), hh, ww, 1), dtype=self._in_dtype)
+        for i, face in enumerate(faces):
+            crop = self.crop(gray, face)
+            if crop.size == 0:
+                crop = np.zeros((hh, ww), np.uint8)
+            resized = cv2.resize(crop, (ww, hh), interpolation=self._interp)
+            batch[i, :, :, 0] = self._lut[resized]
+        return batch
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """Probabilities (N, classes) in the model's label order."""
+        out = np.empty((len(batch), len(self.model_labels)), dtype=np.float32)
+        for i in range(len(batch)):
+            self.interpreter.set_tensor(self._in_index, batch[i: i + 1])
+            self.interpreter.invoke()
+            raw = self.interpreter.get_tensor(self._out_index)[0]
+            if self._out_dtype in (np.int8, np.uint8):
+                out[i] = (raw.astype(np.float32) - self._out_zero) * self._out_scale
+            else:
+                out[i] = raw
+        out = np.clip(out, 0.0, None)
+        sums = out.sum(axis=1, keepdims=True)
+        np.divide(out, sums, out=out, where=sums > 0)
+        return out
+
+    def classify(self, gray: np.ndarray, faces: list[Face]) -> list[FacePrediction]:
+        if not faces:
+            return []
+        probs = self.infer(self.preprocess(gray, faces))
+        return [self._prediction(face, p) for face, p in zip(faces, probs)]
+
+    def _prediction(self, face: Face, p: np.ndarray) -> FacePrediction:
+        named = {label: float(v) for label, v in zip(self.model_labels, p)}
+        if self.view == "mood4" and self.model_labels != MOOD4:
+            named = to_mood4(named)
+        label = max(named, key=named.__getitem__)
+        return FacePrediction(face=face, probabilities=named, label=label, confidence=named[label])

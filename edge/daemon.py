@@ -1,0 +1,343 @@
+"""``mood-edge run``: wire source → detector → classifier → smoother → recommender → publisher.
+
+Each stage is its own module and can be used alone; this one only connects them, keeps the loop
+alive through camera and broker faults, and talks to systemd.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from . import config as config_mod
+from . import homeassistant, notify
+from .camera import Frame, Source, VideoCaptureSource, open_source
+from .catalog import load_catalog
+from .classify import Classifier, FacePrediction
+from .config import Config
+from .detect import Detector, Face, make_detector
+from .errors import ConfigError, SourceError
+from .messages import StateMessage
+from .mood import MoodSmoother, MoodState
+from .publish import Publisher
+from .recommend import Recommender
+
+log = logging.getLogger("edge.daemon")
+
+SUMMARY = "run the mood sensor: camera -> faces -> mood -> movies -> MQTT"
+DESCRIPTION = """\
+Reads the camera, detects faces, classifies each face with the int8 model in models/, smooths the
+result into one room mood, picks movies for it from catalog.json and publishes both to MQTT:
+
+  <prefix>/<device-id>/state         retained JSON (schema 1; see README "MQTT topics and messages")
+  <prefix>/<device-id>/availability  retained online/offline, with a Last Will
+
+A broker or camera that goes away is retried with backoff while the daemon keeps running. Under
+systemd (Type=notify) it sends READY=1 once the model is loaded and the camera tried, then
+WATCHDOG=1 from the main loop. SIGTERM or SIGINT publish "offline" and stop cleanly.
+
+Privacy: frames and face crops never leave the process (not to MQTT, disk or logs) unless
+daemon.debug_save_faces_dir is set explicitly.
+
+Options given here override the config file. Exit status: 0 on a clean stop, 2 on a user error
+(bad config, model, catalog or source), with a one-line message naming the file and field."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", metavar="PATH",
+                   help="TOML config file (default: built-in defaults; see config.example.toml)")
+    p.add_argument("--camera", metavar="SOURCE",
+                   help='frame source: "picamera2", "v4l2:N", "file:PATH" or "dir:PATH"')
+    p.add_argument("--broker", metavar="URL",
+                   help='MQTT broker: mqtt://[user:pass@]host[:port], mqtts://... for TLS, "" for none')
+    p.add_argument("--device-id", metavar="ID", help="the <device-id> level of the topics")
+    p.add_argument("--frames", type=int, metavar="N", help="stop cleanly after N frames (tests, benchmarks)")
+    p.add_argument("--loop", action="store_true", help="replay a file or folder source endlessly")
+    p.add_argument("--fps", type=float, metavar="RATE", help="frame rate to aim for; 0 = as fast as possible")
+    p.add_argument("--detector", choices=["haar", "blazeface"], help="face detector")
+    p.add_argument("--labels", choices=["fer7", "mood4"], help="7 FER-2013 classes or the 4-mood view")
+    p.add_argument("--strategy", choices=["match", "lift"], help="movie policy: mood-congruent or mood-lifting")
+    p.add_argument("--model", metavar="PATH", help="the .tflite model (its card is PATH with .json)")
+    p.add_argument("--catalog", metavar="PATH", help="the movie catalog (catalog.json)")
+    p.add_argument("--state-dir", metavar="DIR", help="where the recommendation history is kept")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    cfg = config_mod.load(args.config)
+    overrides = {
+        "camera.source": args.camera, "mqtt.broker": args.broker, "mqtt.device_id": args.device_id,
+        "camera.fps": args.fps, "detector.kind": args.detector, "model.labels": args.labels,
+        "recommend.strategy": args.strategy, "model.path": args.model, "recommend.catalog": args.catalog,
+        "daemon.state_dir": args.state_dir,
+    }
+    for key, value in overrides.items():
+        if value is not None:
+            config_mod.set_value(cfg, key, value, origin="command line")
+    if args.loop:
+        cfg.camera.loop = True
+    return cfg
+
+
+@dataclass
+class StepResult:
+    frame: Frame
+    faces: list[Face]
+    predictions: list[FacePrediction]
+    state: MoodState
+    published: bool = False
+
+
+@dataclass
+class Pipeline:
+    """The stages, built once from the config. ``process`` runs one frame through all of them."""
+
+    cfg: Config
+    source: Source = field(init=False)
+    detector: Detector = field(init=False)
+    classifier: Classifier = field(init=False)
+    smoother: MoodSmoother = field(init=False)
+    recommender: Recommender = field(init=False)
+    publisher: Publisher | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        cfg = self.cfg
+        self.classifier = Classifier(cfg.model.path, cfg.model.num_threads, cfg.model.labels)
+        self.detector = make_detector(cfg.detector)
+        self.smoother = MoodSmoother(cfg.mood, self.classifier.labels)
+        state_dir = Path(cfg.daemon.state_dir)
+        self.recommender = Recommender(load_catalog(cfg.recommend.catalog), strategy=cfg.recommend.strategy,
+                                       count=cfg.recommend.count, family_safe=cfg.recommend.family_safe,
+                                       history=cfg.recommend.history,
+                                       state_path=_state_file(state_dir), seed=cfg.recommend.seed)
+        self.source = open_source(cfg.camera)
+        if cfg.mqtt.broker:
+            self.publisher = Publisher(cfg.mqtt)
+        self.camera_status = "ok"
+        self._recommendations: list[dict] = []
+        self._rec_mood: str | None = None
+        self._last_msg: StateMessage | None = None
+        self._last_publish = 0.0
+        self._debug_dir = Path(cfg.daemon.debug_save_faces_dir) if cfg.daemon.debug_save_faces_dir else None
+
+    def model_info(self) -> dict[str, str]:
+        return {"id": self.classifier.model_id, "sha256": self.classifier.card.sha256}
+
+    def process(self, frame: Frame) -> StepResult:
+        faces = self.detector.detect(frame.gray)
+        preds = self.classifier.classify(frame.gray, faces)
+        if self._debug_dir is not None:
+            self._save_debug_crops(frame, faces)
+        state = self.smoother.update(preds)
+        if state.changed:
+            log.info("mood changed to %s (confidence %.2f, %d face%s)", state.mood, state.confidence,
+                     state.faces, "" if state.faces == 1 else "s")
+            notify.status(f"mood: {state.mood}")
+        result = StepResult(frame, faces, preds, state)
+        result.published = self.publish(state)
+        return result
+
+    def recommendations_for(self, state: MoodState) -> list[dict]:
+        if state.mood != self._rec_mood:
+            probs = state.probabilities if state.mood != "nobody" else None
+            self._recommendations = [r.to_dict() for r in self.recommender.recommend(state.mood, probs)]
+            self._rec_mood = state.mood
+        return self._recommendations
+
+    def message(self, state: MoodState) -> StateMessage:
+        return StateMessage(device=self.cfg.mqtt.device_id, mood=state.mood, confidence=state.confidence,
+                            probabilities=state.probabilities, faces=state.faces, since=state.since,
+                            recommendations=self.recommendations_for(state), labels=self.cfg.model.labels,
+                            strategy=self.cfg.recommend.strategy, model=self.model_info(),
+                            camera=self.camera_status)
+
+    def publish(self, state: MoodState, force: bool = False) -> bool:
+        """Publish when the content changed, at most once a second for face-count changes, and as a
+        heartbeat; returns True when a message was sent."""
+        msg = self.message(state)
+        now = time.monotonic()
+        last = self._last_msg
+        important = last is None or (msg.mood, msg.camera, msg.recommendations) != (
+            last.mood, last.camera, last.recommendations)
+        minor = not msg.same_content(last) and now - self._last_publish >= 1.0
+        heartbeat = now - self._last_publish >= self.cfg.mqtt.heartbeat_s
+        if not (force or important or minor or heartbeat):
+            return False
+        self._last_msg, self._last_publish = msg, now
+        if self.publisher is not None:
+            self.publisher.publish_state(msg)
+        return True
+
+    def _save_debug_crops(self, frame: Frame, faces: list[Face]) -> None:
+        assert self._debug_dir is not None
+        self._debug_dir.mkdir(parents=True, exist_ok=True)
+        for i, face in enumerate(faces):
+            cv2.imwrite(str(self._debug_dir / f"frame{frame.index:06d}-face{i}.png"),
+                        self.classifier.crop(frame.gray, face))
+
+
+def _state_file(state_dir: Path) -> Path | None:
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("state directory %s is not writable (%s): recommendation history is kept in memory only",
+                    state_dir, exc.strerror)
+        return None
+    return state_dir / "recommend-history.json"
+
+
+class Daemon:
+    """The main loop: frames in, messages out, until stopped or out of frames."""
+
+    def __init__(self, cfg: Config, max_frames: int | None = None) -> None:
+        self.cfg = cfg
+        self.max_frames = max_frames
+        self.stop_event = threading.Event()
+        self.pipeline = Pipeline(cfg)
+        self.frames = 0
+
+    def request_stop(self, *_: object) -> None:
+        self.stop_event.set()
+
+    def _start_mqtt(self) -> None:
+        pub = self.pipeline.publisher
+        if pub is None:
+            log.info("MQTT disabled (mqtt.broker is empty): nothing is published")
+            return
+        if self.cfg.homeassistant.enabled:
+            discovery = homeassistant.discovery_messages(self.cfg, self.pipeline.classifier.model_id)
+
+            def announce() -> None:
+                for topic, payload in discovery:
+                    pub.publish(topic, payload, retain=True)
+
+            announce()  # retained: the publisher re-sends them on every reconnect
+
+            def on_birth(topic: str, payload: bytes) -> None:
+                if homeassistant.is_birth(payload):
+                    log.info("Home Assistant came online: re-announcing discovery")
+                    announce()
+
+            pub.subscribe(homeassistant.birth_topic(self.cfg), on_birth)
+        pub.start()
+
+    def _open_camera(self) -> bool:
+        source = self.pipeline.source
+        try:
+            source.open()
+            return True
+        except SourceError as exc:
+            log.warning("camera: %s", exc)
+            return False
+
+    def _camera_down(self, reason: str) -> None:
+        if self.pipeline.camera_status != "down":
+            log.warning("camera down: %s; retrying with backoff", reason)
+            self.pipeline.camera_status = "down"
+            self.pipeline.publish(self.pipeline.smoother.state(), force=True)
+            notify.status(f"camera down: {reason}")
+
+    def _wait_for_camera(self) -> bool:
+        """Reopen the source with exponential backoff; False if asked to stop meanwhile."""
+        delay = self.cfg.camera.retry_s
+        while not self.stop_event.is_set():
+            self.pipeline.source.close()
+            if self._open_camera():
+                log.info("camera back: %s", self.pipeline.source.description)
+                self.pipeline.camera_status = "ok"
+                self.pipeline.publish(self.pipeline.smoother.state(), force=True)
+                return True
+            self._sleep_alive(delay)
+            delay = min(delay * 2, self.cfg.camera.retry_max_s)
+        return False
+
+    def _sleep_alive(self, seconds: float) -> None:
+        """Sleep, but keep the watchdog fed (a camera being retried is not a hung loop)."""
+        end = time.monotonic() + seconds
+        while not self.stop_event.is_set():
+            notify.watchdog()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self.stop_event.wait(min(left, 1.0))
+
+    def run(self) -> int:
+        pipe = self.pipeline
+        source = pipe.source
+        # a path that is not there at start is a user mistake; a device that is not there yet is not
+        must_exist = isinstance(source, VideoCaptureSource) and source.is_file or source.description.startswith("dir:")
+        if must_exist:
+            source.open()
+        self._start_mqtt()
+        camera_ok = source.is_open or self._open_camera()
+        notify.ready()
+        log.info("running: camera %s, detector %s, model %s (%s, %dx%d), %s", source.description,
+                 pipe.detector.name, pipe.classifier.model_id, "int8" if pipe.classifier.is_int8 else "float",
+                 *pipe.classifier.input_size, "MQTT " + pipe.publisher.state_topic if pipe.publisher else "no MQTT")
+        if not camera_ok:
+            self._camera_down("cannot open it")
+        period = 1.0 / self.cfg.camera.fps if self.cfg.camera.fps > 0 and not _is_live(source) else 0.0
+        next_t = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                if not source.is_open and not self._wait_for_camera():
+                    break
+                try:
+                    frame = source.read()
+                except SourceError as exc:
+                    self._camera_down(str(exc))
+                    continue
+                if frame is None:
+                    log.info("end of %s after %d frames", source.description, self.frames)
+                    break
+                pipe.process(frame)
+                self.frames += 1
+                notify.watchdog()
+                if self.max_frames is not None and self.frames >= self.max_frames:
+                    break
+                if period:
+                    next_t += period
+                    delay = next_t - time.monotonic()
+                    if delay > 0:
+                        self.stop_event.wait(delay)
+                    else:
+                        next_t = time.monotonic()
+        finally:
+            self.shutdown()
+        return 0
+
+    def shutdown(self) -> None:
+        notify.stopping()
+        log.info("stopping after %d frames", self.frames)
+        if self.pipeline.publisher is not None:
+            self.pipeline.publisher.stop()
+        self.pipeline.source.close()
+
+
+def _is_live(source: Source) -> bool:
+    """Cameras pace themselves; files and folders are paced to camera.fps to behave like one."""
+    return not (source.description.startswith("file:") or source.description.startswith("dir:"))
+
+
+def main(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    logging.getLogger().setLevel(getattr(logging, (args.log_level if args.log_level != "INFO"
+                                                   else cfg.daemon.log_level).upper(), logging.INFO))
+    if cfg.daemon.debug_save_faces_dir:
+        log.warning("DEBUG: face crops are written to %s (daemon.debug_save_faces_dir); turn this off in use",
+                    cfg.daemon.debug_save_faces_dir)
+    if args.frames is not None and args.frames <= 0:
+        raise ConfigError(f"got {args.frames}", path="command line", field="--frames", expected="a positive count")
+    daemon = Daemon(cfg, max_frames=args.frames)
+    signal.signal(signal.SIGTERM, daemon.request_stop)
+    signal.signal(signal.SIGINT, daemon.request_stop)
+    if os.environ.get("MOOD_EDGE_LOG_CONFIG"):
+        log.info("config: %s", config_mod.to_dict(cfg))
+    return daemon.run()

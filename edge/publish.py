@@ -1,0 +1,227 @@
+"""Publishing to MQTT with paho-mqtt 2.x, built to outlive the broker.
+
+* Availability is retained and has a Last Will, so displays see ``offline`` when we die.
+* While the broker is away the camera loop keeps running: ``publish`` never blocks. Only the
+  newest retained payload per topic is kept (that is all a display needs), so nothing grows
+  without bound; paho's own in-flight queue is capped by ``max_queued``.
+* On every (re)connect we re-announce ``online``, re-publish every retained topic (a restarted
+  broker without persistence has forgotten them), re-subscribe and run the on-connect hooks
+  (Home Assistant discovery).
+* paho reconnects by itself with exponential backoff between ``reconnect_min_s`` and ``reconnect_max_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import paho.mqtt.client as mqtt
+
+from .config import MqttConfig, parse_broker
+from .errors import ConfigError
+from .messages import OFFLINE, ONLINE, StateMessage, availability_topic, state_topic
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+@dataclass
+class PublisherStats:
+    connects: int = 0
+    disconnects: int = 0
+    published: int = 0
+    dropped: int = 0
+    last_connect: float = 0.0
+    last_disconnect: float = 0.0
+
+
+def resolve_credentials(cfg: MqttConfig) -> tuple[str, str]:
+    """Username and password from the URL, the config, a file or the environment (in that order of
+    precedence: environment > file > config > URL). Never logged."""
+    url = parse_broker(cfg.broker)
+    username = os.environ.get("MOOD_EDGE_MQTT_USERNAME") or cfg.username or url.username
+    password = cfg.password or url.password
+    if cfg.password_file:
+        try:
+            password = Path(cfg.password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read it: {exc.strerror}", path=cfg.password_file,
+                              field="mqtt.password_file", expected="a readable file holding the password") from None
+    password = os.environ.get("MOOD_EDGE_MQTT_PASSWORD") or password
+    return username, password
+
+
+class Publisher:
+    def __init__(self, cfg: MqttConfig) -> None:
+        self.cfg = cfg
+        self.url = parse_broker(cfg.broker)
+        self.availability_topic = availability_topic(cfg.topic_prefix, cfg.device_id)
+        self.state_topic = state_topic(cfg.topic_prefix, cfg.device_id)
+        self.stats = PublisherStats()
+        self._lock = threading.Lock()
+        self._retained: dict[str, tuple[str, int]] = {}
+        self._subscriptions: dict[str, MessageHandler] = {}
+        self._on_connect_hooks: list[Callable[[], None]] = []
+        self._connected = threading.Event()
+        self._started = False
+        self.client = self._make_client()
+
+    # -- setup -----------------------------------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        cfg = self.cfg
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                             client_id=cfg.client_id or f"mood-edge-{cfg.device_id}",
+                             protocol=mqtt.MQTTv311, clean_session=True)
+        client.enable_logger(logging.getLogger("edge.paho"))
+        username, password = resolve_credentials(cfg)
+        if username:
+            client.username_pw_set(username, password or None)
+        if self.url.tls or cfg.tls:
+            self._setup_tls(client)
+        client.will_set(self.availability_topic, OFFLINE, qos=1, retain=True)
+        client.reconnect_delay_set(min_delay=max(1, int(cfg.reconnect_min_s)),
+                                   max_delay=max(1, int(cfg.reconnect_max_s)))
+        client.max_queued_messages_set(cfg.max_queued)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _setup_tls(self, client: mqtt.Client) -> None:
+        cfg = self.cfg
+        for key in ("ca_file", "cert_file", "key_file"):
+            value = getattr(cfg, key)
+            if value and not Path(value).is_file():
+                raise ConfigError("no such file", path=value, field=f"mqtt.{key}", expected="a PEM file")
+        if bool(cfg.cert_file) != bool(cfg.key_file):
+            raise ConfigError("a client certificate needs both files", field="mqtt.cert_file / mqtt.key_file",
+                              expected="both set or both empty")
+        try:
+            client.tls_set(ca_certs=cfg.ca_file or None, certfile=cfg.cert_file or None,
+                           keyfile=cfg.key_file or None,
+                           cert_reqs=ssl.CERT_NONE if cfg.tls_insecure else ssl.CERT_REQUIRED)
+        except (ssl.SSLError, ValueError, OSError) as exc:
+            raise ConfigError(f"cannot set up TLS: {exc}", field="mqtt.ca_file",
+                              expected="PEM CA / certificate / key files") from None
+        if cfg.tls_insecure:
+            log.warning("mqtt.tls_insecure is on: the broker's certificate is NOT verified")
+            client.tls_insecure_set(True)
+
+    def on_connect(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` after every (re)connect (from paho's network thread)."""
+        self._on_connect_hooks.append(hook)
+
+    def subscribe(self, topic: str, handler: MessageHandler) -> None:
+        self._subscriptions[topic] = handler
+        if self._connected.is_set():
+            self.client.subscribe(topic, qos=1)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect in the background; returns at once even if the broker is down."""
+        log.info("MQTT: connecting to %s:%d%s as device %r", self.url.host, self.url.port,
+                 " (TLS)" if self.url.tls or self.cfg.tls else "", self.cfg.device_id)
+        try:
+            self.client.connect_async(self.url.host, self.url.port, keepalive=self.cfg.keepalive_s)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot connect: {exc}", field="mqtt.broker") from None
+        self.client.loop_start()
+        self._started = True
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Say ``offline`` (retained) and disconnect cleanly."""
+        if not self._started:
+            return
+        if self._connected.is_set():
+            info = self.client.publish(self.availability_topic, OFFLINE, qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError):
+                pass
+        self.client.disconnect()
+        self.client.loop_stop()
+        self._started = False
+
+    # -- publishing ------------------------------------------------------------------------------
+    def publish(self, topic: str, payload: str, *, retain: bool = False, qos: int | None = None) -> bool:
+        """Send now if connected; retained payloads are also remembered for reconnects.
+        Returns False if the message was dropped."""
+        qos = self.cfg.qos if qos is None else qos
+        if retain:
+            with self._lock:
+                self._retained[topic] = (payload, qos)
+        if not self._connected.is_set():
+            if not retain:
+                self.stats.dropped += 1
+            return retain
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == mqtt.MQTT_ERR_SUCCESS:
+            self.stats.published += 1
+            return True
+        self.stats.dropped += 1
+        log.debug("MQTT publish to %s not queued (rc=%s)", topic, info.rc)
+        return retain
+
+    def publish_state(self, msg: StateMessage) -> bool:
+        return self.publish(self.state_topic, msg.to_json(), retain=True)
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting in paho's outgoing queue (bounded by max_queued)."""
+        return len(getattr(self.client, "_out_messages", {}))
+
+    # -- paho callbacks (network thread) --------------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason_code: object,
+                    properties: object = None) -> None:
+        if getattr(reason_code, "is_failure", False):
+            log.warning("MQTT: broker refused the connection: %s", reason_code)
+            return
+        self.stats.connects += 1
+        self.stats.last_connect = time.monotonic()
+        self._connected.set()
+        log.info("MQTT: connected to %s:%d", self.url.host, self.url.port)
+        client.publish(self.availability_topic, ONLINE, qos=1, retain=True)
+        for topic in self._subscriptions:
+            client.subscribe(topic, qos=1)
+        with self._lock:
+            retained = list(self._retained.items())
+        for topic, (payload, qos) in retained:
+            client.publish(topic, payload, qos=qos, retain=True)
+        for hook in self._on_connect_hooks:
+            try:
+                hook()
+            except Exception:  # a hook must never take the connection down
+                log.exception("MQTT on-connect hook failed")
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason_code: object,
+                       properties: object = None) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was:
+            self.stats.disconnects += 1
+            self.stats.last_disconnect = time.monotonic()
+            if self._started:
+                log.warning("MQTT: lost the broker (%s); retrying with backoff up to %.0fs",
+                            reason_code, self.cfg.reconnect_max_s)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        for pattern, handler in list(self._subscriptions.items()):
+            if mqtt.topic_matches_sub(pattern, msg.topic):
+                try:
+                    handler(msg.topic, msg.payload)
+                except Exception:  # input from the network must never crash the daemon
+                    log.exception("MQTT: handler for %s failed on a %d-byte message", msg.topic, len(msg.payload))
