@@ -12,6 +12,7 @@ COMMANDS = {
     "run": "edge.daemon",
     "watch": "edge.watch",
     "bench": "edge.bench",
+    "demo": "edge.demo",
 }
 
 DESCRIPTION = """\
