@@ -1,0 +1,302 @@
+"""Movie picks for a mood: weighted by the catalog's policy, diverse, never stale, explainable.
+
+How a pick is made (the same rules users read in catalog.json's policy):
+
+* A film's *score* for a mood is the sum of the policy weights of its genres (favour > 0,
+  avoid < 0); its chance of being drawn is proportional to ``max(0, baseline + score)``. So a
+  favoured comedy outweighs a film the policy says nothing about, and a film whose avoided genres
+  cancel its favoured ones is never drawn while anything better is left.
+* With mood probabilities the per-mood scores are blended by probability (linear, so the blend is
+  one vector product over the precomputed per-mood score table).
+* Picks are drawn one after the other without replacement; each pick makes films that share its
+  genres less likely (x ``DIVERSITY`` per shared genre) and no genre may fill more than half the
+  list while another choice exists, so five picks are never five comedies.
+* A film shown in the last ``history`` picks is not drawn again. The history survives restarts
+  in ``state_path`` (written atomically). When the window would leave too few films, the ones
+  shown longest ago come back first.
+* ``family_safe`` keeps only films flagged ``family`` in the catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from .catalog import GENRES, MOODS, STRATEGIES, Catalog, Film
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: each genre a candidate shares with an earlier pick multiplies its weight by this
+DIVERSITY = 0.4
+#: moods below this probability are left out of the reasons (they still count in the blend)
+REASON_MIN_PROBABILITY = 0.05
+STATE_SCHEMA = 1
+
+
+@dataclass
+class Recommendation:
+    title: str
+    year: int
+    genres: list[str]
+    runtime: int | None
+    rating: str | None
+    family: bool
+    description: str
+    #: why it was chosen, e.g. ["comedy favoured for sad (lift)"]
+    reasons: list[str]
+
+    @classmethod
+    def from_film(cls, film: Film, reasons: list[str]) -> "Recommendation":
+        return cls(title=film.title, year=film.year, genres=list(film.genres), runtime=film.runtime,
+                   rating=film.rating, family=film.family, description=film.description, reasons=reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object published in the MQTT state message."""
+        return asdict(self)
+
+
+class Recommender:
+    """Picks ``count`` films per call; keep one instance for the daemon's lifetime."""
+
+    def __init__(self, catalog: Catalog, strategy: str = "lift", count: int = 5, family_safe: bool = False,
+                 history: int = 30, state_path: Path | str | None = None, seed: int | None = None) -> None:
+        if strategy not in STRATEGIES:
+            raise ConfigError(f"got {strategy!r}", field="recommend.strategy", expected='"match" or "lift"')
+        if count < 0:
+            raise ConfigError(f"got {count!r}", field="recommend.count", expected="0 or more")
+        if history < 0:
+            raise ConfigError(f"got {history!r}", field="recommend.history", expected="0 or more")
+        self.catalog = catalog
+        self.strategy = strategy
+        self.count = count
+        self.family_safe = family_safe
+        self.history_size = history
+        self.state_path = Path(state_path) if state_path is not None else None
+        self._rng = np.random.default_rng(seed)
+
+        films = catalog.films
+        n, g = len(films), len(GENRES)
+        col = {name: j for j, name in enumerate(GENRES)}
+        self._genre_matrix = np.zeros((n, g), dtype=np.float64)
+        for i, film in enumerate(films):
+            self._genre_matrix[i, [col[x] for x in film.genres]] = 1.0
+        self._mood_index = {m: k for k, m in enumerate(MOODS)}
+        #: strategy -> (moods x genres) weights and (moods x films) scores, computed once
+        self._weights: dict[str, np.ndarray] = {}
+        self._scores: dict[str, np.ndarray] = {}
+        for s in STRATEGIES:
+            w = np.zeros((len(MOODS), g), dtype=np.float64)
+            for k, mood in enumerate(MOODS):
+                for genre, value in catalog.policy.weights(mood, s).items():
+                    w[k, col[genre]] = value
+            self._weights[s] = w
+            self._scores[s] = w @ self._genre_matrix.T
+        self._baseline = catalog.policy.baseline
+        self._allowed = (np.array([f.family for f in films], dtype=bool) if family_safe
+                         else np.ones(n, dtype=bool))
+        if family_safe and not self._allowed.any():
+            log.warning("family_safe is on but %s has no film flagged family: nothing to recommend",
+                        catalog.path)
+        #: film indices, oldest first
+        self._history: deque[int] = deque(maxlen=history) if history else deque(maxlen=0)
+        self._load_state()
+
+    # ---------------------------------------------------------------- history state
+
+    @property
+    def history(self) -> list[tuple[str, int]]:
+        """(title, year) of the films in the no-repeat window, oldest first."""
+        return [(self.catalog.films[i].title, self.catalog.films[i].year) for i in self._history]
+
+    def _load_state(self) -> None:
+        if self.state_path is None or not self.history_size:
+            return
+        try:
+            raw = self.state_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.warning("recommendation history %s unreadable (%s); starting empty", self.state_path, exc)
+            return
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict) or data.get("schema") != STATE_SCHEMA:
+                raise ValueError(f"expected {{\"schema\": {STATE_SCHEMA}, \"shown\": [...]}}")
+            shown = data["shown"]
+            if not isinstance(shown, list):
+                raise ValueError("'shown' is not a list")
+            indices = []
+            for item in shown:
+                title, year = item
+                idx = self.catalog.find(str(title), int(year))
+                if idx is not None:
+                    indices.append(idx)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("recommendation history %s is corrupt (%s); ignoring it", self.state_path, exc)
+            return
+        for idx in indices:
+            self._remember(idx)
+        log.debug("recommendation history: %d films from %s", len(self._history), self.state_path)
+
+    def _save_state(self) -> None:
+        if self.state_path is None:
+            return
+        doc = {"schema": STATE_SCHEMA, "shown": [[t, y] for t, y in self.history]}
+        tmp = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
+        try:
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, ensure_ascii=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.state_path)
+        except OSError as exc:
+            log.warning("cannot write recommendation history %s: %s", self.state_path, exc)
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+    def _remember(self, idx: int) -> None:
+        if not self.history_size:
+            return
+        try:
+            self._history.remove(idx)
+        except ValueError:
+            pass
+        self._history.append(idx)
+
+    # ---------------------------------------------------------------- picking
+
+    def _mixture(self, mood: str, probabilities: Mapping[str, float] | None) -> np.ndarray:
+        """Probability per policy mood; one-hot on ``mood`` when no usable probabilities are given."""
+        mix = np.zeros(len(MOODS), dtype=np.float64)
+        if probabilities and mood != "nobody":
+            for name, p in probabilities.items():
+                k = self._mood_index.get(name)
+                if k is None or name == "nobody":
+                    log.debug("no policy for mood %r; left out of the blend", name)
+                    continue
+                if isinstance(p, (int, float)) and math.isfinite(p) and p > 0:
+                    mix[k] += float(p)
+            total = mix.sum()
+            if total > 0:
+                return mix / total
+            mix[:] = 0.0
+        mix[self._mood_index[mood]] = 1.0
+        return mix
+
+    def _reasons(self, film_idx: int, mix: np.ndarray) -> list[str]:
+        weights = self._weights[self.strategy]
+        blended = mix @ weights
+        shown_moods = [k for k in np.argsort(-mix) if mix[k] >= REASON_MIN_PROBABILITY]
+        single = mix.max() >= 0.999
+        genre_cols = [GENRES.index(g) for g in self.catalog.films[film_idx].genres]
+        favoured = sorted((j for j in genre_cols if blended[j] > 0), key=lambda j: -blended[j])
+        reasons = []
+        for j in favoured:
+            if single:
+                who = MOODS[int(mix.argmax())]
+            else:
+                parts = [f"{MOODS[k]} {mix[k]:.0%}" for k in shown_moods if weights[k, j] > 0]
+                who = ", ".join(parts) if parts else "the mood mix"
+            reasons.append(f"{GENRES[j]} favoured for {who} ({self.strategy})")
+        return reasons
+
+    def _mood_phrase(self, mix: np.ndarray) -> str:
+        if mix.max() >= 0.999:
+            return MOODS[int(mix.argmax())]
+        return ", ".join(f"{MOODS[k]} {mix[k]:.0%}" for k in np.argsort(-mix) if mix[k] >= REASON_MIN_PROBABILITY)
+
+    def recommend(self, mood: str, probabilities: Mapping[str, float] | None = None) -> list[Recommendation]:
+        """``count`` films for ``mood`` (a FER-7 or 4-mood label, or "nobody"), newest history saved."""
+        if mood not in self._mood_index:
+            raise ValueError(f"unknown mood {mood!r}; expected one of {', '.join(MOODS)}")
+        if self.count == 0 or not len(self.catalog):
+            return []
+        mix = self._mixture(mood, probabilities)
+        scores = mix @ self._scores[self.strategy]
+        weight = np.maximum(self._baseline + scores, 0.0)
+        in_history = np.zeros(len(weight), dtype=bool)
+        if self._history:
+            in_history[list(self._history)] = True
+        available = self._allowed & ~in_history
+        chosen = self._draw(np.where(available, weight, 0.0))
+        kinds = ["drawn"] * len(chosen)
+        if len(chosen) < self.count:
+            extra = self._fallback(weight, scores, in_history, chosen)
+            kinds += [k for _, k in extra]
+            chosen += [i for i, _ in extra]
+
+        picks: list[Recommendation] = []
+        phrase = self._mood_phrase(mix)
+        for idx, kind in zip(chosen, kinds):
+            reasons = self._reasons(idx, mix)
+            if not reasons:
+                reasons = [f"nothing favoured is left for {phrase} ({self.strategy}); picked for variety"
+                           if weight[idx] <= 0 else
+                           f"no genre favoured or avoided for {phrase} ({self.strategy}); picked for variety"]
+            if kind == "repeat":
+                reasons.append(f"shown again: every other choice was among the last {self.history_size} picks")
+            picks.append(Recommendation.from_film(self.catalog.films[idx], reasons))
+            self._remember(idx)
+        if chosen:
+            self._save_state()
+        return picks
+
+    def _draw(self, weight: np.ndarray) -> list[int]:
+        """Weighted draws without replacement, spreading genres (see the module docstring)."""
+        matrix = self._genre_matrix
+        counts = np.zeros(matrix.shape[1], dtype=np.float64)
+        cap = max(1, math.ceil(self.count / 2))
+        w = weight.copy()
+        chosen: list[int] = []
+        for _ in range(self.count):
+            if not w.any():
+                break
+            eff = w * np.power(DIVERSITY, matrix @ counts) if chosen else w
+            capped = counts >= cap
+            if capped.any():
+                blocked = (matrix @ capped.astype(np.float64)) > 0
+                limited = np.where(blocked, 0.0, eff)
+                if limited.any():
+                    eff = limited
+            cumulative = np.cumsum(eff)
+            idx = int(np.searchsorted(cumulative, self._rng.random() * cumulative[-1], side="right"))
+            idx = min(idx, len(w) - 1)
+            while eff[idx] <= 0:  # guard against landing on a zero-width slot at float edges
+                idx -= 1
+            chosen.append(idx)
+            counts += matrix[idx]
+            w[idx] = 0.0
+        return chosen
+
+    def _fallback(self, weight: np.ndarray, scores: np.ndarray, in_history: np.ndarray,
+                  chosen: list[int]) -> list[tuple[int, str]]:
+        """Fill a short list: favoured films shown longest ago, then the least-avoided unseen ones."""
+        taken = set(chosen)
+        need = self.count - len(chosen)
+        out: list[tuple[int, str]] = []
+        order = list(self._history)  # oldest first
+        positive_old = [i for i in order if weight[i] > 0 and self._allowed[i] and i not in taken]
+        rest_mask = self._allowed & (weight <= 0) & ~in_history
+        rest_mask[list(taken)] = False
+        rest = np.flatnonzero(rest_mask)
+        rest = rest[self._rng.permutation(len(rest))]
+        rest = rest[np.argsort(-scores[rest], kind="stable")]
+        negative_old = [i for i in order if weight[i] <= 0 and self._allowed[i] and i not in taken]
+        for pool, kind in ((positive_old, "repeat"), (rest.tolist(), "fill"), (negative_old, "repeat")):
+            for i in pool:
+                if len(out) == need:
+                    return out
+                out.append((int(i), kind))
+        return out
