@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import queue
 import socket
 import tempfile
 import threading
@@ -90,7 +91,7 @@ class EmbeddedBroker:
 
 def main(args: argparse.Namespace) -> int:
     from .daemon import Daemon  # noqa: PLC0415 - keep --help fast
-    from .watch import Watcher  # noqa: PLC0415
+    from .watch import Availability, State, Watcher, plain_line  # noqa: PLC0415
 
     for noisy in ("amqtt", "transitions", "edge.paho"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -108,8 +109,21 @@ def main(args: argparse.Namespace) -> int:
     cfg.daemon.state_dir = state.name
     print(f"mood-edge demo: embedded broker on 127.0.0.1:{port}, camera {source}, running {args.seconds:.0f}s")
     print("what a display subscribed to mood-edge/# receives:\n")
-    watcher = Watcher(cfg.mqtt.broker, device="all", prefix=cfg.mqtt.topic_prefix, plain=True)
+    watcher = Watcher(cfg, "all")
     watcher.start()
+    printing = threading.Event()
+
+    def show() -> None:
+        while not printing.is_set():
+            try:
+                event = watcher.events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if isinstance(event, (State, Availability)):
+                print(f"{time.strftime('%H:%M:%S')}  {plain_line(event)}", flush=True)
+
+    printer = threading.Thread(target=show, name="display", daemon=True)
+    printer.start()
     daemon = Daemon(cfg)
     timer = threading.Timer(args.seconds, daemon.request_stop)
     timer.start()
@@ -122,6 +136,8 @@ def main(args: argparse.Namespace) -> int:
         timer.cancel()
         elapsed = time.monotonic() - t0
         time.sleep(0.5)
+        printing.set()
+        printer.join(2)
         watcher.stop()
         broker.stop()
         state.cleanup()

