@@ -368,7 +368,8 @@ class Watcher:
         self.cfg = cfg
         self.prefix = cfg.mqtt.topic_prefix
         level = "+" if device == "all" else device
-        self.topics = [f"{self.prefix}/{level}/state", f"{self.prefix}/{level}/availability"]
+        # availability first, so a retained "offline" is known before the retained state is shown
+        self.topics = [f"{self.prefix}/{level}/availability", f"{self.prefix}/{level}/state"]
         self.events: queue.Queue[Event | tuple[str, Any]] = queue.Queue()
         self.client, self.url = _make_client(cfg)
         self.client.on_connect = self._on_connect
