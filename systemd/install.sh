@@ -1,0 +1,234 @@
+#!/bin/bash
+# Install mood-edge as a boot-time service on Raspberry Pi OS (Bookworm, Python 3.11).
+#
+#   sudo systemd/install.sh [--with-broker] [--no-start]
+#   sudo systemd/install.sh --uninstall [--purge] [--with-broker]
+#   systemd/install.sh --prefix /tmp/root --dry-run [...]     (lay files down under a staging root)
+#
+# What it does (safe to run again; it updates what it owns and keeps what you edited):
+#   1. apt: python3-venv, python3-picamera2 (the Pi camera; libcamera comes with it) and, with
+#      --with-broker, mosquitto + mosquitto-clients;
+#   2. a venv in /opt/mood-edge/venv made with --system-site-packages, so the apt picamera2 is
+#      visible, and `pip install` of this checkout (the edge runtime only: no TensorFlow), with
+#      numpy held at the system's version because the apt picamera2/simplejpeg need it;
+#   3. /etc/systemd/system/mood-edge.service and, only if there is none, /etc/mood-edge/config.toml
+#      (the current example is always refreshed as /etc/mood-edge/config.example.toml);
+#   4. with --with-broker: /etc/mosquitto/conf.d/mood-edge.conf, ACLs, empty password files and TLS
+#      certificates under /etc/mosquitto/mood-edge (existing ones are kept);
+#   5. systemctl daemon-reload, enable and (re)start.
+#
+# Options:
+#   --with-broker     also install and configure mosquitto on this Pi (systemd/mosquitto/)
+#   --no-start        enable the service but do not (re)start it now
+#   --uninstall       stop, disable and remove the service and the venv; keeps /etc/mood-edge
+#   --purge           with --uninstall: also remove /etc/mood-edge and the state directory
+#                     (and, with --with-broker, /etc/mosquitto/mood-edge)
+#   --prefix DIR      install under DIR instead of / (also: DESTDIR=DIR); needs --dry-run
+#   --dry-run         print the apt, venv/pip, chown and systemctl steps instead of running
+#                     them; files are still laid down (under --prefix)
+#   -h, --help        this text
+set -euo pipefail
+
+prog=install.sh
+die() { echo "$prog: error: $*" >&2; exit 2; }
+note() { echo "$prog: $*"; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=${DESTDIR:-}
+DRY_RUN=0 WITH_BROKER=0 UNINSTALL=0 PURGE=0 START=1
+SYSTEM_PYTHON=${SYSTEM_PYTHON:-/usr/bin/python3}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --prefix) [ $# -ge 2 ] || die "--prefix needs a directory"; ROOT=$2; shift 2 ;;
+        --prefix=*) ROOT=${1#--prefix=}; shift ;;
+        --dry-run) DRY_RUN=1; shift ;;
+        --with-broker) WITH_BROKER=1; shift ;;
+        --no-start) START=0; shift ;;
+        --uninstall) UNINSTALL=1; shift ;;
+        --purge) PURGE=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) die "unknown option '$1' (see --help)" ;;
+    esac
+done
+
+ROOT=${ROOT%/}
+if [ -n "$ROOT" ]; then
+    [ "$DRY_RUN" = 1 ] || die "--prefix/DESTDIR $ROOT needs --dry-run: apt, pip and systemctl would act on this machine, not on $ROOT"
+    mkdir -p "$ROOT"
+    ROOT=$(cd "$ROOT" && pwd)
+fi
+[ "$PURGE" = 0 ] || [ "$UNINSTALL" = 1 ] || die "--purge only goes with --uninstall"
+if [ "$DRY_RUN" = 0 ] && [ "$(id -u)" != 0 ]; then
+    die "run it as root: sudo $0 $*"
+fi
+
+# The layout. ExecStart in systemd/mood-edge.service points at $VENV/bin/mood-edge.
+APP=/opt/mood-edge
+VENV=$APP/venv
+UNIT=/etc/systemd/system/mood-edge.service
+CONF_DIR=/etc/mood-edge
+CONF=$CONF_DIR/config.toml
+STATE_DIRS=(/var/lib/mood-edge /var/lib/private/mood-edge)
+MOSQ_CONF=/etc/mosquitto/conf.d/mood-edge.conf
+MOSQ_DIR=/etc/mosquitto/mood-edge
+
+# run CMD...: a step that acts on the system (apt, pip, systemctl, ownership): printed in dry-run.
+run() {
+    if [ "$DRY_RUN" = 1 ]; then
+        printf '+'; printf ' %q' "$@"; printf '\n'
+    else
+        "$@"
+    fi
+}
+
+# put SRC DEST MODE: install a file we own (always replaced).
+put() {
+    mkdir -p "$(dirname "$ROOT$2")"
+    if [ -f "$ROOT$2" ] && cmp -s "$1" "$ROOT$2"; then
+        note "unchanged $2"
+    else
+        install -m "$3" "$1" "$ROOT$2"
+        note "installed $2"
+    fi
+}
+
+# keep SRC DEST MODE: install a file the user may edit, only if it is not there yet.
+keep() {
+    mkdir -p "$(dirname "$ROOT$2")"
+    if [ -e "$ROOT$2" ]; then
+        if cmp -s "$1" "$ROOT$2"; then note "unchanged $2"; else note "kept your $2 (new default: $1)"; fi
+    else
+        install -m "$3" "$1" "$ROOT$2"
+        note "installed $2"
+    fi
+}
+
+check_platform() {
+    [ "$DRY_RUN" = 0 ] || return 0
+    if [ -r /etc/os-release ]; then
+        # shellcheck disable=SC1091
+        . /etc/os-release
+        [ "${VERSION_CODENAME:-}" = bookworm ] || note "warning: made for Raspberry Pi OS Bookworm, this is ${PRETTY_NAME:-unknown}"
+    fi
+    [ -x "$SYSTEM_PYTHON" ] || die "$SYSTEM_PYTHON not found (apt install python3)"
+}
+
+install_packages() {
+    local pkgs=(python3-venv python3-pip python3-picamera2)
+    [ "$WITH_BROKER" = 0 ] || pkgs+=(mosquitto mosquitto-clients)
+    run apt-get update
+    # --no-install-recommends: picamera2 recommends a desktop preview stack a sensor never needs
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"
+}
+
+# The apt picamera2 (and its simplejpeg) are built against Bookworm's numpy 1.24; a numpy 2 in the
+# venv would shadow it and break `import picamera2`. Hold numpy at the system's version, and with
+# numpy 1 keep OpenCV below 4.12 (4.12+ needs numpy 2).
+write_constraints() {
+    local version="" file="$ROOT$APP/constraints.txt"
+    if [ -x "$SYSTEM_PYTHON" ]; then
+        version=$("$SYSTEM_PYTHON" -c 'import numpy; print(numpy.__version__)' 2>/dev/null || true)
+    fi
+    mkdir -p "$ROOT$APP"
+    {
+        echo "# made by systemd/install.sh: keep the venv compatible with the apt python3-picamera2"
+        if [ -n "$version" ]; then
+            echo "numpy==$version"
+            case "$version" in 1.*) echo "opencv-python-headless<4.12" ;; esac
+        else
+            echo "# no system numpy found: nothing to hold"
+        fi
+    } > "$file"
+    note "wrote $APP/constraints.txt (system numpy: ${version:-none})"
+}
+
+make_venv() {
+    local cfg="$ROOT$VENV/pyvenv.cfg"
+    if [ -f "$cfg" ] && ! grep -Eq '^include-system-site-packages *= *true' "$cfg"; then
+        note "$VENV cannot see the apt picamera2 (no --system-site-packages): making it again"
+        run rm -rf "$ROOT$VENV"
+    fi
+    if [ ! -x "$ROOT$VENV/bin/python" ] || [ "$DRY_RUN" = 1 ]; then
+        run "$SYSTEM_PYTHON" -m venv --system-site-packages "$ROOT$VENV"
+    fi
+    run "$ROOT$VENV/bin/pip" install --disable-pip-version-check --constraint "$ROOT$APP/constraints.txt" "$REPO"
+}
+
+install_files() {
+    put "$REPO/systemd/mood-edge.service" "$UNIT" 0644
+    mkdir -p "$ROOT$CONF_DIR"
+    keep "$REPO/config.example.toml" "$CONF" 0644
+    put "$REPO/config.example.toml" "$CONF_DIR/config.example.toml" 0644
+}
+
+install_broker() {
+    local src="$REPO/systemd/mosquitto"
+    keep "$src/mood-edge.conf" "$MOSQ_CONF" 0644
+    keep "$src/acl" "$MOSQ_DIR/acl" 0644
+    keep "$src/acl-displays" "$MOSQ_DIR/acl-displays" 0644
+    for f in passwd passwd-displays; do
+        if [ ! -e "$ROOT$MOSQ_DIR/$f" ]; then
+            install -m 0640 /dev/null "$ROOT$MOSQ_DIR/$f"
+            note "installed empty $MOSQ_DIR/$f (add users: $APP/bin/mood-edge-user.sh add ...)"
+        fi
+        run chgrp mosquitto "$ROOT$MOSQ_DIR/$f"
+    done
+    put "$src/mood-edge-user.sh" "$APP/bin/mood-edge-user.sh" 0755
+    put "$src/make-certs.sh" "$APP/bin/make-certs.sh" 0755
+    if [ -s "$ROOT$MOSQ_DIR/certs/server.crt" ] && [ -s "$ROOT$MOSQ_DIR/certs/server.key" ]; then
+        note "kept the TLS certificates in $MOSQ_DIR/certs"
+    else
+        "$src/make-certs.sh" --dir "$ROOT$MOSQ_DIR/certs"
+    fi
+    run chgrp -R mosquitto "$ROOT$MOSQ_DIR/certs"
+    run chmod 0640 "$ROOT$MOSQ_DIR/certs/server.key"
+    run chmod 0600 "$ROOT$MOSQ_DIR/certs/ca.key"
+    run systemctl enable mosquitto
+    run systemctl restart mosquitto
+}
+
+do_install() {
+    check_platform
+    install_packages
+    write_constraints
+    make_venv
+    install_files
+    [ "$WITH_BROKER" = 0 ] || install_broker
+    run systemctl daemon-reload
+    run systemctl enable mood-edge.service
+    if [ "$START" = 1 ]; then
+        run systemctl restart mood-edge.service
+        note "started; follow it with: journalctl -u mood-edge -f"
+    else
+        note "enabled; start it with: sudo systemctl start mood-edge"
+    fi
+    note "configure it in $CONF, then: sudo systemctl restart mood-edge"
+}
+
+do_uninstall() {
+    run systemctl disable --now mood-edge.service
+    if [ -e "$ROOT$UNIT" ]; then rm -f "$ROOT$UNIT"; note "removed $UNIT"; fi
+    run systemctl daemon-reload
+    if [ -e "$ROOT$APP" ]; then rm -rf "$ROOT$APP"; note "removed $APP"; fi
+    if [ "$WITH_BROKER" = 1 ] && [ -e "$ROOT$MOSQ_CONF" ]; then
+        rm -f "$ROOT$MOSQ_CONF"
+        note "removed $MOSQ_CONF"
+        run systemctl restart mosquitto
+    fi
+    if [ "$PURGE" = 1 ]; then
+        rm -rf "$ROOT$CONF_DIR"
+        note "removed $CONF_DIR"
+        for d in "${STATE_DIRS[@]}"; do rm -rf "$ROOT$d"; done
+        note "removed the state directory /var/lib/mood-edge"
+        if [ "$WITH_BROKER" = 1 ]; then rm -rf "$ROOT$MOSQ_DIR"; note "removed $MOSQ_DIR"; fi
+    elif [ -e "$ROOT$CONF" ]; then
+        note "kept $CONF (remove it with --uninstall --purge)"
+    fi
+    local pkgs=python3-picamera2
+    [ "$WITH_BROKER" = 0 ] || pkgs="$pkgs, mosquitto"
+    note "apt packages were left installed ($pkgs); remove them with apt if no longer needed"
+}
+
+if [ "$UNINSTALL" = 1 ]; then do_uninstall; else do_install; fi
