@@ -16,11 +16,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
 import cv2
 import numpy as np
 
+from .classify import load_interpreter
 from .config import DetectorConfig
 from .detect import Detector, Face
 from .errors import ModelError
@@ -41,38 +40,6 @@ NMS_IOU = 0.3
 
 def default_model_path() -> Path:
     return models_dir() / MODEL_FILE
-
-
-def load_interpreter(path: str | Path, num_threads: int) -> Any:
-    """The classifier's loader when it exists (one runtime choice for the whole process), else ours:
-    ai_edge_litert, then tflite_runtime, then tf.lite. XNNPACK stays on; threads are explicit."""
-    try:
-        from .classify import load_interpreter as shared  # noqa: PLC0415 - optional, avoids a cycle
-    except ImportError:
-        shared = None
-    if shared is not None:
-        return shared(path, num_threads)
-    interpreter_cls: Any = None
-    try:
-        from ai_edge_litert.interpreter import Interpreter as interpreter_cls  # noqa: PLC0415, N813
-    except ImportError:
-        try:
-            from tflite_runtime.interpreter import Interpreter as interpreter_cls  # noqa: PLC0415, N813
-        except ImportError:
-            try:
-                import tensorflow as tf  # noqa: PLC0415
-
-                interpreter_cls = tf.lite.Interpreter
-            except ImportError:
-                raise ModelError("no TFLite runtime is installed", path=path,
-                                 expected="`pip install ai-edge-litert` (or tflite-runtime)") from None
-    try:
-        interp = interpreter_cls(model_path=str(path), num_threads=int(num_threads))
-        interp.allocate_tensors()
-    except (ValueError, RuntimeError) as exc:
-        raise ModelError(f"the TFLite runtime cannot load it: {exc}", path=path,
-                         expected="a valid .tflite model") from None
-    return interp
 
 
 def generate_anchors(input_size: int = INPUT_SIZE, strides: tuple[int, ...] = STRIDES) -> np.ndarray:

@@ -1,0 +1,114 @@
+"""Face tracking by re-detection in a small region: most frames never scan the whole picture.
+
+In a living room the faces barely move between two frames, so after a full-frame detection we look
+for each face again only in a window around where it was (the box grown by ``margin`` on every
+side), scaled down so the face is about ``face_px`` pixels. For the Haar cascade that cuts the
+pixels *and* the scales it scans; for BlazeFace it makes a face fill its 128x128 input, which it
+prefers. A full-frame detection still runs every ``full_every`` frames (new people are found within
+that many frames) and at once whenever a tracked face is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .detect import Detector, Face
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A region of the frame and the scale it was resized by before detection."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    scale: float
+
+    def to_frame(self, face: Face) -> Face:
+        s = self.scale
+        return Face(self.x + int(round(face.x / s)), self.y + int(round(face.y / s)),
+                    int(round(face.w / s)), int(round(face.h / s)), face.score)
+
+
+def overlap(a: Face, b: Face) -> float:
+    """Intersection over union of two faces."""
+    ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
+    iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
+    inter = ix * iy
+    union = a.area + b.area - inter
+    return inter / union if union > 0 else 0.0
+
+
+class TrackingDetector(Detector):
+    """Wraps any :class:`Detector`; answers in full-frame coordinates like the detector it wraps."""
+
+    def __init__(self, inner: Detector, *, full_every: int = 30, margin: float = 0.5, face_px: int = 48,
+                 max_faces: int = 8) -> None:
+        if full_every < 1:
+            raise ValueError("full_every must be at least 1")
+        self.inner = inner
+        self.full_every = full_every
+        self.margin = margin
+        self.face_px = face_px
+        self.max_faces = max_faces
+        self.name = f"{inner.name}+track"
+        self._tracks: list[Face] = []
+        self._since_full = 0
+        #: how many frames were answered by a full-frame detection (for the benchmark)
+        self.full_detections = 0
+
+    def reset(self) -> None:
+        self._tracks = []
+        self._since_full = 0
+
+    def window(self, face: Face, shape: tuple[int, ...]) -> Window:
+        h, w = shape[:2]
+        mx, my = int(round(face.w * self.margin)), int(round(face.h * self.margin))
+        x0, y0 = max(0, face.x - mx), max(0, face.y - my)
+        x1, y1 = min(w, face.x + face.w + mx), min(h, face.y + face.h + my)
+        scale = min(1.0, self.face_px / max(1, face.w))
+        return Window(x0, y0, x1 - x0, y1 - y0, scale)
+
+    def _full(self, gray: np.ndarray) -> list[Face]:
+        self._since_full = 0
+        self.full_detections += 1
+        return self.inner.detect(gray)
+
+    def _redetect(self, gray: np.ndarray, track: Face) -> Face | None:
+        win = self.window(track, gray.shape)
+        if win.w < 8 or win.h < 8:
+            return None
+        region = gray[win.y:win.y + win.h, win.x:win.x + win.w]
+        if win.scale < 1.0:
+            size = (max(1, int(round(win.w * win.scale))), max(1, int(round(win.h * win.scale))))
+            region = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
+            # the exact scale after rounding, so the mapping back is exact
+            win = Window(win.x, win.y, win.w, win.h, size[0] / win.w)
+        found = [win.to_frame(f) for f in self.inner.detect(np.ascontiguousarray(region))]
+        if not found:
+            return None
+        return max(found, key=lambda f: (overlap(f, track), f.area))
+
+    def detect(self, gray: np.ndarray) -> list[Face]:
+        self._since_full += 1
+        if not self._tracks or self._since_full >= self.full_every:
+            faces = self._full(gray)
+        else:
+            faces = []
+            for track in self._tracks:
+                face = self._redetect(gray, track)
+                if face is None:  # lost (moved fast, turned away or left): look everywhere, now
+                    faces = self._full(gray)
+                    break
+                if all(overlap(face, kept) < 0.3 for kept in faces):
+                    faces.append(face)
+        faces.sort(key=lambda f: f.area, reverse=True)
+        self._tracks = faces[: self.max_faces]
+        return list(self._tracks)
