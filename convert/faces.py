@@ -1,0 +1,90 @@
+"""Real face crops available offline, cut exactly the way the daemon cuts them.
+
+The daemon (see ``edge/modelcard.py``) grows the detector's box by ``crop_margin`` x its size on every
+side, clamps it to the frame, resizes it to the model's input size and scales the pixels. Calibration
+and fidelity checks must see the same crops, so :func:`crop_face` implements that rule once here.
+
+Offline faces: scikit-image's ``astronaut()`` (public domain; one smiling face, found with the daemon's
+own Haar detector) and the first 100 images of ``lfw_subset()`` (25x25 LFW face crops). Nothing is
+downloaded; these ship inside the scikit-image wheel.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from edge.errors import DataError
+
+log = logging.getLogger(__name__)
+
+INTERPOLATION = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST,
+                 "cubic": cv2.INTER_CUBIC}
+LFW_FACES = 100
+
+
+@dataclass(frozen=True)
+class FaceImage:
+    """A grayscale picture and one face box in it (x, y, w, h)."""
+
+    name: str
+    gray: np.ndarray
+    box: tuple[int, int, int, int]
+
+
+def grow_box(box: tuple[int, int, int, int], margin: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The box grown by ``margin`` x its size on every side, clamped to the frame: (x0, y0, x1, y1)."""
+    x, y, w, h = box
+    dx, dy = round(w * margin), round(h * margin)
+    return max(0, x - dx), max(0, y - dy), min(shape[1], x + w + dx), min(shape[0], y + h + dy)
+
+
+def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float, size: int,
+              interpolation: str = "area") -> np.ndarray:
+    """The daemon's crop: grow, clamp, resize to ``size`` x ``size`` (uint8)."""
+    x0, y0, x1, y1 = grow_box(box, margin, gray.shape)
+    if x1 <= x0 or y1 <= y0:
+        raise DataError(f"face box {box} lies outside the {gray.shape[1]}x{gray.shape[0]} image",
+                        expected="a box that overlaps the image")
+    return cv2.resize(gray[y0:y1, x0:x1], (size, size), interpolation=INTERPOLATION[interpolation])
+
+
+def to_model_input(crops: np.ndarray, scale: float = 2.0 / 255.0, offset: float = -1.0) -> np.ndarray:
+    """uint8 crops (N, H, W) -> float32 (N, H, W, 1) as the card's ``preprocess`` says."""
+    return (crops.astype(np.float32) * np.float32(scale) + np.float32(offset))[..., None]
+
+
+def astronaut_face() -> FaceImage:
+    """skimage's astronaut (Eileen Collins, public domain) and the largest face Haar finds in it."""
+    from skimage import data  # noqa: PLC0415 - test/training dependency
+
+    from edge.config import DetectorConfig  # noqa: PLC0415
+    from edge.detect import HaarDetector  # noqa: PLC0415
+
+    gray = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)
+    faces = HaarDetector(DetectorConfig()).detect(gray)
+    if not faces:
+        raise DataError("OpenCV's Haar cascade found no face in skimage.data.astronaut()",
+                        expected="opencv-python-headless>=4.10,<5")
+    f = faces[0]
+    return FaceImage("astronaut", gray, (f.x, f.y, f.w, f.h))
+
+
+def lfw_faces(first: int = 0, last: int = LFW_FACES) -> list[FaceImage]:
+    """LFW faces ``first``..``last-1`` of skimage's ``lfw_subset()`` (25x25 crops: the box is the image)."""
+    from skimage import data  # noqa: PLC0415
+
+    images = data.lfw_subset()[first:last]
+    out = []
+    for i, img in enumerate(images, start=first):
+        gray = np.clip(np.asarray(img) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        out.append(FaceImage(f"lfw_subset[{i}]", gray, (0, 0, gray.shape[1], gray.shape[0])))
+    return out
+
+
+def offline_faces() -> list[FaceImage]:
+    """Every real face we have offline: the astronaut and the 100 LFW faces."""
+    return [astronaut_face(), *lfw_faces()]

@@ -1,0 +1,51 @@
+"""How far the int8 model strays from its float twin (and, where labels exist, from the truth)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convert.export import predict_tflite
+from edge.labels import FER7, mood4_index
+
+TARGET_AGREEMENT = 0.98
+
+
+def compare(p_float: np.ndarray, p_int8: np.ndarray, labels: list[str],
+            truth: np.ndarray | None = None) -> dict[str, Any]:
+    """Top-1 agreement, mean/max |Δp| (and 4-mood agreement, accuracies when ``truth`` is given)."""
+    diff = np.abs(p_float - p_int8)
+    out: dict[str, Any] = {
+        "n": int(len(p_float)),
+        "top1_agreement": round(float(np.mean(p_float.argmax(1) == p_int8.argmax(1))), 4),
+        "mean_abs_dprob": round(float(diff.mean()), 5),
+        "max_abs_dprob": round(float(diff.max()), 5),
+    }
+    if all(name in FER7 for name in labels) and len(labels) > 4:
+        idx = np.array(mood4_index(labels))
+        f4, q4 = _fold(p_float, idx), _fold(p_int8, idx)
+        out["mood4_agreement"] = round(float(np.mean(f4.argmax(1) == q4.argmax(1))), 4)
+    if truth is not None:
+        out["float_accuracy"] = round(float(np.mean(p_float.argmax(1) == truth)), 4)
+        out["int8_accuracy"] = round(float(np.mean(p_int8.argmax(1) == truth)), 4)
+    return out
+
+
+def _fold(p: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    out = np.zeros((len(p), int(idx.max()) + 1), dtype=np.float64)
+    for j, target in enumerate(idx):
+        out[:, target] += p[:, j]
+    return out
+
+
+def fidelity_report(float_model: bytes | str | Path, int8_model: bytes | str | Path,
+                    sets: dict[str, np.ndarray], labels: list[str],
+                    truth: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Run both .tflite models on every named set of (already scaled) inputs and compare them."""
+    report = {}
+    for name, x in sets.items():
+        report[name] = compare(predict_tflite(float_model, x), predict_tflite(int8_model, x), labels,
+                               None if truth is None else truth.get(name))
+    return report

