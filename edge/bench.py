@@ -795,9 +795,13 @@ def format_table(report: dict[str, Any]) -> str:
 
 
 def check_plot_available() -> None:
-    if importlib.util.find_spec("matplotlib") is None:
+    """Fail before measuring anything, not after (matplotlib is optional on the Pi)."""
+    try:
+        import matplotlib  # noqa: F401, PLC0415
+    except ImportError:
         raise MoodEdgeError("matplotlib is not installed", field="--plot",
-                            expected="`pip install matplotlib` (or `pip install .[bench]`), or leave out --plot")
+                            expected="`pip install matplotlib` (or `pip install .[bench]`), or leave out --plot") \
+            from None
 
 
 def write_plot(report: dict[str, Any], end_to_end_ns: list[int], path: Path) -> None:

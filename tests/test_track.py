@@ -1,0 +1,85 @@
+"""TrackingDetector: re-detection in a window around the last faces, full-frame detection when needed."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from edge.config import DetectorConfig
+from edge.detect import Face, HaarDetector
+from edge.detect_blazeface import BlazeFaceDetector
+from edge.track import TrackingDetector, Window, overlap
+
+
+def scene(shift: int = 0, width: int = 320, height: int = 240) -> np.ndarray:
+    """The astronaut (face and shoulders) in a 4:3 frame, moved ``shift`` pixels to the right."""
+    gray = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(gray, (height, height), interpolation=cv2.INTER_AREA)
+    frame = np.zeros((height, width), np.uint8)
+    left = (width - height) // 2 + shift
+    frame[:, max(0, left):left + height] = small[:, max(0, -left):width - left]
+    return frame
+
+
+@pytest.fixture(params=["haar", "blazeface"])
+def inner(request):
+    return HaarDetector(DetectorConfig()) if request.param == "haar" else BlazeFaceDetector(DetectorConfig())
+
+
+def test_after_one_full_detection_the_face_is_found_in_its_window(inner):
+    tracker = TrackingDetector(inner, full_every=30, face_px=32)
+    full = inner.detect(scene())
+    assert len(full) == 1
+    for _ in range(5):
+        faces = tracker.detect(scene())
+        assert len(faces) == 1
+        assert overlap(faces[0], full[0]) > 0.6
+    assert tracker.full_detections == 1
+
+
+def test_a_moving_face_is_followed_without_a_full_detection(inner):
+    tracker = TrackingDetector(inner, full_every=30)
+    first = tracker.detect(scene(0))[0]
+    for shift in (4, 8, 12, 16):
+        face = tracker.detect(scene(shift))[0]
+    assert face.x - first.x == pytest.approx(16, abs=5)
+    assert tracker.full_detections == 1
+
+
+def test_a_lost_face_triggers_a_full_detection_at_once(inner):
+    tracker = TrackingDetector(inner, full_every=30)
+    assert tracker.detect(scene())
+    assert tracker.detect(np.zeros((240, 320), np.uint8)) == []
+    assert tracker.full_detections == 2
+    assert len(tracker.detect(scene())) == 1  # no tracks left: a full detection finds it again
+    assert tracker.full_detections == 3
+
+
+def test_the_whole_frame_is_searched_every_full_every_frames(inner):
+    tracker = TrackingDetector(inner, full_every=4)
+    for _ in range(8):
+        tracker.detect(scene())
+    assert tracker.full_detections == 2
+
+
+def test_window_is_the_face_grown_by_the_margin_and_clamped():
+    tracker = TrackingDetector(HaarDetector(), margin=0.5, face_px=50)
+    win = tracker.window(Face(10, 100, 100, 100), (240, 320))
+    assert (win.x, win.y, win.w, win.h) == (0, 50, 160, 190)
+    assert win.scale == pytest.approx(0.5)
+
+
+def test_window_maps_faces_back_to_frame_pixels():
+    win = Window(100, 50, 200, 200, 0.5)
+    assert win.to_frame(Face(10, 20, 30, 30, 0.9)) == Face(120, 90, 60, 60, 0.9)
+
+
+def test_name_says_what_it_wraps():
+    assert TrackingDetector(HaarDetector()).name == "haar+track"
+
+
+def test_full_every_must_be_positive():
+    with pytest.raises(ValueError):
+        TrackingDetector(HaarDetector(), full_every=0)
