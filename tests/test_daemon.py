@@ -21,7 +21,8 @@ def test_a_smiling_face_is_published_as_happy_with_recommendations(tmp_path, bro
     assert run.returncode == 0, run.stderr
     msg = sub.wait_for("mood-edge/smile/state", lambda m: json.loads(m.payload)["mood"] == "happy")
     state = json.loads(msg.payload)
-    assert msg.retain
+    late = subscriber_factory(broker.port, ["mood-edge/smile/state"])  # a display that starts later
+    assert late.wait_for("mood-edge/smile/state").retain
     assert state["schema"] == 1 and state["device"] == "smile" and state["faces"] == 1
     assert state["confidence"] > 0.5 and set(state["probabilities"]) >= {"happy", "sad", "neutral", "angry"}
     assert state["since"].endswith("Z") and state["model"]["id"].startswith("mini_xception")
