@@ -42,10 +42,31 @@ def _fold(p: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 def fidelity_report(float_model: bytes | str | Path, int8_model: bytes | str | Path,
                     sets: dict[str, np.ndarray], labels: list[str],
-                    truth: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
-    """Run both .tflite models on every named set of (already scaled) inputs and compare them."""
+                    truth: dict[str, np.ndarray] | None = None, *, grey_level: float = 0.0,
+                    seed: int = 0) -> dict[str, Any]:
+    """Run both .tflite models on every named set of (already scaled) inputs and compare them.
+
+    With ``grey_level`` (one pixel step in input units, i.e. the card's ``preprocess.scale``) it also
+    reports the float model against *itself* on inputs with invisible uniform noise of +-0.5 and +-1
+    grey level: the agreement any faithful int8 model can hope for on these crops (near ties flip).
+    """
     report = {}
+    rng = np.random.default_rng(seed)
     for name, x in sets.items():
-        report[name] = compare(predict_tflite(float_model, x), predict_tflite(int8_model, x), labels,
-                               None if truth is None else truth.get(name))
+        pf = predict_tflite(float_model, x)
+        pq = predict_tflite(int8_model, x)
+        rep = compare(pf, pq, labels, None if truth is None else truth.get(name))
+        top2 = np.sort(pf, axis=1)[:, -2:]
+        sure = (top2[:, 1] - top2[:, 0]) >= 0.1
+        if sure.any():
+            rep["top1_agreement_where_float_margin_ge_0.1"] = round(float(np.mean(
+                pf[sure].argmax(1) == pq[sure].argmax(1))), 4)
+            rep["share_with_float_margin_ge_0.1"] = round(float(sure.mean()), 4)
+        if grey_level:
+            for amp in (0.5, 1.0):
+                noisy = x + rng.uniform(-amp * grey_level, amp * grey_level, x.shape).astype(np.float32)
+                pn = predict_tflite(float_model, noisy)
+                rep[f"float_vs_float_with_noise_pm{amp:g}_grey"] = round(float(np.mean(
+                    pf.argmax(1) == pn.argmax(1))), 4)
+        report[name] = rep
     return report

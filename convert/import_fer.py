@@ -190,7 +190,8 @@ def main(args: argparse.Namespace) -> int:
 
     sets = calibrate.fidelity_crops(args.fidelity_size, margin=margin, size=64)
     fidelity = fidelity_report(float_bytes, int8_bytes,
-                               {k: to_model_input(v, PIXEL_SCALE, PIXEL_OFFSET) for k, v in sets.items()}, FER7)
+                               {k: to_model_input(v, PIXEL_SCALE, PIXEL_OFFSET) for k, v in sets.items()}, FER7,
+                               grey_level=PIXEL_SCALE)
     for name, rep in fidelity.items():
         log.info("fidelity on %s (%d crops): top-1 agreement %.2f%%, mean |dp| %.4f, max |dp| %.3f", name,
                  rep["n"], 100 * rep["top1_agreement"], rep["mean_abs_dprob"], rep["max_abs_dprob"])

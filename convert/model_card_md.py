@@ -15,10 +15,22 @@ def _fidelity_rows(fid: dict[str, Any]) -> str:
         r = fid.get(name)
         if not r:
             continue
-        rows.append(f"| {name} | {desc} | {r['n']} | {_pct(r['top1_agreement'])} | "
-                    f"{_pct(r.get('mood4_agreement', float('nan')))} | {r['mean_abs_dprob']:.4f} | "
-                    f"{r['max_abs_dprob']:.3f} |")
+        rows.append(f"| {name} | {desc} | {r['n']} | **{_pct(r['top1_agreement'])}** | "
+                    f"{_pct(r.get('mood4_agreement', float('nan')))} | "
+                    f"{_pct(r.get('top1_agreement_where_float_margin_ge_0.1', float('nan')))} "
+                    f"({_pct(r.get('share_with_float_margin_ge_0.1', float('nan')))} of crops) | "
+                    f"{r['mean_abs_dprob']:.4f} | {r['max_abs_dprob']:.3f} | "
+                    f"{_pct(r.get('float_vs_float_with_noise_pm0.5_grey', float('nan')))} / "
+                    f"{_pct(r.get('float_vs_float_with_noise_pm1_grey', float('nan')))} |")
     return "\n".join(rows)
+
+
+def _verdict(fid: dict[str, Any]) -> str:
+    agree = fid.get("all", {}).get("top1_agreement", 0.0)
+    if agree >= 0.98:
+        return f"Met on the `all` set ({_pct(agree)})."
+    return (f"**Not met** on the `all` set ({_pct(agree)}): full-integer post-training quantization of these "
+            f"weights stays within the noise floor below, but not under 2% flips on near ties.")
 
 
 def render(card: dict[str, Any], twin: dict[str, Any]) -> str:
@@ -86,13 +98,16 @@ Import check: {card['import_check']['method']}, on {card['import_check']['inputs
   p(happy) = {astro['int8']['happy']:.3f} (float twin {astro['float32']['happy']:.3f}).
 
 ## Fidelity: int8 vs its float twin (LiteRT, held-out real face crops)
-| set | what | crops | top-1 agreement (7 classes) | agreement (4 moods) | mean abs Δp | max abs Δp |
-|---|---|---|---|---|---|---|
+| set | what | crops | top-1 agreement (7 classes) | agreement (4 moods) | agreement where float's top-2 gap ≥ 0.1 | mean abs Δp | max abs Δp | float vs itself with ±0.5 / ±1 grey-level noise |
+|---|---|---|---|---|---|---|---|---|
 {_fidelity_rows(fid)}
 
-The LFW crops are 25x25 pixels blown up to 64x64: blurry, often ambiguous faces on which the model hesitates
-between two classes; that is where the int8 and float models disagree (near ties). Mean |Δp| is what moves the
-smoothed mood, and it stays under one percentage point.
+Target: ≥ 98% top-1 agreement. {_verdict(fid)} The LFW crops are 25x25 pixels blown up to 64x64: blurry,
+often ambiguous faces on which the model hesitates between two classes, so many top-1 decisions are near ties.
+How fragile they are shows in the last column: the *float* model disagrees with itself that often when every
+pixel gets invisible random noise of half a grey level or one grey level. The int8 model's disagreements are
+those near ties (see the "gap ≥ 0.1" column); mean |Δp| is what moves the smoothed mood, and it stays under one
+percentage point.
 
 ## Intended use and limitations
 - Intended use: a coarse, aggregate "mood of the room" signal for choosing films at home, with consent of the
