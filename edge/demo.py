@@ -105,6 +105,7 @@ def main(args: argparse.Namespace) -> int:
     cfg.mqtt.broker = f"mqtt://127.0.0.1:{port}"
     cfg.mqtt.device_id = "demo"
     cfg.mqtt.heartbeat_s = 10.0
+    cfg.mood.nobody_after_s = 2.0  # the clip's empty room lasts 3 s: show the "nobody" state
     state = tempfile.TemporaryDirectory(prefix="mood-edge-demo-")
     cfg.daemon.state_dir = state.name
     print(f"mood-edge demo: embedded broker on 127.0.0.1:{port}, camera {source}, running {args.seconds:.0f}s")

@@ -105,6 +105,9 @@ class MoodSmoother:
         else:
             probs = {label: round(float(v), 4) for label, v in zip(self.labels, self._ema)}
             leader = max(probs, key=probs.__getitem__)
-        conf = 1.0 if self._mood == NOBODY else probs.get(self._mood, 0.0)
+        if self._mood == NOBODY:  # sure while the room is empty, unsure once someone is in view
+            conf = 0.0 if self._faces else 1.0
+        else:
+            conf = probs.get(self._mood, 0.0)
         return MoodState(mood=self._mood, confidence=round(conf, 4), probabilities=probs, faces=self._faces,
                          since=self._since, changed=changed, leader=leader)

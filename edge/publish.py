@@ -146,6 +146,7 @@ class Publisher:
         """Say ``offline`` (retained) and disconnect cleanly."""
         if not self._started:
             return
+        self._started = False  # from here on a disconnect is expected, not a fault
         if self._connected.is_set():
             info = self.client.publish(self.availability_topic, OFFLINE, qos=1, retain=True)
             try:
@@ -154,7 +155,6 @@ class Publisher:
                 pass
         self.client.disconnect()
         self.client.loop_stop()
-        self._started = False
 
     # -- publishing ------------------------------------------------------------------------------
     def publish(self, topic: str, payload: str, *, retain: bool = False, qos: int | None = None) -> bool:
