@@ -1,0 +1,289 @@
+/*
+ * mood-edge web display: subscribes to <prefix>/<device>/state and .../availability over
+ * MQTT-over-WebSockets (mqtt.js, vendored by `npm install` in displays/) and shows the room's
+ * mood and film picks, large enough to read from a sofa.
+ *
+ * URL parameters: broker=ws://host:9001  username=  password=  device=<id>|all  prefix=mood-edge
+ *
+ * Every message field comes from the network: it is only ever written with textContent or as a
+ * checked attribute value, never as HTML.
+ */
+'use strict';
+
+(function () {
+  const MOODS = {
+    happy: 'Happy', sad: 'Sad', angry: 'Angry', disgust: 'Disgusted', fear: 'Afraid',
+    surprise: 'Surprised', neutral: 'Neutral', nobody: 'Nobody here',
+  };
+  const DEVICE_RE = /^[A-Za-z0-9_-]{1,64}$/;
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+
+  // Faces drawn as SVG (emoji fonts are missing on many TVs); shapes in a 100x100 box.
+  const BROWS_SAD = ['M25 33 L41 27', 'M75 33 L59 27'];
+  const FACES = {
+    happy: { eyes: 5, mouth: 'M27 58 Q50 90 73 58 Z', fillMouth: true },
+    sad: { eyes: 5, brows: BROWS_SAD, mouth: 'M32 76 Q50 58 68 76' },
+    angry: { eyes: 5, brows: ['M25 29 L43 38', 'M75 29 L57 38'], mouth: 'M33 74 Q50 63 67 74' },
+    disgust: { squint: true, brows: ['M25 33 L42 33', 'M58 27 L75 31'], mouth: 'M31 71 Q40 62 50 70 T69 66' },
+    fear: { eyes: 7, brows: ['M25 30 Q33 22 42 29', 'M75 30 Q67 22 58 29'],
+            mouth: 'M30 73 Q35 67 40 73 T50 73 T60 73 T70 73' },
+    surprise: { eyes: 7, brows: ['M25 27 Q33 20 42 26', 'M75 27 Q67 20 58 26'], ellipse: [50, 71, 9, 12] },
+    neutral: { eyes: 5, mouth: 'M33 69 L67 69' },
+  };
+
+  function param(params, name, fallback) {
+    const v = params.get(name);
+    return v === null || v === '' ? fallback : v;
+  }
+
+  function readSettings(search) {
+    const params = new URLSearchParams(search);
+    const host = location.hostname || 'localhost';
+    const s = {
+      broker: param(params, 'broker', `ws://${host}:9001`),
+      username: param(params, 'username', undefined),
+      password: param(params, 'password', undefined),
+      device: param(params, 'device', 'all'),
+      prefix: param(params, 'prefix', 'mood-edge'),
+      errors: [],
+    };
+    if (!/^wss?:\/\/[^/]+/.test(s.broker)) s.errors.push('broker must be ws://host:port or wss://host:port');
+    if (s.device !== 'all' && !DEVICE_RE.test(s.device)) s.errors.push('device must be "all" or letters, digits, - and _');
+    if (/[#+]/.test(s.prefix) || s.prefix.endsWith('/') || !s.prefix) s.errors.push('prefix must be a topic without wildcards');
+    return s;
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+  const str = (v, max) => (typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim().slice(0, max) : '');
+  const int = (v) => (Number.isInteger(v) ? v : null);
+  const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+  /** A state payload reduced to what the page shows; throws Error with a reason if unusable. */
+  function parseState(text) {
+    const data = JSON.parse(text);
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new Error('state is not a JSON object');
+    const mood = str(data.mood, 40);
+    if (!mood) throw new Error('state has no "mood"');
+    const recs = Array.isArray(data.recommendations) ? data.recommendations.slice(0, 10) : [];
+    const films = recs
+      .filter((r) => r && typeof r === 'object' && str(r.title, 120))
+      .map((r) => ({
+        title: str(r.title, 120),
+        year: int(r.year),
+        runtime: int(r.runtime),
+        rating: str(r.rating, 10),
+        genres: Array.isArray(r.genres) ? r.genres.map((g) => str(g, 30)).filter(Boolean).slice(0, 5) : [],
+        reasons: Array.isArray(r.reasons) ? r.reasons.map((x) => str(x, 160)).filter(Boolean).slice(0, 3) : [],
+      }));
+    return {
+      mood,
+      confidence: num(data.confidence),
+      faces: int(data.faces),
+      since: str(data.since, 40),
+      camera: str(data.camera, 10),
+      strategy: str(data.strategy, 10),
+      films,
+    };
+  }
+
+  function deviceOf(topic, prefix) {
+    if (!topic.startsWith(prefix + '/')) return null;
+    const parts = topic.slice(prefix.length + 1).split('/');
+    if (parts.length !== 2 || !DEVICE_RE.test(parts[0])) return null;
+    return { device: parts[0], kind: parts[1] };
+  }
+
+  // ---- rendering -----------------------------------------------------------------------------
+  const main = document.getElementById('devices');
+  const notice = document.getElementById('notice');
+  const warning = document.getElementById('warning');
+  const conn = document.getElementById('conn');
+  const devices = new Map(); // id -> {el, state, online}
+
+  function svg(tag, attrs) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    return el;
+  }
+
+  function drawFace(mood) {
+    const root = svg('svg', { viewBox: '0 0 100 100', class: 'face-svg' });
+    if (mood === 'nobody') { // an empty chair
+      root.appendChild(svg('circle', { cx: 50, cy: 50, r: 46, class: 'face-bg empty' }));
+      root.appendChild(svg('path', { d: 'M36 22 V80 M36 56 H66 V80 M36 22 H42', class: 'stroke' }));
+      return root;
+    }
+    const f = FACES[mood] || FACES.neutral;
+    root.appendChild(svg('circle', { cx: 50, cy: 50, r: 46, class: 'face-bg' }));
+    if (f.squint) {
+      root.appendChild(svg('path', { d: 'M28 44 L42 44 M58 44 L72 44', class: 'stroke' }));
+    } else {
+      root.appendChild(svg('circle', { cx: 35, cy: 44, r: f.eyes, class: 'ink' }));
+      root.appendChild(svg('circle', { cx: 65, cy: 44, r: f.eyes, class: 'ink' }));
+    }
+    for (const d of f.brows || []) root.appendChild(svg('path', { d, class: 'stroke' }));
+    if (f.mouth) root.appendChild(svg('path', { d: f.mouth, class: f.fillMouth ? 'ink' : 'stroke' }));
+    if (f.ellipse) {
+      const [cx, cy, rx, ry] = f.ellipse;
+      root.appendChild(svg('ellipse', { cx, cy, rx, ry, class: 'ink' }));
+    }
+    return root;
+  }
+
+  function q(el, sel) { return el.querySelector(sel); }
+
+  // Element.replaceChildren is missing in older TV browsers
+  function replaceChildren(parent, children) {
+    while (parent.firstChild) parent.removeChild(parent.firstChild);
+    for (const c of children) parent.appendChild(c);
+  }
+
+  function deviceEntry(id) {
+    let entry = devices.get(id);
+    if (entry) return entry;
+    const el = document.getElementById('device-template').content.firstElementChild.cloneNode(true);
+    el.dataset.device = id;
+    q(el, '.name').textContent = id;
+    entry = { el, state: null, online: null, face: '' };
+    devices.set(id, entry);
+    // keep devices in name order
+    const after = [...devices.keys()].sort().find((k) => k > id);
+    main.insertBefore(el, after ? devices.get(after).el : null);
+    main.dataset.count = String(devices.size);
+    notice.hidden = true;
+    return entry;
+  }
+
+  function formatSince(iso) {
+    const t = Date.parse(iso);
+    if (Number.isNaN(t)) return '';
+    return 'since ' + new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  function renderFilms(list, films) {
+    const tpl = document.getElementById('film-template').content.firstElementChild;
+    const items = films.map((f) => {
+      const li = tpl.cloneNode(true);
+      q(li, '.title').textContent = f.title;
+      q(li, '.year').textContent = f.year ? String(f.year) : '';
+      q(li, '.runtime').textContent = f.runtime ? `${f.runtime} min` : '';
+      q(li, '.rating').textContent = f.rating;
+      const genres = q(li, '.genres');
+      for (const g of f.genres) {
+        const chip = document.createElement('li');
+        chip.textContent = g;
+        genres.appendChild(chip);
+      }
+      q(li, '.why').textContent = f.reasons.join(' · ');
+      return li;
+    });
+    replaceChildren(list, items);
+  }
+
+  function render(entry) {
+    const { el, state, online } = entry;
+    el.dataset.online = online === null ? 'unknown' : String(online);
+    q(el, '.status').textContent = online === false ? 'Offline' : online ? 'Live' : '';
+    if (!state) {
+      el.dataset.mood = 'none';
+      q(el, '.mood-word').textContent = 'No mood yet';
+      return;
+    }
+    el.dataset.mood = Object.prototype.hasOwnProperty.call(MOODS, state.mood) ? state.mood : 'other';
+    if (entry.face !== state.mood) {
+      replaceChildren(q(el, '.face'), [drawFace(state.mood)]);
+      entry.face = state.mood;
+    }
+    q(el, '.mood-word').textContent = MOODS[state.mood] || state.mood;
+    const pct = state.confidence === null ? null : Math.round(Math.max(0, Math.min(1, state.confidence)) * 100);
+    q(el, '.fill').style.width = `${pct || 0}%`;
+    q(el, '.confidence').textContent = pct === null ? '' : `${pct}% sure`;
+    q(el, '.faces').textContent = state.faces === null ? '' : state.faces === 1 ? '1 face' : `${state.faces} faces`;
+    q(el, '.since').textContent = formatSince(state.since);
+    el.dataset.camera = state.camera === 'down' ? 'down' : 'ok';
+    q(el, '.picks-title').textContent = state.strategy === 'lift' ? 'Films to lift the mood'
+      : state.strategy === 'match' ? 'Films to match the mood' : 'Films for this mood';
+    renderFilms(q(el, '.films'), state.films);
+    el.dataset.films = String(state.films.length);
+  }
+
+  function warn(text) {
+    console.warn('mood-edge:', text);
+    warning.textContent = text;
+    warning.hidden = false;
+  }
+
+  function setConn(state, text) {
+    conn.dataset.state = state;
+    conn.textContent = text;
+  }
+
+  // ---- MQTT ----------------------------------------------------------------------------------
+  function start() {
+    const s = readSettings(location.search);
+    if (s.errors.length) {
+      setConn('error', 'bad URL parameters');
+      notice.textContent = s.errors.join('; ');
+      return;
+    }
+    if (typeof window.mqtt === 'undefined') {
+      setConn('error', 'mqtt.js missing');
+      notice.textContent = 'vendor/mqtt.min.js is missing: run "npm install" in displays/.';
+      return;
+    }
+    const level = s.device === 'all' ? '+' : s.device;
+    // availability first, so a retained "offline" is known before the retained state is drawn
+    const topics = [`${s.prefix}/${level}/availability`, `${s.prefix}/${level}/state`];
+    const brokerName = s.broker.replace(/\/\/[^@/]*@/, '//');
+    notice.textContent = `Waiting for ${s.device === 'all' ? 'a mood sensor' : s.device} on ${brokerName}…`;
+    setConn('connecting', `connecting to ${brokerName}…`);
+    const client = window.mqtt.connect(s.broker, {
+      username: s.username,
+      password: s.password,
+      clientId: 'mood-edge-web-' + Math.random().toString(16).slice(2, 10),
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: 3000,
+      connectTimeout: 10000,
+    });
+    client.on('connect', () => {
+      setConn('connected', 'live');
+      client.subscribe(topics, { qos: 1 }, (err) => { if (err) warn(`cannot subscribe: ${err.message}`); });
+    });
+    client.on('reconnect', () => setConn('connecting', `reconnecting to ${brokerName}…`));
+    client.on('offline', () => setConn('error', `broker ${brokerName} unreachable · retrying`));
+    client.on('error', (err) => setConn('error', `broker: ${err && err.message ? err.message : 'error'}`));
+    const decoder = new TextDecoder('utf-8', { fatal: false });
+    client.on('message', (topic, payload) => {
+      const where = deviceOf(topic, s.prefix);
+      if (!where) return;
+      const text = decoder.decode(payload);
+      if (where.kind === 'availability') {
+        const v = text.trim();
+        if (v !== 'online' && v !== 'offline') {
+          if (v) warn(`${where.device}: availability "${str(v, 20)}" is neither online nor offline`);
+          return;
+        }
+        const entry = deviceEntry(where.device);
+        entry.online = v === 'online';
+        render(entry);
+      } else if (where.kind === 'state') {
+        if (!text) return; // retained state cleared
+        let state;
+        try {
+          state = parseState(text);
+        } catch (e) {
+          warn(`${where.device}: ignored a bad state message (${e.message})`);
+          return;
+        }
+        const entry = deviceEntry(where.device);
+        entry.state = state;
+        render(entry);
+        warning.hidden = true;
+      }
+    });
+    window.moodEdge = { client, devices }; // for debugging from the console
+  }
+
+  start();
+})();
