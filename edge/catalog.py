@@ -136,6 +136,9 @@ class Catalog:
 
 
 def _is_int(v: Any) -> bool:
+    """A whole number; 1995.0 counts, as in JSON Schema, but true/false do not."""
+    if isinstance(v, float):
+        return math.isfinite(v) and v.is_integer()
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -214,7 +217,8 @@ def _check_film(c: _Checker, index: int, entry: Any) -> Film:
                f"a non-empty one-line string of at most {MAX_DESCRIPTION} characters")
     if "\n" in description:
         c.fail(f"{where}.description", "has a line break", "one line")
-    return Film(title=title.strip(), year=year, genres=tuple(genres), runtime=runtime, rating=rating,
+    return Film(title=title.strip(), year=int(year), genres=tuple(genres),
+                runtime=None if runtime is None else int(runtime), rating=rating,
                 family=family, description=description.strip())
 
 
@@ -305,6 +309,10 @@ def validate_catalog(data: Any, origin: str = "<dict>") -> Catalog:
     return Catalog(films=films, policy=policy, genres=genres, about=about, path=origin)
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def load_catalog(path: str | Path) -> Catalog:
     """Read and validate catalog.json; any problem raises CatalogError naming the file and field."""
     p = Path(path)
@@ -315,10 +323,12 @@ def load_catalog(path: str | Path) -> Catalog:
     except OSError as exc:
         raise CatalogError(f"cannot read it: {exc.strerror}", path=p) from None
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise CatalogError("is not UTF-8 text", path=p, expected="a JSON file") from None
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:
+        if not isinstance(exc, json.JSONDecodeError):
+            raise CatalogError(str(exc), path=p, expected="plain JSON numbers") from None
         raise CatalogError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", path=p) from None
     catalog = validate_catalog(data, origin=str(p))
     log.info("catalog %s: %d films", p, len(catalog))

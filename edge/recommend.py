@@ -5,7 +5,8 @@ How a pick is made (the same rules users read in catalog.json's policy):
 * A film's *score* for a mood is the sum of the policy weights of its genres (favour > 0,
   avoid < 0); its chance of being drawn is proportional to ``max(0, baseline + score)``. So a
   favoured comedy outweighs a film the policy says nothing about, and a film whose avoided genres
-  cancel its favoured ones is never drawn while anything better is left.
+  cancel its favoured ones is never drawn while anything better is left. A weight of -1 is a veto:
+  a film with that genre is not drawn at all (a horror comedy is still horror to a scared room).
 * With mood probabilities the per-mood scores are blended by probability (linear, so the blend is
   one vector product over the precomputed per-mood score table).
 * Picks are drawn one after the other without replacement; each pick makes films that share its
@@ -40,6 +41,8 @@ DIVERSITY = 0.4
 #: moods below this probability are left out of the reasons (they still count in the blend)
 REASON_MIN_PROBABILITY = 0.05
 STATE_SCHEMA = 1
+#: a (blended) genre weight at or below this keeps films of that genre out of the draw
+VETO = -1.0 + 1e-9
 
 
 @dataclass
@@ -226,6 +229,9 @@ class Recommender:
         mix = self._mixture(mood, probabilities)
         scores = mix @ self._scores[self.strategy]
         weight = np.maximum(self._baseline + scores, 0.0)
+        vetoed = (mix @ self._weights[self.strategy]) <= VETO
+        if vetoed.any():
+            weight[(self._genre_matrix @ vetoed.astype(np.float64)) > 0] = 0.0
         in_history = np.zeros(len(weight), dtype=bool)
         if self._history:
             in_history[list(self._history)] = True
@@ -240,11 +246,11 @@ class Recommender:
         picks: list[Recommendation] = []
         phrase = self._mood_phrase(mix)
         for idx, kind in zip(chosen, kinds):
-            reasons = self._reasons(idx, mix)
-            if not reasons:
-                reasons = [f"nothing favoured is left for {phrase} ({self.strategy}); picked for variety"
-                           if weight[idx] <= 0 else
-                           f"no genre favoured or avoided for {phrase} ({self.strategy}); picked for variety"]
+            if kind == "fill":
+                reasons = [f"nothing favoured is left for {phrase} ({self.strategy}); closest remaining match"]
+            else:
+                reasons = self._reasons(idx, mix) or [
+                    f"no genre favoured or avoided for {phrase} ({self.strategy}); picked for variety"]
             if kind == "repeat":
                 reasons.append(f"shown again: every other choice was among the last {self.history_size} picks")
             picks.append(Recommendation.from_film(self.catalog.films[idx], reasons))
