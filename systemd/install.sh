@@ -112,6 +112,10 @@ check_platform() {
         . /etc/os-release
         [ "${VERSION_CODENAME:-}" = bookworm ] || note "warning: made for Raspberry Pi OS Bookworm, this is ${PRETTY_NAME:-unknown}"
     fi
+    case "$(uname -m)" in
+        aarch64|x86_64) ;;
+        *) die "$(uname -m) is not supported: LiteRT (ai-edge-litert) has wheels for 64-bit systems only; flash Raspberry Pi OS (64-bit) on a Pi 3, 4, 5 or Zero 2 W" ;;
+    esac
     [ -x "$SYSTEM_PYTHON" ] || die "$SYSTEM_PYTHON not found (apt install python3)"
 }
 
