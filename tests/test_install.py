@@ -63,6 +63,20 @@ def test_it_installs_a_default_config_that_loads_with_the_defaults(tmp_path):
     assert cfg.camera.source == "picamera2"
 
 
+def test_the_default_config_documents_every_key():
+    import dataclasses
+    import re
+
+    text = (ROOT / "config.example.toml").read_text()
+    for section in dataclasses.fields(config_mod.Config):
+        if section.name == "origin":
+            continue
+        body = text.split(f"[{section.name}]\n", 1)[1].split("\n[", 1)[0]
+        for key in dataclasses.fields(section.type if isinstance(section.type, type)
+                                      else getattr(config_mod, section.type)):
+            assert re.search(rf"^(# )?{key.name} = ", body, re.M), f"[{section.name}] {key.name} is not documented"
+
+
 def test_the_venv_it_makes_is_where_the_unit_runs_the_daemon_from(tmp_path):
     run = ok(install(tmp_path))
     venv = Path(exec_start_binary()).parent.parent
