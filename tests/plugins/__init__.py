@@ -1,0 +1,1 @@
+"""pytest plugins of the mood-edge test suite."""
