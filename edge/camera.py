@@ -172,8 +172,11 @@ def load_gray(path: str | Path) -> np.ndarray:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
         raise SourceError(f"cannot read it: {exc.strerror}", path=path) from None
-    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
-    if image is None:
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
+    except cv2.error:  # e.g. a header that claims more pixels than OpenCV allows
+        image = None
+    if image is None or image.size == 0:
         raise SourceError("is not an image OpenCV can decode", path=path, expected="PNG, JPEG, BMP, ...")
     return image
 

@@ -7,6 +7,7 @@ expected. Command-line overrides are applied on top with :func:`apply_overrides`
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -154,30 +155,40 @@ _CHOICES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "camera.width": (lambda v: v > 0, "a positive number of pixels"),
     "camera.height": (lambda v: v > 0, "a positive number of pixels"),
     "camera.fps": (lambda v: v >= 0, "0 (unlimited) or a positive rate"),
+    "camera.retry_s": (lambda v: v > 0, "a positive number of seconds"),
+    "camera.retry_max_s": (lambda v: v > 0, "a positive number of seconds"),
     "detector.kind": (lambda v: v in ("haar", "blazeface"), '"haar" or "blazeface"'),
     "detector.detect_width": (lambda v: v >= 64, "at least 64"),
     "detector.min_size": (lambda v: v > 0, "a positive number of pixels"),
     "detector.min_confidence": (lambda v: 0 <= v <= 1, "a number between 0 and 1"),
     "detector.max_faces": (lambda v: v > 0, "at least 1"),
+    "detector.scale_factor": (lambda v: 1 < v <= 4, "a factor between the detection scales, above 1 (e.g. 1.15)"),
+    "detector.min_neighbors": (lambda v: v >= 0, "0 or more"),
     "model.num_threads": (lambda v: v > 0, "at least 1"),
     "model.labels": (lambda v: v in ("fer7", "mood4"), '"fer7" or "mood4"'),
     "mood.ema_alpha": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
     "mood.dwell_s": (lambda v: v >= 0, "0 or more seconds"),
     "mood.margin": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "mood.nobody_after_s": (lambda v: v > 0, "a positive number of seconds"),
+    "mood.min_face_confidence": (lambda v: 0 <= v <= 1, "a number between 0 and 1"),
     "recommend.count": (lambda v: 0 <= v <= 50, "between 0 and 50"),
     "recommend.strategy": (lambda v: v in ("match", "lift"), '"match" or "lift"'),
     "recommend.history": (lambda v: v >= 0, "0 or more"),
-    "mqtt.broker": (lambda v: v == "" or bool(re.fullmatch(r"mqtts?://.+", v)),
+    "mqtt.broker": (lambda v: v == "" or _broker_ok(v),
                     'mqtt://[user:pass@]host[:port], mqtts://... or "" to disable'),
     "mqtt.device_id": (lambda v: bool(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", v)),
                        "1-64 letters, digits, '-' or '_' (it becomes an MQTT topic level)"),
     "mqtt.topic_prefix": (lambda v: bool(v) and not any(c in v for c in "#+") and not v.endswith("/"),
                           "a topic without wildcards or a trailing '/'"),
     "mqtt.qos": (lambda v: v in (0, 1, 2), "0, 1 or 2"),
-    "mqtt.keepalive_s": (lambda v: v >= 5, "at least 5 seconds"),
+    "mqtt.keepalive_s": (lambda v: 5 <= v <= 65535, "5 to 65535 seconds"),
+    "mqtt.reconnect_min_s": (lambda v: v > 0, "a positive number of seconds"),
+    "mqtt.reconnect_max_s": (lambda v: v > 0, "a positive number of seconds"),
     "mqtt.max_queued": (lambda v: v >= 1, "at least 1"),
     "mqtt.heartbeat_s": (lambda v: v > 0, "a positive number of seconds"),
+    "homeassistant.discovery_prefix": (lambda v: bool(v) and not any(c in v for c in "#+")
+                                       and not v.startswith("/") and not v.endswith("/"),
+                                       "a topic without wildcards or a leading/trailing '/' (HA's default: homeassistant)"),
     "daemon.log_level": (lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
                          "DEBUG, INFO, WARNING or ERROR"),
 }
@@ -200,27 +211,54 @@ def _coerce(value: Any, tp: Any, path: str, key: str) -> Any:
                 return _coerce(value, arg, path, key)
             except ConfigError:
                 pass
-        raise ConfigError(f"got {value!r}", path=path, field=key, expected=_type_name(tp))
+        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
     if tp is bool:
         ok = isinstance(value, bool)
     elif tp is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif tp is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
+        try:
+            value = float(value) if ok else value
+        except OverflowError:  # an integer beyond any float
+            ok = False
+        if ok and not math.isfinite(value):  # nan or inf: no setting means "never" or "always"
+            raise ConfigError(f"got {value!r}", path=path, field=key, expected="a finite number")
     elif tp is str:
         ok = isinstance(value, str)
     else:  # pragma: no cover - only the types above are used
         ok = isinstance(value, tp)
     if not ok:
-        raise ConfigError(f"got {value!r}", path=path, field=key, expected=_type_name(tp))
+        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
     return value
+
+
+def _shown(key: str, value: Any) -> str:
+    """A value for an error message, with secrets masked (error messages end up in the journal)."""
+    if key == "mqtt.password":
+        return "***"
+    if key == "mqtt.broker" and isinstance(value, str):
+        return repr(mask_url(value))
+    return repr(value)
+
+
+def mask_url(url: str) -> str:
+    """``mqtt://user:secret@host`` -> ``mqtt://user:***@host``."""
+    return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", url)
+
+
+def _broker_ok(url: str) -> bool:
+    try:
+        parse_broker(url)
+    except ConfigError:
+        return False
+    return True
 
 
 def _check(key: str, value: Any, path: str) -> None:
     rule = _CHOICES.get(key)
     if rule and value is not None and not rule[0](value):
-        raise ConfigError(f"got {value!r}", path=path, field=key, expected=rule[1])
+        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=rule[1])
 
 
 def _build_section(cls: type, table: Any, path: str, section: str) -> Any:
@@ -313,14 +351,18 @@ class BrokerUrl:
 
 def parse_broker(url: str, origin: str = "mqtt.broker") -> BrokerUrl:
     """``mqtt://[user:pass@]host[:port]`` (1883) or ``mqtts://...`` (8883)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ConfigError(f"got {url!r}", path=origin, field="broker",
-                          expected="mqtt://[user:pass@]host[:port] or mqtts://...")
+    expected = "mqtt://[user:pass@]host[:port] or mqtts://..."
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 address
+        raise ConfigError(f"got {mask_url(url)!r}: {exc}", path=origin, field="broker", expected=expected) from None
+    if (parts.scheme not in ("mqtt", "mqtts") or not parts.hostname
+            or any(c.isspace() or not c.isprintable() for c in parts.hostname)):
+        raise ConfigError(f"got {mask_url(url)!r}", path=origin, field="broker", expected=expected)
     try:
         port = parts.port
     except ValueError:
-        raise ConfigError(f"bad port in {url!r}", path=origin, field="broker",
+        raise ConfigError(f"bad port in {mask_url(url)!r}", path=origin, field="broker",
                           expected="a port between 1 and 65535") from None
     tls = parts.scheme == "mqtts"
     return BrokerUrl(host=parts.hostname, port=port or (8883 if tls else 1883), tls=tls,
@@ -333,5 +375,5 @@ def to_dict(cfg: Config) -> dict[str, Any]:
     data.pop("origin", None)
     if data["mqtt"]["password"]:
         data["mqtt"]["password"] = "***"
-    data["mqtt"]["broker"] = re.sub(r"//([^:@/]+):[^@/]*@", r"//\1:***@", data["mqtt"]["broker"])
+    data["mqtt"]["broker"] = mask_url(data["mqtt"]["broker"])
     return data

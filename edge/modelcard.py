@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,8 +123,8 @@ def parse_card(data: Any, path: Path) -> ModelCard:
     for key, default in asdict(pre).items():
         value = pre_raw.get(key, default)
         if isinstance(default, float):
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise ModelError(f"got {value!r}", path=path, field=f"preprocess.{key}", expected="a number")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise ModelError(f"got {value!r}", path=path, field=f"preprocess.{key}", expected="a finite number")
             value = float(value)
         setattr(pre, key, value)
     if pre.color != "gray":
@@ -134,7 +136,11 @@ def parse_card(data: Any, path: Path) -> ModelCard:
         raise ModelError(f"got {pre.crop_margin!r}", path=path, field="preprocess.crop_margin",
                          expected="a fraction between 0 and 1")
     sha = _need(data, "sha256", str, path, "the hex sha256 of the model file")
+    if not re.fullmatch(r"[0-9a-f]{64}", sha):
+        raise ModelError(f"got {sha!r}", path=path, field="sha256", expected="64 lowercase hex digits")
     ident = _need(data, "id", str, path, "a model id")
+    if not ident.strip():
+        raise ModelError("is empty", path=path, field="id", expected="a model id (it is published with the mood)")
     file = _need(data, "file", str, path, "the model's file name")
     known = {"schema", "id", "file", "sha256", "labels", "input", "output", "preprocess", "float_twin"}
     twin = data.get("float_twin")
