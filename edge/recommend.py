@@ -13,8 +13,8 @@ How a pick is made (the same rules users read in catalog.json's policy):
   genres less likely (x ``DIVERSITY`` per shared genre) and no genre may fill more than half the
   list while another choice exists, so five picks are never five comedies.
 * A film shown in the last ``history`` picks is not drawn again. The history survives restarts
-  in ``state_path`` (written atomically). When the window would leave too few films, the ones
-  shown longest ago come back first.
+  in ``state_path`` (written atomically). When the window would leave too few films, favoured
+  films shown longest ago come back first; only after them come films the policy avoids.
 * ``family_safe`` keeps only films flagged ``family`` in the catalog.
 """
 
@@ -41,6 +41,8 @@ DIVERSITY = 0.4
 #: moods below this probability are left out of the reasons (they still count in the blend)
 REASON_MIN_PROBABILITY = 0.05
 STATE_SCHEMA = 1
+#: draws tried against the first cumulative sum before an exact pass over the catalog
+REJECTION_TRIES = 32
 #: a (blended) genre weight at or below this keeps films of that genre out of the draw
 VETO = -1.0 + 1e-9
 
@@ -92,6 +94,9 @@ class Recommender:
         self._genre_matrix = np.zeros((n, g), dtype=np.float64)
         for i, film in enumerate(films):
             self._genre_matrix[i, [col[x] for x in film.genres]] = 1.0
+        #: per film its genre columns, per genre its films: a pick only touches the films it affects
+        self._film_genres = [tuple(col[x] for x in film.genres) for film in films]
+        self._genre_members = [np.flatnonzero(self._genre_matrix[:, j]) for j in range(g)]
         self._mood_index = {m: k for k, m in enumerate(MOODS)}
         #: strategy -> (moods x genres) weights and (moods x films) scores, computed once
         self._weights: dict[str, np.ndarray] = {}
@@ -110,7 +115,7 @@ class Recommender:
             log.warning("family_safe is on but %s has no film flagged family: nothing to recommend",
                         catalog.path)
         #: film indices, oldest first
-        self._history: deque[int] = deque(maxlen=history) if history else deque(maxlen=0)
+        self._history: deque[int] = deque(maxlen=history)
         self._load_state()
 
     # ---------------------------------------------------------------- history state
@@ -151,7 +156,7 @@ class Recommender:
         log.debug("recommendation history: %d films from %s", len(self._history), self.state_path)
 
     def _save_state(self) -> None:
-        if self.state_path is None:
+        if self.state_path is None or not self.history_size:
             return
         doc = {"schema": STATE_SCHEMA, "shown": [[t, y] for t, y in self.history]}
         tmp = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
@@ -198,27 +203,27 @@ class Recommender:
         mix[self._mood_index[mood]] = 1.0
         return mix
 
-    def _reasons(self, film_idx: int, mix: np.ndarray) -> list[str]:
+    def _explainer(self, mix: np.ndarray) -> tuple[str, dict[int, str], list[float]]:
+        """Per call: the mood phrase, and the reason text of every genre the (blended) policy favours."""
         weights = self._weights[self.strategy]
-        blended = mix @ weights
-        shown_moods = [k for k in np.argsort(-mix) if mix[k] >= REASON_MIN_PROBABILITY]
+        blended = (mix @ weights).tolist()
+        order = [int(k) for k in np.argsort(-mix, kind="stable") if mix[k] >= REASON_MIN_PROBABILITY]
         single = mix.max() >= 0.999
-        genre_cols = [GENRES.index(g) for g in self.catalog.films[film_idx].genres]
-        favoured = sorted((j for j in genre_cols if blended[j] > 0), key=lambda j: -blended[j])
-        reasons = []
-        for j in favoured:
+        phrase = MOODS[order[0]] if single else ", ".join(f"{MOODS[k]} {mix[k]:.0%}" for k in order)
+        texts: dict[int, str] = {}
+        for j, value in enumerate(blended):
+            if value <= 0:
+                continue
             if single:
-                who = MOODS[int(mix.argmax())]
+                who = phrase
             else:
-                parts = [f"{MOODS[k]} {mix[k]:.0%}" for k in shown_moods if weights[k, j] > 0]
-                who = ", ".join(parts) if parts else "the mood mix"
-            reasons.append(f"{GENRES[j]} favoured for {who} ({self.strategy})")
-        return reasons
+                who = ", ".join(f"{MOODS[k]} {mix[k]:.0%}" for k in order if weights[k, j] > 0) or "the mood mix"
+            texts[j] = f"{GENRES[j]} favoured for {who} ({self.strategy})"
+        return phrase, texts, blended
 
-    def _mood_phrase(self, mix: np.ndarray) -> str:
-        if mix.max() >= 0.999:
-            return MOODS[int(mix.argmax())]
-        return ", ".join(f"{MOODS[k]} {mix[k]:.0%}" for k in np.argsort(-mix) if mix[k] >= REASON_MIN_PROBABILITY)
+    def _reasons(self, film_idx: int, texts: dict[int, str], blended: list[float]) -> list[str]:
+        favoured = sorted((j for j in self._film_genres[film_idx] if j in texts), key=lambda j: -blended[j])
+        return [texts[j] for j in favoured]
 
     def recommend(self, mood: str, probabilities: Mapping[str, float] | None = None) -> list[Recommendation]:
         """``count`` films for ``mood`` (a FER-7 or 4-mood label, or "nobody"), newest history saved."""
@@ -229,9 +234,8 @@ class Recommender:
         mix = self._mixture(mood, probabilities)
         scores = mix @ self._scores[self.strategy]
         weight = np.maximum(self._baseline + scores, 0.0)
-        vetoed = (mix @ self._weights[self.strategy]) <= VETO
-        if vetoed.any():
-            weight[(self._genre_matrix @ vetoed.astype(np.float64)) > 0] = 0.0
+        for g in np.flatnonzero((mix @ self._weights[self.strategy]) <= VETO):
+            weight[self._genre_members[g]] = 0.0
         in_history = np.zeros(len(weight), dtype=bool)
         if self._history:
             in_history[list(self._history)] = True
@@ -244,12 +248,12 @@ class Recommender:
             chosen += [i for i, _ in extra]
 
         picks: list[Recommendation] = []
-        phrase = self._mood_phrase(mix)
+        phrase, texts, blended = self._explainer(mix)
         for idx, kind in zip(chosen, kinds):
             if kind == "fill":
                 reasons = [f"nothing favoured is left for {phrase} ({self.strategy}); closest remaining match"]
             else:
-                reasons = self._reasons(idx, mix) or [
+                reasons = self._reasons(idx, texts, blended) or [
                     f"no genre favoured or avoided for {phrase} ({self.strategy}); picked for variety"]
             if kind == "repeat":
                 reasons.append(f"shown again: every other choice was among the last {self.history_size} picks")
@@ -259,31 +263,58 @@ class Recommender:
             self._save_state()
         return picks
 
+    def _sample(self, cumulative: np.ndarray, weight: np.ndarray) -> int:
+        """One index drawn with probability proportional to ``weight`` (``cumulative`` is its cumsum)."""
+        idx = min(int(np.searchsorted(cumulative, self._rng.random() * cumulative[-1], side="right")),
+                  len(weight) - 1)
+        while weight[idx] <= 0:  # never land on a zero-width slot at float edges
+            idx -= 1
+        return idx
+
     def _draw(self, weight: np.ndarray) -> list[int]:
-        """Weighted draws without replacement, spreading genres (see the module docstring)."""
-        matrix = self._genre_matrix
-        counts = np.zeros(matrix.shape[1], dtype=np.float64)
-        cap = max(1, math.ceil(self.count / 2))
+        """Weighted draws without replacement, spreading genres (see the module docstring).
+
+        Later draws reuse the first cumulative sum by rejection sampling (the penalised weights are
+        never above the starting ones), and a pick only touches the films sharing its genres, so a
+        call costs about one pass over the catalog instead of one per pick.
+        """
+        initial = np.cumsum(weight)
+        if initial[-1] <= 0:
+            return []
         w = weight.copy()
+        capped: np.ndarray | None = None  # w with the films of genres at the cap zeroed
+        counts = [0] * len(GENRES)
+        cap = max(1, math.ceil(self.count / 2))
         chosen: list[int] = []
-        for _ in range(self.count):
-            if not w.any():
-                break
-            eff = w * np.power(DIVERSITY, matrix @ counts) if chosen else w
-            capped = counts >= cap
-            if capped.any():
-                blocked = (matrix @ capped.astype(np.float64)) > 0
-                limited = np.where(blocked, 0.0, eff)
-                if limited.any():
-                    eff = limited
-            cumulative = np.cumsum(eff)
-            idx = int(np.searchsorted(cumulative, self._rng.random() * cumulative[-1], side="right"))
-            idx = min(idx, len(w) - 1)
-            while eff[idx] <= 0:  # guard against landing on a zero-width slot at float edges
-                idx -= 1
+        for n in range(self.count):
+            source = capped if capped is not None else w
+            idx = self._sample(initial, weight) if n == 0 else -1
+            for _ in range(REJECTION_TRIES if n else 0):
+                j = self._sample(initial, weight)
+                if self._rng.random() * weight[j] < source[j]:
+                    idx = j
+                    break
+            if idx < 0:  # the remaining weight is thin: draw exactly, relaxing the cap if it leaves nothing
+                cumulative = np.cumsum(source)
+                if cumulative[-1] <= 0 and capped is not None:
+                    source, cumulative = w, np.cumsum(w)
+                if cumulative[-1] <= 0:
+                    break
+                idx = self._sample(cumulative, source)
             chosen.append(idx)
-            counts += matrix[idx]
             w[idx] = 0.0
+            if capped is not None:
+                capped[idx] = 0.0
+            for g in self._film_genres[idx]:
+                members = self._genre_members[g]
+                w[members] *= DIVERSITY
+                if capped is not None:
+                    capped[members] *= DIVERSITY
+                counts[g] += 1
+                if counts[g] >= cap:
+                    if capped is None:
+                        capped = w.copy()
+                    capped[members] = 0.0
         return chosen
 
     def _fallback(self, weight: np.ndarray, scores: np.ndarray, in_history: np.ndarray,
