@@ -43,6 +43,10 @@ FILMS_HAPPY = [
     {"title": "The Grand Budapest Hotel", "year": 2014, "genres": ["comedy", "adventure"], "runtime": 99,
      "rating": "R", "family": False, "description": "A hotel.",
      "reasons": ["comedy favoured for happy (match)", "highly rated"]},
+    {"title": "Amélie", "year": 2001, "genres": ["comedy", "romance"], "runtime": 122, "rating": "R",
+     "family": False, "description": "Paris.", "reasons": ["romance favoured for happy (match)"]},
+    {"title": "Toy Story", "year": 1995, "genres": ["animation", "comedy", "family"], "runtime": 81,
+     "rating": "G", "family": True, "description": "Toys.", "reasons": ["animation favoured for happy (match)"]},
 ]
 FILMS_SAD = [
     {"title": "Up", "year": 2009, "genres": ["animation", "adventure"], "runtime": 96, "rating": "PG",
@@ -192,6 +196,8 @@ def test_the_page_shows_the_published_mood_and_films_on_a_1080p_tv(ws_broker, we
         ("Singin' in the Rain", "1952", "103 min", "G", ["musical", "romance"], "musical favoured for happy (match)"),
         ("The Grand Budapest Hotel", "2014", "99 min", "R", ["comedy", "adventure"],
          "comedy favoured for happy (match) · highly rated"),
+        ("Amélie", "2001", "122 min", "R", ["comedy", "romance"], "romance favoured for happy (match)"),
+        ("Toy Story", "1995", "81 min", "G", ["animation", "comedy", "family"], "animation favoured for happy (match)"),
     ]
     assert snap["connState"] == "connected"
     assert d["wordFontPx"] >= 100  # readable from a sofa
@@ -237,7 +243,7 @@ def test_the_page_fits_a_phone(ws_broker, web_url, browser, pub):
     snap = browser.send("snapshot")
     d = only(snap, dev)
     assert not snap["pageOverflowX"] and not d["overflowX"]
-    assert len(d["films"]) == 3 and snap["problems"] == []
+    assert len(d["films"]) == 5 and snap["problems"] == []
     browser.send("screenshot", path=str(ARTIFACTS / "web-display-phone.png"), full_page=True)
 
 
@@ -274,7 +280,7 @@ def test_device_all_shows_every_device(ws_broker, web_url, browser, pub):
     for dev, mood in (("allA", "surprise"), ("allB", "nobody")):
         pub(f"allprefix/{dev}/availability", "online")
         pub(f"allprefix/{dev}/state", state(dev, mood=mood, faces=0 if mood == "nobody" else 1,
-                                            films=[] if mood == "nobody" else FILMS_SAD))
+                                            films=[] if mood == "nobody" else None))
     browser.send("open", url=page_url(web_url, ws_broker.ws_url, prefix="allprefix"), width=1920, height=1080)
     browser.wait("document.querySelectorAll('.device').length === 2")
     browser.wait(f"{sel('allA')}.dataset.mood === 'surprise' && {sel('allB')}.dataset.mood === 'nobody'")

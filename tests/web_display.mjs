@@ -104,7 +104,8 @@ async function handle(msg) {
     case 'snapshot': return { ...(await snapshot()), problems: [...problems] };
     case 'screenshot':
       mkdirSync(dirname(msg.path), { recursive: true });
-      await page.screenshot({ path: msg.path, fullPage: !!msg.full_page });
+      // finish CSS transitions first, so the confidence bar shows its final width
+      await page.screenshot({ path: msg.path, fullPage: !!msg.full_page, animations: 'disabled' });
       return msg.path;
     case 'close': return 'bye';
     default: throw new Error(`unknown command ${msg.cmd}`);

@@ -108,9 +108,14 @@
 
   function drawFace(mood) {
     const root = svg('svg', { viewBox: '0 0 100 100', class: 'face-svg' });
-    if (mood === 'nobody') { // an empty chair
+    if (mood === 'nobody') { // an empty sofa
       root.appendChild(svg('circle', { cx: 50, cy: 50, r: 46, class: 'face-bg empty' }));
-      root.appendChild(svg('path', { d: 'M36 22 V80 M36 56 H66 V80 M36 22 H42', class: 'stroke' }));
+      const parts = [[25, 31, 50, 24, 'sofa'], [15, 45, 14, 25, 'sofa'], [71, 45, 14, 25, 'sofa'],
+                     [29, 53, 42, 13, 'sofa cushion']];
+      for (const [x, y, width, height, cls] of parts) {
+        root.appendChild(svg('rect', { x, y, width, height, rx: 4, class: cls }));
+      }
+      root.appendChild(svg('path', { d: 'M20 70 V76 M80 70 V76', class: 'stroke' }));
       return root;
     }
     const f = FACES[mood] || FACES.neutral;
