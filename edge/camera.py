@@ -171,7 +171,7 @@ def load_gray(path: str | Path) -> np.ndarray:
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
-        raise SourceError(f"cannot read it: {exc.strerror}", path=path) from None
+        raise SourceError(f"cannot read it: {exc.strerror or exc}", path=path) from None
     try:
         image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
     except cv2.error:  # e.g. a header that claims more pixels than OpenCV allows

@@ -293,6 +293,7 @@ class Daemon:
                     frame = source.read()
                 except SourceError as exc:
                     self._camera_down(str(exc))
+                    source.close()  # reopened by _wait_for_camera, with backoff and the watchdog fed
                     continue
                 if frame is None:
                     log.info("end of %s after %d frames", source.description, self.frames)

@@ -39,6 +39,7 @@ class Mosquitto:
     def __init__(self, port: int | None = None, extra_conf: str = "", anonymous: bool = True) -> None:
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="mosquitto-"))
+        self.dir.chmod(0o777)  # run as root, mosquitto drops to its own user and must still write its log
         self.extra_conf = extra_conf
         self.anonymous = anonymous
         self.proc: subprocess.Popen | None = None
