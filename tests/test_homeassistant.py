@@ -200,3 +200,39 @@ def test_a_real_subscriber_sees_the_discovery_payloads_retained(broker, subscrib
         m = sub.wait_for(topic)
         assert m.retain
         assert json.loads(m.payload) == json.loads(payload)
+
+
+def test_the_daemon_publishes_discovery_retained_and_again_when_home_assistant_comes_online(
+        tmp_path, broker, subscriber_factory):
+    """End to end: the real daemon announces the device; HA's birth message makes it re-announce."""
+    import signal
+
+    from daemon_helpers import astronaut_folder, daemon_cmd, fast_config, start_daemon
+
+    dev = "hadaemon"
+    cmd = daemon_cmd(fast_config(tmp_path), f"dir:{astronaut_folder(tmp_path)}", broker.url, dev,
+                     tmp_path / "state", "--loop")
+    proc = start_daemon(cmd)
+    try:
+        watch_state = subscriber_factory(broker.port, [f"mood-edge/{dev}/state"])
+        state = json.loads(watch_state.wait_for(f"mood-edge/{dev}/state").payload)
+        cfg = Config()
+        cfg.mqtt.device_id = dev
+        expected = dict(discovery_messages(cfg, state["model"]["id"]))
+        # a Home Assistant that starts later still finds the device: the payloads are retained
+        ha = subscriber_factory(broker.port, [f"homeassistant/sensor/mood_edge_{dev}/+/config"])
+        for topic, payload in expected.items():
+            m = ha.wait_for(topic)
+            assert m.retain and json.loads(m.payload) == json.loads(payload)
+        ha.clear()
+        publish_birth = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-ha-birth")
+        publish_birth.connect("127.0.0.1", broker.port)
+        publish_birth.loop_start()
+        publish_birth.publish("homeassistant/status", "online", qos=1).wait_for_publish(10)
+        publish_birth.loop_stop()
+        publish_birth.disconnect()
+        for topic in expected:
+            assert not ha.wait_for(topic).retain  # a fresh publish, not the broker's retained copy
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)

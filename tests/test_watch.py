@@ -270,3 +270,22 @@ def test_an_unreachable_broker_is_a_one_line_error(cli):
     r = cli("watch", "--broker", f"mqtt://127.0.0.1:{free_port()}", "--plain", "--timeout", "60")
     assert r.returncode == 2
     assert "cannot reach the broker" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_watch_prints_what_the_real_daemon_publishes(tmp_path, broker, cli):
+    """The demo's path: the daemon publishes a smiling face, `mood-edge watch` shows it."""
+    from daemon_helpers import astronaut_folder, daemon_cmd, fast_config
+
+    dev = "watchdemo"
+    run = subprocess.run(daemon_cmd(fast_config(tmp_path), f"dir:{astronaut_folder(tmp_path)}", broker.url, dev,
+                                    tmp_path / "state", "--loop", "--frames", "40"),
+                         capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    r = cli("watch", "--broker", broker.url, "--device-id", dev, "--plain", "--count", "1", "--timeout", "60")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert any(l.startswith(f"{dev}: offline") for l in lines)  # the daemon has stopped
+    (state_line,) = [l for l in lines if "mood=" in l]
+    assert state_line.startswith(f"{dev}: mood=happy ") and "faces=1" in state_line
+    films = state_line.split(" films=", 1)[1].split("; ")
+    assert len(films) == 5 and all(f.endswith(")") for f in films)
