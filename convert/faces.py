@@ -37,9 +37,9 @@ class FaceImage:
 
 def grow_box(box: tuple[int, int, int, int], margin: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     """The box grown by ``margin`` x its size on every side, clamped to the frame: (x0, y0, x1, y1)."""
-    x, y, w, h = box
-    dx, dy = round(w * margin), round(h * margin)
-    return max(0, x - dx), max(0, y - dy), min(shape[1], x + w + dx), min(shape[0], y + h + dy)
+    x, y, w, h = box  # the same arithmetic as edge.classify.Classifier.crop
+    return (max(0, int(round(x - margin * w))), max(0, int(round(y - margin * h))),
+            min(shape[1], int(round(x + w * (1 + margin)))), min(shape[0], int(round(y + h * (1 + margin)))))
 
 
 def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float, size: int,

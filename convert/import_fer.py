@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from convert.data import PIXEL_OFFSET, PIXEL_SCALE
 from edge.errors import ModelError
 from edge.labels import FER7
 from edge.modelcard import Preprocess
@@ -44,9 +45,6 @@ The result is reproducible bit for bit with the same TensorFlow, numpy, OpenCV a
 
 STEM = "mini_xception_fer7"
 MAX_MODEL_BYTES = 120 * 1024
-#: maps every uint8 pixel exactly onto an int8 input value (q = pixel - 128); see MODEL_CARD.md
-PIXEL_SCALE = 2.0 / 255.0
-PIXEL_OFFSET = -128.0 * PIXEL_SCALE
 SOURCE = {
     "name": "fer2013_mini_XCEPTION.102-0.66.hdf5",
     "project": "https://github.com/oarriaga/face_classification",
