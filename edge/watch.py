@@ -112,12 +112,14 @@ class Availability:
 
 
 @dataclass
-class Warning_:
+class BadPayload:
+    """A message that cannot be shown, and why (reported as a warning)."""
+
     device: str
     text: str
 
 
-Event = State | Availability | Warning_
+Event = State | Availability | BadPayload
 
 
 def _number(data: dict, key: str, kind: type, warnings: list[str]) -> Any:
@@ -147,17 +149,17 @@ def _film(item: Any) -> Film | None:
     )
 
 
-def parse_state(device: str, payload: bytes) -> State | Warning_:
+def parse_state(device: str, payload: bytes) -> State | BadPayload:
     """A state message as the display needs it, or a warning saying why it cannot be shown."""
     try:
         data = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        return Warning_(device, f"state is not JSON: {clean(payload[:60].decode('utf-8', 'replace'), 60)!r}")
+        return BadPayload(device, f"state is not JSON: {clean(payload[:60].decode('utf-8', 'replace'), 60)!r}")
     if not isinstance(data, dict):
-        return Warning_(device, f"state is a JSON {type(data).__name__}, not an object")
+        return BadPayload(device, f"state is a JSON {type(data).__name__}, not an object")
     mood = data.get("mood")
     if not isinstance(mood, str) or not clean(mood):
-        return Warning_(device, "state has no \"mood\" string")
+        return BadPayload(device, "state has no \"mood\" string")
     warnings: list[str] = []
     if data.get("schema") != 1:
         warnings.append(f"schema {clean(data.get('schema'), 20)!r} (this viewer knows schema 1)")
@@ -195,7 +197,7 @@ def parse_message(prefix: str, topic: str, payload: bytes) -> Event | None:
             return Availability(device, text == "online")
         if not text:  # retained availability cleared: nothing to show
             return None
-        return Warning_(device, f"availability is {clean(text, 40)!r}, not online/offline")
+        return BadPayload(device, f"availability is {clean(text, 40)!r}, not online/offline")
     if kind == "state":
         if not payload:  # retained state cleared
             return None
@@ -404,7 +406,7 @@ class Watcher:
         try:
             event = parse_message(self.prefix, msg.topic, bytes(msg.payload))
         except Exception as exc:  # noqa: BLE001 - a viewer must survive any payload
-            event = Warning_(clean(msg.topic, 80), f"cannot read message: {type(exc).__name__}")
+            event = BadPayload(clean(msg.topic, 80), f"cannot read message: {type(exc).__name__}")
         if event is not None:
             self.events.put(event)
 
@@ -499,7 +501,7 @@ def main(args: argparse.Namespace) -> int:
                 screen.apply(item)
                 screen.draw()
                 continue
-            if isinstance(item, Warning_):
+            if isinstance(item, BadPayload):
                 log.warning("%s: %s", item.device, item.text)
                 continue
             for w in getattr(item, "warnings", ()):

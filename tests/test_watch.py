@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.watch import Availability, State, Warning_, clean, parse_message, plain_line
+from edge.watch import Availability, State, BadPayload, clean, parse_message, plain_line
 
 from mqtt_helpers import Mosquitto
 
@@ -81,7 +81,7 @@ def test_availability_messages_say_online_or_offline():
 ])
 def test_a_bad_state_payload_is_a_warning_not_a_crash(payload, why):
     ev = parse_message("mood-edge", "mood-edge/tv/state", payload)
-    assert isinstance(ev, Warning_) and why in ev.text
+    assert isinstance(ev, BadPayload) and why in ev.text
 
 
 def test_wrong_field_types_are_dropped_with_warnings_and_the_mood_still_shows():
@@ -122,7 +122,7 @@ def test_any_json_value_in_any_field_never_crashes_the_viewer(value, key):
     if isinstance(ev, State):
         plain_line(ev)
     else:
-        assert isinstance(ev, Warning_)
+        assert isinstance(ev, BadPayload)
 
 
 def test_clean_bounds_long_text():
