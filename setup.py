@@ -48,6 +48,7 @@ setup(
             "hypothesis>=6.100",
             "scikit-image>=0.22",
             "jsonschema>=4.20",
+            "jinja2>=3.1",
             "psutil>=5.9",
             "matplotlib>=3.7",
             "amqtt==0.12.1",

