@@ -8,6 +8,7 @@
   broker without persistence has forgotten them), re-subscribe and run the on-connect hooks
   (Home Assistant discovery).
 * paho reconnects by itself with exponential backoff between ``reconnect_min_s`` and ``reconnect_max_s``.
+  Problems are logged once per change (lost, unreachable, refused, TLS failure, back), never per retry.
 """
 
 from __future__ import annotations
@@ -32,10 +33,59 @@ log = logging.getLogger(__name__)
 MessageHandler = Callable[[str, bytes], None]
 
 
+class _PahoNoise(logging.Filter):
+    """paho 2.2 logs "Client is not connected" at ERROR on every retry while the broker is away; the
+    publisher already says that once per outage, so the line is kept for DEBUG only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG and str(record.msg).startswith("Client is not connected"):
+            if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+                return False
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+class _Client(mqtt.Client):
+    """paho's client, remembering why the last (re)connect attempt failed (paho only says "failed")."""
+
+    last_error: BaseException | None = None
+
+    def reconnect(self) -> mqtt.MQTTErrorCode:
+        try:
+            rc = super().reconnect()
+        except OSError as exc:  # refused, unreachable, TLS handshake or certificate failure
+            self.last_error = exc
+            raise
+        self.last_error = None
+        return rc
+
+
+def _drop_queued(client: mqtt.Client) -> int:
+    """Forget QoS>0 messages still queued from the previous connection.
+
+    paho would re-send them after the on-connect callback, which (a) lets a full queue refuse the
+    fresh ``online`` and retained state we publish on connect (a broker that hung filled it), and
+    (b) lets an old state arrive after the fresh one and become the retained value. They are older
+    versions of what is re-published on connect, so dropping them loses nothing.
+    paho has no public API for this; without these attributes nothing is dropped.
+    """
+    lock = getattr(client, "_out_message_mutex", None)
+    queued = getattr(client, "_out_messages", None)
+    if lock is None or not isinstance(queued, dict) or not hasattr(client, "_inflight_messages"):
+        return 0
+    with lock:
+        count = len(queued)
+        queued.clear()
+        client._inflight_messages = 0
+    return count
+
+
 @dataclass
 class PublisherStats:
     connects: int = 0
     disconnects: int = 0
+    #: failed (re)connect attempts: unreachable, TLS failure or refused by the broker
+    failures: int = 0
     published: int = 0
     dropped: int = 0
     last_connect: float = 0.0
@@ -71,15 +121,20 @@ class Publisher:
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._connected = threading.Event()
         self._started = False
+        #: the problem last logged at WARNING (so that each is logged once, not on every retry)
+        self._problem: str | None = None
         self.client = self._make_client()
 
     # -- setup -----------------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
         cfg = self.cfg
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                             client_id=cfg.client_id or f"mood-edge-{cfg.device_id}",
-                             protocol=mqtt.MQTTv311, clean_session=True)
-        client.enable_logger(logging.getLogger("edge.paho"))
+        client = _Client(mqtt.CallbackAPIVersion.VERSION2,
+                         client_id=cfg.client_id or f"mood-edge-{cfg.device_id}",
+                         protocol=mqtt.MQTTv311, clean_session=True)
+        paho_log = logging.getLogger("edge.paho")
+        if not any(isinstance(f, _PahoNoise) for f in paho_log.filters):
+            paho_log.addFilter(_PahoNoise())
+        client.enable_logger(paho_log)
         username, password = resolve_credentials(cfg)
         if username:
             client.username_pw_set(username, password or None)
@@ -90,6 +145,7 @@ class Publisher:
                                    max_delay=max(1, int(cfg.reconnect_max_s)))
         client.max_queued_messages_set(cfg.max_queued)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client
@@ -185,15 +241,42 @@ class Publisher:
         return len(getattr(self.client, "_out_messages", {}))
 
     # -- paho callbacks (network thread) --------------------------------------------------------
+    def _report(self, problem: str) -> None:
+        """Log a connection problem at WARNING when it is new, at DEBUG while it repeats."""
+        if problem != self._problem:
+            log.warning("MQTT: %s; retrying with backoff up to %.0fs", problem, self.cfg.reconnect_max_s)
+            self._problem = problem
+        else:
+            log.debug("MQTT: still %s", problem)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
+        self.stats.failures += 1
+        exc = getattr(client, "last_error", None)
+        reason = str(exc) if exc is not None else "failed"
+        hint = ""
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            hint = " (is mqtt.ca_file the CA that signed the broker's certificate?)"
+        self._report(f"cannot connect to {self.url.host}:{self.url.port}: {reason}{hint}")
+
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason_code: object,
                     properties: object = None) -> None:
         if getattr(reason_code, "is_failure", False):
-            log.warning("MQTT: broker refused the connection: %s", reason_code)
+            self.stats.failures += 1
+            hint = (" (check mqtt.username and the password)" if "password" in str(reason_code).lower()
+                    or "authori" in str(reason_code).lower() else "")
+            self._report(f"broker {self.url.host}:{self.url.port} refused the connection: {reason_code}{hint}")
             return
         self.stats.connects += 1
         self.stats.last_connect = time.monotonic()
         self._connected.set()
-        log.info("MQTT: connected to %s:%d", self.url.host, self.url.port)
+        if self._problem:
+            log.info("MQTT: connected to %s:%d again", self.url.host, self.url.port)
+        else:
+            log.info("MQTT: connected to %s:%d", self.url.host, self.url.port)
+        self._problem = None
+        stale = _drop_queued(client)
+        if stale:
+            log.debug("MQTT: dropped %d messages queued for the previous connection", stale)
         client.publish(self.availability_topic, ONLINE, qos=1, retain=True)
         for topic in self._subscriptions:
             client.subscribe(topic, qos=1)
@@ -215,8 +298,8 @@ class Publisher:
             self.stats.disconnects += 1
             self.stats.last_disconnect = time.monotonic()
             if self._started:
-                log.warning("MQTT: lost the broker (%s); retrying with backoff up to %.0fs",
-                            reason_code, self.cfg.reconnect_max_s)
+                self._problem = f"lost the broker ({reason_code})"
+                log.warning("MQTT: %s; retrying with backoff up to %.0fs", self._problem, self.cfg.reconnect_max_s)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         for pattern, handler in list(self._subscriptions.items()):
