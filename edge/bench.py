@@ -478,7 +478,7 @@ def detector_comparisons(cfg: Config, frames: list[np.ndarray], skipped: dict[st
         variants += [
             ("blazeface", "BlazeFace, 1 thread", lambda: BlazeFaceDetector(bf_cfg, num_threads=1)),
             ("blazeface_track", "BlazeFace + tracking, 1 thread",
-             lambda: TrackingDetector(BlazeFaceDetector(bf_cfg, num_threads=1))),
+             lambda: TrackingDetector(BlazeFaceDetector(bf_cfg, num_threads=1), face_px=64)),
         ]
         if cores > 1:
             variants.append((f"blazeface_{cores}t", f"BlazeFace, {cores} threads",
