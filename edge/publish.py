@@ -34,11 +34,13 @@ MessageHandler = Callable[[str, bytes], None]
 
 
 class _PahoNoise(logging.Filter):
-    """paho 2.2 logs "Client is not connected" at ERROR on every retry while the broker is away; the
-    publisher already says that once per outage, so the line is kept for DEBUG only."""
+    """paho 2.2 logs "Client is not connected" and socket errors at ERROR on every retry while the
+    broker is away; the publisher already reports each problem once, so those lines are DEBUG only."""
+
+    REPEATED = ("Client is not connected", "failed to receive on socket")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno > logging.DEBUG and str(record.msg).startswith("Client is not connected"):
+        if record.levelno > logging.DEBUG and str(record.msg).startswith(self.REPEATED):
             if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
                 return False
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
@@ -123,6 +125,8 @@ class Publisher:
         self._started = False
         #: the problem last logged at WARNING (so that each is logged once, not on every retry)
         self._problem: str | None = None
+        #: the broker answered CONNECT with a refusal (its disconnect that follows is no news)
+        self._refused = False
         self.client = self._make_client()
 
     # -- setup -----------------------------------------------------------------------------------
@@ -262,6 +266,7 @@ class Publisher:
                     properties: object = None) -> None:
         if getattr(reason_code, "is_failure", False):
             self.stats.failures += 1
+            self._refused = True
             hint = (" (check mqtt.username and the password)" if "password" in str(reason_code).lower()
                     or "authori" in str(reason_code).lower() else "")
             self._report(f"broker {self.url.host}:{self.url.port} refused the connection: {reason_code}{hint}")
@@ -300,6 +305,13 @@ class Publisher:
             if self._started:
                 self._problem = f"lost the broker ({reason_code})"
                 log.warning("MQTT: %s; retrying with backoff up to %.0fs", self._problem, self.cfg.reconnect_max_s)
+        elif self._refused:
+            self._refused = False
+        elif self._started:  # closed before any CONNACK: not an MQTT broker, or TLS expected
+            self.stats.failures += 1
+            tls = self.url.tls or self.cfg.tls
+            self._report(f"{self.url.host}:{self.url.port} closed the connection before accepting it ({reason_code}; "
+                         f"is it an MQTT {'TLS' if tls else 'plain'} port? mqtt:// is plain, mqtts:// is TLS)")
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         for pattern, handler in list(self._subscriptions.items()):
