@@ -315,7 +315,7 @@ def run_pipeline(cfg: Config, frames: int, warmup: int, size: tuple[int, int] | 
             preds = []
             if batch is not None:
                 probs = clf.infer(batch)
-                preds = [clf._prediction(f, p) for f, p in zip(faces, probs)]  # noqa: SLF001
+                preds = clf.predictions(faces, probs)
             t4 = clock()
             state = pipe.smoother.update(preds)
             pipe.recommendations_for(state)  # recommends when the mood changed, else cached

@@ -172,7 +172,10 @@ class Classifier:
     def classify(self, gray: np.ndarray, faces: list[Face]) -> list[FacePrediction]:
         if not faces:
             return []
-        probs = self.infer(self.preprocess(gray, faces))
+        return self.predictions(faces, self.infer(self.preprocess(gray, faces)))
+
+    def predictions(self, faces: list[Face], probs: np.ndarray) -> list[FacePrediction]:
+        """Pair faces with their rows of :meth:`infer` output, in the configured label view."""
         return [self._prediction(face, p) for face, p in zip(faces, probs)]
 
     def _prediction(self, face: Face, p: np.ndarray) -> FacePrediction:

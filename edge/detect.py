@@ -78,10 +78,19 @@ class HaarDetector(Detector):
 
 
 def make_detector(cfg: DetectorConfig) -> Detector:
+    detector: Detector
     if cfg.kind == "haar":
-        return HaarDetector(cfg)
-    if cfg.kind == "blazeface":
-        from .detect_blazeface import BlazeFaceDetector  # noqa: PLC0415 - optional detector
+        detector = HaarDetector(cfg)
+    elif cfg.kind == "blazeface":
+        from .detect_blazeface import BlazeFaceDetector  # noqa: PLC0415 - loads a model file
 
-        return BlazeFaceDetector(cfg)
-    raise ModelError(f"unknown detector {cfg.kind!r}", field="detector.kind", expected='"haar" or "blazeface"')
+        detector = BlazeFaceDetector(cfg)
+    else:
+        raise ModelError(f"unknown detector {cfg.kind!r}", field="detector.kind",
+                         expected='"haar" or "blazeface"')
+    if cfg.track:
+        from .track import TrackingDetector  # noqa: PLC0415
+
+        detector = TrackingDetector(detector, full_every=cfg.full_every,
+                                    face_px=32 if cfg.kind == "haar" else 64)
+    return detector

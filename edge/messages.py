@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 SCHEMA = 1
@@ -44,7 +44,8 @@ class StateMessage:
     updated: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # shallow on purpose: a deep asdict() of the picks cost ~0.3 ms per frame
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["since"] = iso_utc(self.since)
         data["updated"] = iso_utc(self.updated)
         return {"schema": SCHEMA, **data}
@@ -54,11 +55,8 @@ class StateMessage:
 
     def same_content(self, other: "StateMessage | None") -> bool:
         """Equal apart from the timestamp of the update (decides whether to publish now)."""
-        if other is None:
-            return False
-        a, b = self.to_dict(), other.to_dict()
-        for d in (a, b):
-            d.pop("updated")
-            d.pop("probabilities")
-            d.pop("confidence")
-        return a == b
+        return other is not None and all(getattr(self, f.name) == getattr(other, f.name) for f in fields(self)
+                                         if f.name not in _VOLATILE)
+
+
+_VOLATILE = {"updated", "probabilities", "confidence"}
