@@ -60,28 +60,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 # ---- data -------------------------------------------------------------------------------------------
 
 def make_datasets(ds: Dataset, batch: int, seed: int) -> tuple[Any, Any]:
-    """tf.data pipelines: shuffled + augmented training batches, plain validation batches."""
-    import keras  # noqa: PLC0415
+    """tf.data pipelines: shuffled training batches, plain validation batches (one-hot labels)."""
     import tensorflow as tf  # noqa: PLC0415
+
+    k = len(ds.labels)
+    train = (tf.data.Dataset.from_tensor_slices((to_input(ds.train.x), np.eye(k, dtype=np.float32)[ds.train.y]))
+             .shuffle(len(ds.train), seed=seed, reshuffle_each_iteration=True)
+             .batch(batch)
+             .prefetch(tf.data.AUTOTUNE))
+    val = (tf.data.Dataset.from_tensor_slices((to_input(ds.val.x), np.eye(k, dtype=np.float32)[ds.val.y]))
+           .batch(256))
+    return train, val
+
+
+def with_augmentation(model: Any, seed: int) -> Any:
+    """The model behind random flips, shifts, rotations, zoom, contrast and brightness.
+
+    The augmentation layers are part of the *training* model (active in training mode only, seeded,
+    deterministic); the model we save and export is the bare one.
+    """
+    import keras  # noqa: PLC0415
 
     augment = keras.Sequential([
         keras.layers.RandomFlip("horizontal", seed=seed),
         keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed + 1),
         keras.layers.RandomRotation(10 / 360, fill_mode="nearest", seed=seed + 2),
         keras.layers.RandomZoom(0.1, fill_mode="nearest", seed=seed + 3),
-        keras.layers.RandomContrast(0.2, seed=seed + 4),
+        keras.layers.RandomContrast(0.2, value_range=(-1.0, 1.0), seed=seed + 4),
         keras.layers.RandomBrightness(0.1, value_range=(-1.0, 1.0), seed=seed + 5),
     ], name="augment")
-    k = len(ds.labels)
-    train = (tf.data.Dataset.from_tensor_slices((to_input(ds.train.x), np.eye(k, dtype=np.float32)[ds.train.y]))
-             .shuffle(len(ds.train), seed=seed, reshuffle_each_iteration=True)
-             .batch(batch)
-             .map(lambda x, y: (tf.clip_by_value(augment(x, training=True), -1.0, 1.0), y),
-                  num_parallel_calls=tf.data.AUTOTUNE)
-             .prefetch(tf.data.AUTOTUNE))
-    val = (tf.data.Dataset.from_tensor_slices((to_input(ds.val.x), np.eye(k, dtype=np.float32)[ds.val.y]))
-           .batch(256))
-    return train, val
+    inputs = keras.Input(shape=model.input_shape[1:], name="image")
+    return keras.Model(inputs, model(augment(inputs)), name="training")
 
 
 def class_weights(y: np.ndarray, k: int, cap: float = 10.0) -> dict[int, float]:
@@ -115,6 +124,7 @@ def refresh_batchnorm(model: Any, x: np.ndarray, chunk: int = 256, max_images: i
 
 
 def make_callbacks(model: Any, ds: Dataset, out: Path, epochs: int, patience: int, seed: int) -> list[Any]:
+    """``model`` is the bare network: its BN statistics are refreshed and it is what gets saved."""
     import keras  # noqa: PLC0415
 
     rng = np.random.default_rng(seed)
@@ -122,12 +132,22 @@ def make_callbacks(model: Any, ds: Dataset, out: Path, epochs: int, patience: in
 
     class RefreshBatchNorm(keras.callbacks.Callback):
         def on_test_begin(self, logs: Any = None) -> None:
-            refresh_batchnorm(self.model, refresh_x)
+            refresh_batchnorm(model, refresh_x)
+
+    class BestCheckpoint(keras.callbacks.Callback):
+        """Save the bare model whenever validation accuracy improves."""
+
+        best = -1.0
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            acc = float((logs or {}).get("val_accuracy", -1.0))
+            if acc > self.best:
+                self.best = acc
+                model.save(out / "best.keras")
 
     return [
         RefreshBatchNorm(),
-        keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor="val_accuracy", mode="max",
-                                        save_best_only=True),
+        BestCheckpoint(),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, patience // 3),
                                           min_lr=1e-5),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience,
@@ -215,23 +235,29 @@ def main(args: argparse.Namespace) -> int:
 
     from convert.model import build_mini_xception  # noqa: PLC0415
 
+    import tensorflow as tf  # noqa: PLC0415
+
     keras.utils.set_random_seed(args.seed)
+    tf.config.experimental.enable_op_determinism()  # same seed, same data -> same weights
     args.out.mkdir(parents=True, exist_ok=True)
     train_data, val_data = make_datasets(ds, args.batch_size, args.seed)
     weights = class_weights(ds.train.y, len(ds.labels))
 
     # model
     model = build_mini_xception(args.input_size, len(ds.labels))
-    model.compile(optimizer=keras.optimizers.Adam(args.lr), loss="categorical_crossentropy", metrics=["accuracy"])
+    trainer = with_augmentation(model, args.seed)
+    trainer.compile(optimizer=keras.optimizers.Adam(args.lr), loss="categorical_crossentropy",
+                    metrics=["accuracy"])
 
     # fit
-    history = model.fit(train_data, validation_data=val_data, epochs=args.epochs, class_weight=weights,
+    history = trainer.fit(train_data, validation_data=val_data, epochs=args.epochs, class_weight=weights,
                         callbacks=make_callbacks(model, ds, args.out, args.epochs, args.patience, args.seed),
                         verbose=0)
     hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
     refresh_batchnorm(model, to_input(ds.train.x[np.random.default_rng(args.seed).permutation(len(ds.train))[:2048]]))
     model.save(args.out / "best.keras")
     save_curves(hist, args.out / "curves.png")
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
     val_loss, val_acc = model.evaluate(to_input(ds.val.x), np.eye(len(ds.labels))[ds.val.y], verbose=0)
     test_loss, test_acc = model.evaluate(to_input(ds.test.x), np.eye(len(ds.labels))[ds.test.y], verbose=0)
     best_epoch = int(np.argmax(hist.get("val_accuracy", [0]))) + 1

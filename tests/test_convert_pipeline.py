@@ -1,0 +1,118 @@
+"""train -> quantize -> evaluate on tiny learnable FER-format data (both layouts), in-process.
+
+One short training run per layout is shared by the tests of this module (keeps the suite in budget).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fer_data
+from convert.export import inspect_tflite, predict_tflite
+from edge.labels import FER7, MOOD4
+from edge.modelcard import load_card
+
+pytestmark = pytest.mark.train
+
+
+def _run(*argv: str) -> int:
+    from convert.__main__ import main
+
+    return main(list(argv))
+
+
+@pytest.fixture(scope="module")
+def csv_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("csv")
+    data = fer_data.write_csv(root / "fer2013.csv", n_train=40, n_val=10, n_test=12, seed=5)
+    out = root / "run"
+    assert _run("train", str(data), "--out", str(out), "--input-size", "48", "--epochs", "6",
+                "--batch-size", "32", "--lr", "0.005") == 0
+    return data, out
+
+
+def test_training_beats_chance_clearly(csv_run):
+    _, out = csv_run
+    report = json.loads((out / "train_report.json").read_text())
+    assert report["training_data"]["splits"] == {"train": 280, "val": 70, "test": 84}
+    assert report["metrics"]["test_accuracy"] >= 0.6  # chance is 1/7
+    assert (out / "best.keras").is_file() and (out / "curves.png").stat().st_size > 10_000
+
+
+def test_the_exported_model_is_full_integer_and_runs_on_litert(csv_run):
+    _, out = csv_run
+    model = out / "mini_xception_fer7_int8.tflite"
+    card = load_card(model)
+    info = inspect_tflite(model)
+    assert info.full_integer and info.input_shape == [1, 48, 48, 1] and info.output_shape == [1, 7]
+    assert card.labels == FER7 and card.input_size == (48, 48)
+    x = np.zeros((2, 48, 48, 1), np.float32)
+    probs = predict_tflite(model, x)
+    assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1, atol=0.03)
+
+
+def test_train_evaluates_float_and_int8_on_the_test_split_into_the_card(csv_run):
+    _, out = csv_run
+    card = load_card(out / "mini_xception_fer7_int8.tflite")
+    ev = card.extra["metrics"]["evaluation"]
+    assert ev["split"] == "test" and ev["n"] == 84
+    for name in ("mini_xception_fer7_int8", "mini_xception_fer7_float32"):
+        m = ev["models"][name]
+        assert m["accuracy"] >= 0.6 and 0 <= m["macro_f1"] <= 1 and m["mood4_accuracy"] >= m["accuracy"]
+        assert set(m["per_class"]) == set(FER7)
+        assert np.array(m["confusion"]["rows_true_columns_predicted"]).sum() == 84
+    int8_acc = ev["models"]["mini_xception_fer7_int8"]["accuracy"]
+    float_acc = ev["models"]["mini_xception_fer7_float32"]["accuracy"]
+    assert abs(int8_acc - float_acc) <= 0.05
+    assert (out / ev["confusion_png"]).stat().st_size > 10_000
+    assert card.extra["fidelity"]["val"]["top1_agreement"] >= 0.9
+
+
+def test_evaluate_command_measures_another_split_and_updates_both_cards(csv_run, tmp_path):
+    data, out = csv_run
+    png = tmp_path / "cm.png"
+    assert _run("evaluate", str(out / "mini_xception_fer7_int8.tflite"), "--data", str(data),
+                "--split", "val", "--png", str(png)) == 0
+    for name in ("mini_xception_fer7_int8", "mini_xception_fer7_float32"):
+        ev = load_card(out / f"{name}.tflite").extra["metrics"]["evaluation"]
+        assert ev["split"] == "val" and ev["n"] == 70 and ev["split_is"] == "PublicTest"
+    assert png.stat().st_size > 10_000
+
+
+def test_quantize_without_data_calibrates_on_real_offline_faces(csv_run, tmp_path):
+    _, out = csv_run
+    assert _run("quantize", str(out / "best.keras"), "--out", str(tmp_path), "--name", "faces",
+                "--calibration-size", "60") == 0
+    card = load_card(tmp_path / "faces_int8.tflite")
+    assert inspect_tflite(tmp_path / "faces_int8.tflite").full_integer
+    assert "astronaut" in card.extra["quantization"]["calibration"]
+    assert set(card.extra["fidelity"]) >= {"all", "unseen"}
+    assert card.extra["training_data"]["splits"]["train"] == 280  # carried over from train_report.json
+
+
+def test_folder_layout_trains_the_four_mood_head(tmp_path):
+    data = fer_data.write_folders(tmp_path / "fer", n_train=40, n_test=12, seed=9)
+    out = tmp_path / "run"
+    assert _run("train", str(data), "--out", str(out), "--classes", "mood4", "--input-size", "48",
+                "--epochs", "6", "--batch-size", "32", "--lr", "0.005", "--no-export") == 0
+    report = json.loads((out / "train_report.json").read_text())
+    assert report["training_data"]["labels"] == MOOD4
+    assert report["training_data"]["split_rules"]["val"].startswith("stratified 10% of train/")
+    # majority class (angry = angry + disgust + fear) is 3/7 of the test split
+    assert report["metrics"]["test_accuracy"] >= 0.7
+    assert not (out / "mini_xception_mood4_int8.tflite").exists()
+
+
+def test_quantize_and_evaluate_refuse_bad_inputs_with_the_file_named(cli, tmp_path):
+    junk = tmp_path / "model.keras"
+    junk.write_bytes(b"nope")
+    r = cli("quantize", str(junk), "--out", str(tmp_path / "o"), module="convert")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and f"{junk}: Keras cannot load it" in r.stderr
+    lonely = tmp_path / "lonely.tflite"
+    lonely.write_bytes(b"x")
+    r = cli("evaluate", str(lonely), "--data", str(tmp_path), module="convert")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "lonely.json" in r.stderr and "no card" in r.stderr
