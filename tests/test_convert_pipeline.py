@@ -6,7 +6,6 @@ One short training run per layout is shared by the tests of this module (keeps t
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
