@@ -39,6 +39,8 @@ setup(
             "h5py>=3.8",
             "matplotlib>=3.7",
             "tqdm>=4.60",
+            # real offline faces for calibration and fidelity checks when no training data is given
+            "scikit-image>=0.22",
         ],
         "demo": ["amqtt==0.12.1"],
         "bench": ["matplotlib>=3.7", "psutil>=5.9"],
