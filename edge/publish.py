@@ -14,18 +14,17 @@
 from __future__ import annotations
 
 import logging
-import os
 import ssl
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import paho.mqtt.client as mqtt
 
 from .config import MqttConfig, parse_broker
 from .errors import ConfigError
+from .mqtt_auth import configure_auth
 from .messages import OFFLINE, ONLINE, StateMessage, availability_topic, state_topic
 
 log = logging.getLogger(__name__)
@@ -94,22 +93,6 @@ class PublisherStats:
     last_disconnect: float = 0.0
 
 
-def resolve_credentials(cfg: MqttConfig) -> tuple[str, str]:
-    """Username and password from the URL, the config, a file or the environment (in that order of
-    precedence: environment > file > config > URL). Never logged."""
-    url = parse_broker(cfg.broker)
-    username = os.environ.get("MOOD_EDGE_MQTT_USERNAME") or cfg.username or url.username
-    password = cfg.password or url.password
-    if cfg.password_file:
-        try:
-            password = Path(cfg.password_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read it: {exc.strerror}", path=cfg.password_file,
-                              field="mqtt.password_file", expected="a readable file holding the password") from None
-    password = os.environ.get("MOOD_EDGE_MQTT_PASSWORD") or password
-    return username, password
-
-
 class Publisher:
     def __init__(self, cfg: MqttConfig) -> None:
         self.cfg = cfg
@@ -139,11 +122,7 @@ class Publisher:
         if not any(isinstance(f, _PahoNoise) for f in paho_log.filters):
             paho_log.addFilter(_PahoNoise())
         client.enable_logger(paho_log)
-        username, password = resolve_credentials(cfg)
-        if username:
-            client.username_pw_set(username, password or None)
-        if self.url.tls or cfg.tls:
-            self._setup_tls(client)
+        configure_auth(client, cfg)
         client.will_set(self.availability_topic, OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(min_delay=max(1, int(cfg.reconnect_min_s)),
                                    max_delay=max(1, int(cfg.reconnect_max_s)))
@@ -153,26 +132,6 @@ class Publisher:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client
-
-    def _setup_tls(self, client: mqtt.Client) -> None:
-        cfg = self.cfg
-        for key in ("ca_file", "cert_file", "key_file"):
-            value = getattr(cfg, key)
-            if value and not Path(value).is_file():
-                raise ConfigError("no such file", path=value, field=f"mqtt.{key}", expected="a PEM file")
-        if bool(cfg.cert_file) != bool(cfg.key_file):
-            raise ConfigError("a client certificate needs both files", field="mqtt.cert_file / mqtt.key_file",
-                              expected="both set or both empty")
-        try:
-            client.tls_set(ca_certs=cfg.ca_file or None, certfile=cfg.cert_file or None,
-                           keyfile=cfg.key_file or None,
-                           cert_reqs=ssl.CERT_NONE if cfg.tls_insecure else ssl.CERT_REQUIRED)
-        except (ssl.SSLError, ValueError, OSError) as exc:
-            raise ConfigError(f"cannot set up TLS: {exc}", field="mqtt.ca_file",
-                              expected="PEM CA / certificate / key files") from None
-        if cfg.tls_insecure:
-            log.warning("mqtt.tls_insecure is on: the broker's certificate is NOT verified")
-            client.tls_insecure_set(True)
 
     def on_connect(self, hook: Callable[[], None]) -> None:
         """Run ``hook`` after every (re)connect (from paho's network thread)."""

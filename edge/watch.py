@@ -11,20 +11,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import queue
 import re
 import shutil
-import ssl
 import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 from .config import Config, load, parse_broker, set_value
+from .mqtt_auth import configure_auth
 from .errors import ConfigError, MoodEdgeError
 
 log = logging.getLogger(__name__)
@@ -322,43 +320,13 @@ def _fit(line: str, width: int) -> str:
 
 
 # -- MQTT ------------------------------------------------------------------------------------------
-def _credentials(cfg: Config) -> tuple[str, str]:
-    """The same sources as the daemon: URL, config, password file, environment."""
-    url = parse_broker(cfg.mqtt.broker, origin="--broker")
-    username = os.environ.get("MOOD_EDGE_MQTT_USERNAME") or url.username or cfg.mqtt.username
-    password = url.password or cfg.mqtt.password
-    if cfg.mqtt.password_file and not url.password:
-        try:
-            password = Path(cfg.mqtt.password_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read it: {exc.strerror}", path=cfg.mqtt.password_file,
-                              field="mqtt.password_file", expected="a readable file holding the password") from None
-    return username, os.environ.get("MOOD_EDGE_MQTT_PASSWORD") or password
-
-
 def _make_client(cfg: Config):  # -> paho.mqtt.client.Client
     import paho.mqtt.client as mqtt
 
     url = parse_broker(cfg.mqtt.broker, origin="--broker")
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"mood-edge-watch-{uuid.uuid4().hex[:12]}",
                          protocol=mqtt.MQTTv311, clean_session=True)
-    username, password = _credentials(cfg)
-    if username:
-        client.username_pw_set(username, password or None)
-    m = cfg.mqtt
-    if url.tls or m.tls:
-        for key in ("ca_file", "cert_file", "key_file"):
-            value = getattr(m, key)
-            if value and not Path(value).is_file():
-                raise ConfigError("no such file", path=value, field=f"mqtt.{key}", expected="a PEM file")
-        try:
-            client.tls_set(ca_certs=m.ca_file or None, certfile=m.cert_file or None, keyfile=m.key_file or None,
-                           cert_reqs=ssl.CERT_NONE if m.tls_insecure else ssl.CERT_REQUIRED)
-        except (ssl.SSLError, ValueError, OSError) as exc:
-            raise ConfigError(f"cannot set up TLS: {exc}", field="mqtt.ca_file", expected="PEM files") from None
-        if m.tls_insecure:
-            log.warning("TLS certificate checks are OFF (mqtt.tls_insecure)")
-            client.tls_insecure_set(True)
+    configure_auth(client, cfg.mqtt, origin="--broker")
     client.reconnect_delay_set(1, 15)
     return client, url
 

@@ -1,0 +1,61 @@
+"""Broker credentials and TLS, set up the same way for every MQTT client we make (the daemon's
+publisher and the ``watch`` viewer), so a setting that works for one works for the other."""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from .config import MqttConfig, parse_broker
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def resolve_credentials(cfg: MqttConfig, origin: str = "mqtt.broker") -> tuple[str, str]:
+    """Username and password from the URL, the config, a file or the environment (precedence:
+    environment > file > config > URL). Never logged."""
+    url = parse_broker(cfg.broker, origin=origin)
+    username = os.environ.get("MOOD_EDGE_MQTT_USERNAME") or cfg.username or url.username
+    password = cfg.password or url.password
+    if cfg.password_file:
+        try:
+            password = Path(cfg.password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read it: {exc.strerror or exc}", path=cfg.password_file,
+                              field="mqtt.password_file", expected="a readable file holding the password") from None
+    password = os.environ.get("MOOD_EDGE_MQTT_PASSWORD") or password
+    return username, password
+
+
+def configure_auth(client: mqtt.Client, cfg: MqttConfig, origin: str = "mqtt.broker") -> None:
+    """Credentials, and TLS when the URL is ``mqtts://`` or ``mqtt.tls`` is set."""
+    username, password = resolve_credentials(cfg, origin)
+    if username:
+        client.username_pw_set(username, password or None)
+    if parse_broker(cfg.broker, origin=origin).tls or cfg.tls:
+        _setup_tls(client, cfg)
+
+
+def _setup_tls(client: mqtt.Client, cfg: MqttConfig) -> None:
+    for key in ("ca_file", "cert_file", "key_file"):
+        value = getattr(cfg, key)
+        if value and not Path(value).is_file():
+            raise ConfigError("no such file", path=value, field=f"mqtt.{key}", expected="a PEM file")
+    if bool(cfg.cert_file) != bool(cfg.key_file):
+        raise ConfigError("a client certificate needs both files", field="mqtt.cert_file / mqtt.key_file",
+                          expected="both set or both empty")
+    try:
+        client.tls_set(ca_certs=cfg.ca_file or None, certfile=cfg.cert_file or None,
+                       keyfile=cfg.key_file or None,
+                       cert_reqs=ssl.CERT_NONE if cfg.tls_insecure else ssl.CERT_REQUIRED)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise ConfigError(f"cannot set up TLS: {exc}", field="mqtt.ca_file",
+                          expected="PEM CA / certificate / key files") from None
+    if cfg.tls_insecure:
+        log.warning("mqtt.tls_insecure is on: the broker's certificate is NOT verified")
+        client.tls_insecure_set(True)
