@@ -53,6 +53,11 @@ class Source(ABC):
         gray = self._read()
         if gray is None:
             return None
+        if not isinstance(gray, np.ndarray) or gray.ndim != 2 or gray.size == 0 or gray.dtype != np.uint8:
+            # a driver that hands over an empty or odd buffer: a camera fault, not a crash further down
+            shape = getattr(gray, "shape", None)
+            raise SourceError(f"returned an unusable frame (shape {shape}, dtype {getattr(gray, 'dtype', None)})",
+                              path=self.description, expected="a non-empty 2-D uint8 grayscale image")
         frame = Frame(gray=gray, t=time.monotonic(), index=self._index)
         self._index += 1
         return frame

@@ -202,6 +202,8 @@ class Daemon:
         self.stop_event = threading.Event()
         self.pipeline = Pipeline(cfg)
         self.frames = 0
+        #: the reason last logged for a camera that does not open (logged once, not per retry)
+        self._camera_problem: str | None = None
 
     def request_stop(self, *_: object) -> None:
         self.stop_event.set()
@@ -234,7 +236,12 @@ class Daemon:
             source.open()
             return True
         except SourceError as exc:
-            log.warning("camera: %s", exc)
+            # say why once; the same reason on every retry goes to DEBUG (a camera may stay away for days)
+            if str(exc) != self._camera_problem:
+                log.warning("camera: %s", exc)
+                self._camera_problem = str(exc)
+            else:
+                log.debug("camera: %s", exc)
             return False
 
     def _camera_down(self, reason: str) -> None:
@@ -251,6 +258,7 @@ class Daemon:
             self.pipeline.source.close()
             if self._open_camera():
                 log.info("camera back: %s", self.pipeline.source.description)
+                self._camera_problem = None
                 self.pipeline.camera_status = "ok"
                 self.pipeline.publish(self.pipeline.smoother.state(), force=True)
                 return True
