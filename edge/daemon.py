@@ -20,11 +20,11 @@ import cv2
 from . import config as config_mod
 from . import homeassistant, notify
 from .camera import Frame, Source, VideoCaptureSource, open_source
-from .catalog import load_catalog
+from .catalog import MOODS, load_catalog
 from .classify import Classifier, FacePrediction
 from .config import Config
 from .detect import Detector, Face, make_detector
-from .errors import ConfigError, SourceError
+from .errors import ConfigError, ModelError, SourceError
 from .messages import StateMessage
 from .mood import MoodSmoother, MoodState
 from .publish import Publisher
@@ -110,6 +110,10 @@ class Pipeline:
     def __post_init__(self) -> None:
         cfg = self.cfg
         self.classifier = Classifier(cfg.model.path, cfg.model.num_threads, cfg.model.labels)
+        unknown = [label for label in self.classifier.labels if label not in MOODS]
+        if unknown:  # the recommender has no policy for them: refuse now, not when one of them wins
+            raise ModelError(f"labels {unknown} have no movie policy", path=self.classifier.card.path,
+                             field="labels", expected="class names from " + ", ".join(m for m in MOODS if m != "nobody"))
         self.detector = make_detector(cfg.detector)
         self.smoother = MoodSmoother(cfg.mood, self.classifier.labels)
         state_dir = Path(cfg.daemon.state_dir)

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -483,6 +484,20 @@ def test_a_card_the_parser_accepts_drives_the_classifier_without_crashing(doc):
 
 
 _ASTRONAUT = astronaut_gray()
+
+
+@pytest.mark.skipif(not EMOTION_MODEL.exists(), reason="the shipped emotion model is not in models/ yet")
+def test_a_card_whose_labels_have_no_movie_policy_is_refused_at_start(tmp_path, cli):
+    """It once started, then crashed with a traceback the first time the unknown label won."""
+    model = tmp_path / "relabelled.tflite"
+    shutil.copy(EMOTION_MODEL, model)
+    card = json.loads(EMOTION_MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    card["labels"] = ["joy" if label == "happy" else label for label in card["labels"]]
+    model.with_suffix(".json").write_text(json.dumps(card))
+    run = cli("run", "--model", str(model), "--camera", "dir:/nonexistent", "--broker", "", "--frames", "1",
+              "--state-dir", str(tmp_path / "state"))
+    assert run.returncode == 2, run.stderr
+    assert "relabelled.json: labels" in run.stderr and "'joy'" in run.stderr and "Traceback" not in run.stderr
 
 
 # -------------------------------------------------------------------------------- .tflite files
