@@ -11,7 +11,9 @@ input, so a crash is seen as a signal and reported instead of killing the test r
 defence is the model card: a model whose sha256 differs from its card is refused before the
 interpreter ever sees it (shown below with a corrupt model that does crash LiteRT).
 
-The number of inputs tried per loader is recorded as figures (``fuzz.<loader>.inputs``).
+The number of inputs tried per loader is recorded as figures (``fuzz.<loader>.inputs``). CI runs a
+fixed set (derandomized, ~5,000 inputs in under a minute); MOOD_EDGE_LONG=1 runs ten times as many, new
+ones each time.
 """
 
 from __future__ import annotations
@@ -60,10 +62,12 @@ EMOTION_MODEL = ROOT / "models" / "mini_xception_fer7_int8.tflite"
 #: inputs tried per loader in this run (reported as figures at the end of the module)
 TRIED: Counter[str] = Counter()
 
-FUZZ = settings(max_examples=400, deadline=None, derandomize=True,
+#: CI: 400 examples per test, the same ones every run; MOOD_EDGE_LONG=1: 4000, new ones every run
+LONG = os.environ.get("MOOD_EDGE_LONG") == "1"
+FUZZ = settings(max_examples=4000 if LONG else 400, deadline=None, derandomize=not LONG,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
-FUZZ_FEW = settings(FUZZ, max_examples=150)
+FUZZ_FEW = settings(FUZZ, max_examples=1500 if LONG else 150)
 
 
 @pytest.fixture(scope="module", autouse=True)
