@@ -11,6 +11,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,9 +94,6 @@ class SecureSubscriber(Subscriber):
     """:class:`Subscriber` over TLS (verifying against ``ca``) with a username and password."""
 
     def __init__(self, broker: SecureMosquitto, topics: list[str], username: str, password: str) -> None:
-        import threading
-        import time
-
         self.messages = []
         self._cond = threading.Condition()
         self._topics = topics
