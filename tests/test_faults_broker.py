@@ -82,6 +82,7 @@ def test_the_daemon_survives_ten_broker_restarts_and_republishes_every_time(tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_the_daemon_survives_a_hundred_broker_restarts(tmp_path, own_broker, figures, long_variant):
     if not long_variant:  # also when the plugin that skips 'slow' is not registered
         pytest.skip("long variant: run with --long or MOOD_EDGE_LONG=1")

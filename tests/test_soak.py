@@ -84,6 +84,7 @@ def test_three_minutes_on_a_looping_clip_leak_no_memory_fds_or_threads(tmp_path,
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600 + 600)
 def test_an_hour_on_a_looping_clip_leaks_no_memory_fds_or_threads(tmp_path, own_broker, figures, long_variant):
     if not long_variant:  # also when the plugin that skips 'slow' is not registered
         pytest.skip("long variant: run with --long or MOOD_EDGE_LONG=1")
