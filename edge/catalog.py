@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import CatalogError
+from .errors import CatalogError, read_user_text
 from .labels import FER7
 
 log = logging.getLogger(__name__)
@@ -316,16 +316,9 @@ def _reject_constant(name: str) -> Any:
 def load_catalog(path: str | Path) -> Catalog:
     """Read and validate catalog.json; any problem raises CatalogError naming the file and field."""
     p = Path(path)
+    text = read_user_text(p, CatalogError, "a catalog.json (see catalog.schema.json)")
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise CatalogError("no such file", path=p, expected="a catalog.json (see catalog.schema.json)") from None
-    except OSError as exc:
-        raise CatalogError(f"cannot read it: {exc.strerror}", path=p) from None
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        raise CatalogError("is not UTF-8 text", path=p, expected="a JSON file") from None
+        data = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         if not isinstance(exc, json.JSONDecodeError):
             raise CatalogError(str(exc), path=p, expected="plain JSON numbers") from None

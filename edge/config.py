@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import unquote, urlsplit
 
-from .errors import ConfigError
+from .errors import ConfigError, read_user_text
 from .paths import default_catalog, default_model
 
 
@@ -322,16 +322,9 @@ def load(path: str | Path | None) -> Config:
     if path is None:
         return Config()
     p = Path(path)
+    text = read_user_text(p, ConfigError, "a TOML config file")
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError("no such file", path=p, expected="a TOML config file") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read it: {exc.strerror}", path=p) from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError("is not UTF-8 text", path=p, expected="a TOML file") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=p) from None
     return from_dict(data, origin=str(p))

@@ -49,3 +49,18 @@ class SourceError(MoodEdgeError):
 
 class DataError(MoodEdgeError):
     """Training/evaluation data (FER-2013 csv or folders, images) is malformed."""
+
+
+def read_user_text(path: str | Path, error: type[MoodEdgeError], expected: str) -> str:
+    """The UTF-8 text of a file the user gave us, or ``error`` saying plainly what is wrong with it."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise error("no such file", path=p, expected=expected) from None
+    except OSError as exc:
+        raise error(f"cannot read it: {exc.strerror or exc}", path=p) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error("is not UTF-8 text", path=p, expected=expected) from None
