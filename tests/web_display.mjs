@@ -126,4 +126,6 @@ for await (const line of rl) {
   process.stdout.write(JSON.stringify(reply) + '\n');
   if (msg && msg.cmd === 'close') break;
 }
+if (context) await context.close();
 await browser.close();
+process.exit(0);
