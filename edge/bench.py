@@ -153,11 +153,26 @@ def peak_rss_mb() -> float:
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
 
 
-def cpu_model() -> str:
+def _cpuinfo() -> str:
     try:
-        text = Path("/proc/cpuinfo").read_text(errors="replace")
+        return Path("/proc/cpuinfo").read_text(errors="replace")
     except OSError:
-        text = ""
+        return ""
+
+
+# The SIMD extensions that decide whether int8 beats float32 in XNNPACK: x86 needs VNNI for fast
+# int8 dot products; Arm needs the dot-product extension (asimddp: Pi 5 yes, Pi 4 no).
+SIMD_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "asimd", "asimddp", "i8mm")
+
+
+def cpu_features() -> list[str]:
+    m = re.search(r"^(?:flags|Features)\s*:\s*(.+)$", _cpuinfo(), re.MULTILINE)
+    present = set(m.group(1).split()) if m else set()
+    return [f for f in SIMD_FLAGS if f in present]
+
+
+def cpu_model() -> str:
+    text = _cpuinfo()
     for key in ("model name", "Model", "Hardware", "cpu model"):
         m = re.search(rf"^{key}\s*:\s*(.+)$", text, re.MULTILINE)
         if m:
@@ -181,6 +196,7 @@ def machine_info() -> dict[str, Any]:
         usable = os.cpu_count() or 1
     return {
         "cpu": cpu_model(),
+        "simd": cpu_features(),
         "cores": os.cpu_count() or 1,
         "usable_cores": usable,
         "arch": platform.machine(),
@@ -757,7 +773,8 @@ def format_table(report: dict[str, Any]) -> str:
     lines: list[str] = []
     src, pipe, m = report["source"], report["pipeline"], report["machine"]
     lines.append(f"mood-edge bench: {src['frames']} frames of {src['spec']} at {src['size'][0]}x{src['size'][1]}")
-    lines.append(f"  machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['runtime']} {m['litert']}, "
+    simd = f" ({' '.join(m['simd'])})" if m.get("simd") else ""
+    lines.append(f"  machine: {m['cpu']}{simd}, {m['cores']} cores, Python {m['python']}, {m['runtime']} {m['litert']}, "
                  f"OpenCV {m['opencv']}, numpy {m['numpy']}")
     lines.append(f"  pipeline: detector {pipe['detector']}, model {pipe['model']} "
                  f"({'int8' if pipe['int8'] else 'float'}, {pipe['num_threads']} threads)")

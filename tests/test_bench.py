@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.bench import STAGES, Progress, parse_size, summarize
+from edge.bench import SIMD_FLAGS, STAGES, Progress, parse_size, summarize
 from edge.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +62,7 @@ def test_json_has_end_to_end_fps_cpu_memory_and_machine(full_run):
     machine = report["machine"]
     for key in ("cpu", "cores", "python", "litert", "opencv", "numpy"):
         assert machine[key], key
+    assert set(machine["simd"]) <= set(SIMD_FLAGS)  # which int8 dot-product support the CPU has
     assert report["source"]["frames"] == 6 and report["source"]["size"] == [640, 480]
 
 
