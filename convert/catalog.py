@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.catalog import (GENRES, MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film, format_catalog, load_catalog,
+from edge.catalog import (MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film, format_catalog, load_catalog,
                           validate_catalog)
 from edge.errors import CatalogError, DataError
 from edge.paths import default_catalog

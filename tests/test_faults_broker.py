@@ -164,7 +164,6 @@ def test_a_frozen_broker_fills_the_queue_only_to_max_queued_and_the_daemon_comes
     """SIGSTOP: the TCP connection stays up but nothing is acknowledged, the worst case for a queue.
     After SIGCONT the daemon must announce ``online`` again (a full queue once refused it)."""
     daemon = daemon_in_thread(heartbeat_s=0.05, max_queued=10, keepalive_s=5)
-    pub = daemon.pipeline.publisher
     os.kill(own_broker.proc.pid, signal.SIGSTOP)
     try:
         peak = (0, 0, 0)

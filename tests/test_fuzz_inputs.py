@@ -43,12 +43,12 @@ from hypothesis import strategies as st
 from edge import config as config_mod
 from edge.camera import ImageFolderSource, load_gray, open_source
 from edge.catalog import MOODS, load_catalog, validate_catalog
-from edge.classify import Classifier, FacePrediction, load_interpreter
+from edge.classify import Classifier, FacePrediction
 from edge.detect import Face, make_detector
 from edge.errors import CatalogError, ConfigError, ModelError, MoodEdgeError, SourceError
 from edge.homeassistant import discovery_messages
 from edge.labels import FER7
-from edge.modelcard import load_card, parse_card, sha256_of
+from edge.modelcard import load_card, parse_card
 from edge.mood import MoodSmoother
 from edge.publish import Publisher
 from edge.recommend import Recommender

@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
