@@ -156,7 +156,7 @@ def _default_device_id() -> str:
 
 # Values checked beyond their type: key -> (predicate, what was expected)
 _CHOICES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
-    "camera.source": (lambda v: bool(re.fullmatch(r"picamera2|v4l2:.+|file:.+|dir:.+", v)),
+    "camera.source": (lambda v: bool(re.fullmatch(r"picamera2|v4l2:.+|file:.+|dir:.+", v)) and "\0" not in v,
                       '"picamera2", "v4l2:N", "file:PATH" or "dir:PATH"'),
     "camera.width": (lambda v: v > 0, "a positive number of pixels"),
     "camera.height": (lambda v: v > 0, "a positive number of pixels"),
@@ -200,6 +200,12 @@ _CHOICES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "daemon.log_level": (lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
                          "DEBUG, INFO, WARNING or ERROR"),
 }
+
+#: values that name files or folders; relative ones are taken relative to the config file
+PATH_KEYS = ("model.path", "recommend.catalog", "daemon.state_dir", "mqtt.password_file", "mqtt.ca_file",
+             "mqtt.cert_file", "mqtt.key_file", "daemon.debug_save_faces_dir")
+# The OS cannot open a name with a NUL in it (Python raises ValueError, not OSError): refuse it here.
+_CHOICES.update({key: (lambda v: "\0" not in v, "a file or folder path (no NUL character)") for key in PATH_KEYS})
 
 
 def _type_name(tp: Any) -> str:
@@ -304,9 +310,7 @@ def _resolve_relative_paths(cfg: Config, origin: str) -> None:
     if origin.startswith("<"):
         return
     base = Path(origin).resolve().parent
-    for section, key in (("model", "path"), ("recommend", "catalog"), ("daemon", "state_dir"),
-                         ("mqtt", "password_file"), ("mqtt", "ca_file"), ("mqtt", "cert_file"),
-                         ("mqtt", "key_file"), ("daemon", "debug_save_faces_dir")):
+    for section, _, key in (k.partition(".") for k in PATH_KEYS):
         obj = getattr(cfg, section)
         value = getattr(obj, key)
         if value and not Path(value).is_absolute():

@@ -60,6 +60,9 @@ def read_user_text(path: str | Path, error: type[MoodEdgeError], expected: str) 
         raise error("no such file", path=p, expected=expected) from None
     except OSError as exc:
         raise error(f"cannot read it: {exc.strerror or exc}", path=p) from None
+    except ValueError:  # a NUL in the name: no OS can open it
+        raise error("not a valid file name (it contains a NUL character)", path=ascii(str(p)),
+                    expected=expected) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

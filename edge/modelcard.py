@@ -39,6 +39,8 @@ from .errors import ModelError
 
 CARD_SCHEMA = 1
 INTERPOLATIONS = ("area", "linear", "nearest", "cubic")
+#: the largest model input a card may map a pixel to (real cards use [-1, 1], [0, 1] or [0, 255])
+MAX_INPUT_VALUE = 1e6
 
 
 @dataclass
@@ -132,6 +134,10 @@ def parse_card(data: Any, path: Path) -> ModelCard:
     if pre.interpolation not in INTERPOLATIONS:
         raise ModelError(f"got {pre.interpolation!r}", path=path, field="preprocess.interpolation",
                          expected=" or ".join(INTERPOLATIONS))
+    lo, hi = pre.offset, 255 * pre.scale + pre.offset
+    if pre.scale == 0 or max(abs(lo), abs(hi)) > MAX_INPUT_VALUE:
+        raise ModelError(f"maps pixels 0..255 to {lo:g}..{hi:g}", path=path, field="preprocess.scale",
+                         expected=f"a non-zero scale with pixel * scale + offset within ±{MAX_INPUT_VALUE:g}")
     if not 0 <= pre.crop_margin <= 1:
         raise ModelError(f"got {pre.crop_margin!r}", path=path, field="preprocess.crop_margin",
                          expected="a fraction between 0 and 1")

@@ -1,5 +1,8 @@
 """The real shipped int8 model through the real LiteRT interpreter, on real faces."""
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 
@@ -68,3 +71,13 @@ def test_a_model_without_its_card_is_refused(tmp_path):
     bad.write_bytes(default_model().read_bytes())
     with pytest.raises(ModelError, match="has no card"):
         Classifier(bad)
+
+
+def test_a_card_that_scales_pixels_out_of_any_sane_range_is_refused(tmp_path):
+    model = tmp_path / "model.tflite"
+    shutil.copy(default_model(), model)
+    card = json.loads(default_model().with_suffix(".json").read_text(encoding="utf-8"))
+    card["preprocess"]["scale"] = 1e300
+    model.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match=r"preprocess\.scale: maps pixels 0\.\.255 to"):
+        Classifier(model)

@@ -88,3 +88,8 @@ def test_command_line_overrides_are_checked_like_the_file():
     cfg = config.Config()
     with pytest.raises(ConfigError, match=r"command line: mqtt\.device_id"):
         config.set_value(cfg, "mqtt.device_id", "living room/#")
+
+
+def test_a_nul_character_in_a_path_is_a_config_error_naming_the_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"mqtt\.password_file: .*expected a file or folder path"):
+        config.load(write(tmp_path, '[mqtt]\npassword_file = "secret\\u0000.txt"\n'))

@@ -48,7 +48,7 @@ from edge.detect import Face, make_detector
 from edge.errors import CatalogError, ConfigError, ModelError, MoodEdgeError, SourceError
 from edge.homeassistant import discovery_messages
 from edge.labels import FER7
-from edge.modelcard import load_card, parse_card
+from edge.modelcard import MAX_INPUT_VALUE, load_card, parse_card
 from edge.mood import MoodSmoother
 from edge.publish import Publisher
 from edge.recommend import Recommender
@@ -362,6 +362,7 @@ def test_any_config_file_bytes_are_loaded_or_refused_with_a_config_error(scratch
 @FUZZ
 @given(key=st.sampled_from([f"{s}.{k}" for s, keys in CONFIG_KEYS.items() for k in keys]) | st.text(max_size=20),
        value=toml_values | st.sampled_from(NEAR_MISS))
+@example(key="mqtt.password_file", value="\x00")  # was a ValueError traceback (found by MOOD_EDGE_LONG=1)
 def test_any_command_line_override_is_applied_or_refused_with_a_config_error(key, value):
     TRIED["config.set_value"] += 1
     cfg = config_mod.Config()
@@ -444,6 +445,7 @@ CARD = json.loads((ROOT / "models" / "face_detection_short_range.json").read_tex
 @given(doc=mutated(CARD) | json_values)
 @example(doc={**CARD, "preprocess": {**CARD["preprocess"], "scale": float("nan")}})  # was accepted
 @example(doc={**CARD, "id": ""})  # was accepted
+@example(doc={**CARD, "preprocess": {**CARD["preprocess"], "scale": 1e300}})  # overflowed the classifier's table
 def test_a_mutated_model_card_is_parsed_or_refused_with_a_model_error(doc):
     TRIED["modelcard.parse_card"] += 1
     try:
@@ -454,6 +456,7 @@ def test_a_mutated_model_card_is_parsed_or_refused_with_a_model_error(doc):
     pre = card.preprocess
     # what the classifier folds into its lookup table must be usable numbers
     assert all(math.isfinite(v) for v in (pre.scale, pre.offset, pre.crop_margin)), pre
+    assert pre.scale != 0 and max(abs(pre.offset), abs(255 * pre.scale + pre.offset)) <= MAX_INPUT_VALUE, pre
     assert card.labels and card.id and len(card.input_size) == 2
 
 
@@ -470,6 +473,7 @@ def test_a_corrupt_model_card_file_is_refused_with_a_model_error(scratch, raw):
 
 
 @pytest.mark.skipif(not EMOTION_MODEL.exists(), reason="the shipped emotion model is not in models/ yet")
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # an overflow in the input table is a bug, not noise
 @FUZZ_FEW
 @given(doc=st.data())
 def test_a_card_the_parser_accepts_drives_the_classifier_without_crashing(doc):

@@ -1,8 +1,9 @@
 """Soak: the real daemon on a looping clip, watched from outside with psutil.
 
 After a warm-up, resident memory must grow by less than 5 MB and the numbers of open file
-descriptors and threads must not grow at all, through broker restarts too. The CI variant runs
-3 minutes; ``--long`` (or MOOD_EDGE_LONG=1) runs an hour. The figures are reported.
+descriptors (apart from a moment's temporary file) and threads must not grow at all, through broker
+restarts too. The CI variant runs 3 minutes; ``--long`` (or MOOD_EDGE_LONG=1) runs an hour. The
+figures are reported.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ CLIP = ROOT / "samples" / "living-room.mp4"
 MB = 1024 * 1024
 #: how much resident memory may grow after warm-up
 RSS_BUDGET_MB = 5.0
+#: descriptors a sample may catch open for a moment: the temporary file of the atomic history write
+#: (an hour's soak samples it a few times); a leak is what stays open, judged on medians
+TRANSIENT_FDS = 1
 
 
 @dataclass
@@ -64,7 +68,9 @@ def soak(tmp_path, broker, figures, *, duration_s: float, warmup_s: float, resta
     rss_start = statistics.median(s.rss for s in after[:window]) / MB
     rss_end = statistics.median(s.rss for s in after[-window:]) / MB
     growth = rss_end - rss_start
-    fds_start, threads_start = after[0].fds, after[0].threads
+    fds_start = statistics.median(s.fds for s in after[:window])
+    fds_end = statistics.median(s.fds for s in after[-window:])
+    threads_start = after[0].threads
     figures(f"{name}.duration_s", round(samples[-1].t))
     figures(f"{name}.frames", frames)
     figures(f"{name}.broker_restarts", restarts)
@@ -75,7 +81,8 @@ def soak(tmp_path, broker, figures, *, duration_s: float, warmup_s: float, resta
     figures(f"{name}.threads_min_max", (min(s.threads for s in after), max(s.threads for s in after)))
     assert frames > 0 and restarts > 0
     assert growth < RSS_BUDGET_MB, f"RSS grew {growth:.2f} MB after warm-up ({rss_start:.1f} -> {rss_end:.1f} MB)"
-    assert max(s.fds for s in after) <= fds_start, [s.fds for s in after]
+    assert fds_end <= fds_start, f"open descriptors went from {fds_start} to {fds_end} after warm-up"
+    assert max(s.fds for s in after) <= fds_start + TRANSIENT_FDS, [s.fds for s in after]
     assert max(s.threads for s in after) <= threads_start, [s.threads for s in after]
 
 
