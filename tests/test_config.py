@@ -93,3 +93,8 @@ def test_command_line_overrides_are_checked_like_the_file():
 def test_a_nul_character_in_a_path_is_a_config_error_naming_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"mqtt\.password_file: .*expected a file or folder path"):
         config.load(write(tmp_path, '[mqtt]\npassword_file = "secret\\u0000.txt"\n'))
+
+
+def test_a_thread_count_no_interpreter_can_take_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"model\.num_threads: got 2147483648 \(expected 1 to 64 threads\)"):
+        config.load(write(tmp_path, "[model]\nnum_threads = 2147483648\n"))

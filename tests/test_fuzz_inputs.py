@@ -363,6 +363,7 @@ def test_any_config_file_bytes_are_loaded_or_refused_with_a_config_error(scratch
 @given(key=st.sampled_from([f"{s}.{k}" for s, keys in CONFIG_KEYS.items() for k in keys]) | st.text(max_size=20),
        value=toml_values | st.sampled_from(NEAR_MISS))
 @example(key="mqtt.password_file", value="\x00")  # was a ValueError traceback (found by MOOD_EDGE_LONG=1)
+@example(key="detector.num_threads", value=2**31)  # was a TypeError from the interpreter (MOOD_EDGE_LONG=1)
 def test_any_command_line_override_is_applied_or_refused_with_a_config_error(key, value):
     TRIED["config.set_value"] += 1
     cfg = config_mod.Config()
