@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -153,6 +154,7 @@ def peak_rss_mb() -> float:
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
 
 
+@functools.lru_cache(maxsize=1)
 def _cpuinfo() -> str:
     try:
         return Path("/proc/cpuinfo").read_text(errors="replace")

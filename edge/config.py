@@ -154,20 +154,26 @@ def _default_device_id() -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", host).lower()
 
 
-# Values checked beyond their type: key -> (predicate, what was expected)
 #: more threads than this is a typo (the interpreter takes a C int; a Pi has 4 cores)
 MAX_THREADS = 64
 #: upper bounds for durations: beyond them a value is a typo, and time.sleep() overflows on huge ones
 HOUR, DAY = 3600, 86400
 
+
+def _seconds(most: int) -> tuple[typing.Callable[[Any], bool], str]:
+    """A duration that must be above zero and at most ``most`` seconds."""
+    return (lambda v: 0 < v <= most, f"more than 0, at most {most} seconds")
+
+
+# Values checked beyond their type: key -> (predicate, what was expected)
 _CHOICES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "camera.source": (lambda v: bool(re.fullmatch(r"picamera2|v4l2:.+|file:.+|dir:.+", v)) and "\0" not in v,
                       '"picamera2", "v4l2:N", "file:PATH" or "dir:PATH"'),
     "camera.width": (lambda v: 0 < v <= 8192, "a number of pixels from 1 to 8192"),
     "camera.height": (lambda v: 0 < v <= 8192, "a number of pixels from 1 to 8192"),
     "camera.fps": (lambda v: 0 <= v <= 1000, "0 (unlimited) or a rate up to 1000"),
-    "camera.retry_s": (lambda v: 0 < v <= HOUR, "more than 0, at most 3600 seconds"),
-    "camera.retry_max_s": (lambda v: 0 < v <= HOUR, "more than 0, at most 3600 seconds"),
+    "camera.retry_s": _seconds(HOUR),
+    "camera.retry_max_s": _seconds(HOUR),
     "detector.kind": (lambda v: v in ("haar", "blazeface"), '"haar" or "blazeface"'),
     "detector.detect_width": (lambda v: 64 <= v <= 8192, "64 to 8192 pixels"),
     "detector.min_size": (lambda v: 0 < v <= 8192, "a number of pixels from 1 to 8192"),
@@ -180,9 +186,9 @@ _CHOICES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "model.num_threads": (lambda v: 0 < v <= MAX_THREADS, f"1 to {MAX_THREADS} threads"),
     "model.labels": (lambda v: v in ("fer7", "mood4"), '"fer7" or "mood4"'),
     "mood.ema_alpha": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
-    "mood.dwell_s": (lambda v: 0 <= v <= HOUR, "0 to 3600 seconds"),
+    "mood.dwell_s": (lambda v: 0 <= v <= HOUR, f"0 to {HOUR} seconds"),
     "mood.margin": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
-    "mood.nobody_after_s": (lambda v: 0 < v <= DAY, "more than 0, at most 86400 seconds"),
+    "mood.nobody_after_s": _seconds(DAY),
     "mood.min_face_confidence": (lambda v: 0 <= v <= 1, "a number between 0 and 1"),
     "recommend.count": (lambda v: 0 <= v <= 50, "between 0 and 50"),
     "recommend.strategy": (lambda v: v in ("match", "lift"), '"match" or "lift"'),
@@ -195,10 +201,10 @@ _CHOICES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
                           "a topic without wildcards or a trailing '/'"),
     "mqtt.qos": (lambda v: v in (0, 1, 2), "0, 1 or 2"),
     "mqtt.keepalive_s": (lambda v: 5 <= v <= 65535, "5 to 65535 seconds"),
-    "mqtt.reconnect_min_s": (lambda v: 0 < v <= HOUR, "more than 0, at most 3600 seconds"),
-    "mqtt.reconnect_max_s": (lambda v: 0 < v <= HOUR, "more than 0, at most 3600 seconds"),
+    "mqtt.reconnect_min_s": _seconds(HOUR),
+    "mqtt.reconnect_max_s": _seconds(HOUR),
     "mqtt.max_queued": (lambda v: 1 <= v <= 1_000_000, "1 to 1000000 messages"),
-    "mqtt.heartbeat_s": (lambda v: 0 < v <= DAY, "more than 0, at most 86400 seconds"),
+    "mqtt.heartbeat_s": _seconds(DAY),
     "homeassistant.discovery_prefix": (lambda v: bool(v) and not any(c in v for c in "#+")
                                        and not v.startswith("/") and not v.endswith("/"),
                                        "a topic without wildcards or a leading/trailing '/' (HA's default: homeassistant)"),
