@@ -1,10 +1,19 @@
 """FER-2013 in its two public layouts, loaded into honest train / validation / test splits.
 
 * ``fer2013.csv``: columns ``emotion`` (0-6 in :data:`edge.labels.FER7` order), ``pixels`` (48x48 = 2304
-  space-separated grey levels) and ``Usage``: ``Training`` -> train, ``PublicTest`` -> validation
-  (checkpoint choice), ``PrivateTest`` -> test (reported once, at the end).
-* a folder with ``train/<class>/*.png`` and ``test/<class>/*.png`` (the Kaggle image layout): a
-  stratified, seeded slice of ``train/`` becomes the validation split; ``test/`` is the test split.
+  space-separated grey levels) and ``Usage``. ``Training`` is split into train and a stratified, seeded
+  validation slice (checkpoint choice); ``PublicTest`` is the test split, touched once at the end.
+  ``PrivateTest`` rows, where a csv has them, are kept apart (:attr:`Dataset.private`) and never used
+  for a choice: ``mood-convert evaluate --split private`` reports them.
+* a folder with ``train/<class>/*.png`` and ``test/<class>/*.png`` (the Kaggle image layout): the same
+  stratified slice of ``train/`` becomes validation; ``test/`` is the test split.
+
+FER-2013 has known flaws, treated here before the validation slice is cut (:func:`clean`): blank images
+are dropped from train, pixel-identical copies inside train are kept once (a group whose copies disagree
+on the label is dropped whole), and train images that also appear in the test split are dropped from
+train, so that neither validation nor test accuracy is inflated by images the model has seen. The test
+split keeps all its images; :attr:`Dataset.test_seen` marks those that were also in the raw training
+data, so the test figure can be reported with and without them.
 
 Images are kept as uint8 (N, H, W) at the model's input size; :func:`to_input` scales them the way
 the card's ``preprocess`` says. Every malformed input raises :class:`DataError` naming the file,
@@ -32,7 +41,9 @@ PIXEL_SCALE = 2.0 / 255.0
 PIXEL_OFFSET = -128.0 * PIXEL_SCALE
 FER_SIDE = 48
 CSV_COLUMNS = ("emotion", "pixels", "Usage")
-USAGE_TO_SPLIT = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
+USAGE_TO_SPLIT = {"Training": "train", "PublicTest": "test", "PrivateTest": "private"}
+#: an image whose grey levels span less than this is blank (FER-2013 has all-black and flat grey ones)
+BLANK_RANGE = 8
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm"}
 
 
@@ -55,10 +66,26 @@ class Dataset:
     test: Split
     source: str
     notes: dict[str, str] = field(default_factory=dict)
+    #: test images that were also in the raw training data (FER-2013 shares ~280 with PublicTest)
+    test_seen: np.ndarray | None = None
+    #: PrivateTest rows of a csv that has them: kept apart, never used for a choice
+    private: Split | None = None
+    #: what :func:`clean` removed, by reason
+    cleaning: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {name: {label: int(np.sum(split.y == i)) for i, label in enumerate(self.labels)}
                 for name, split in (("train", self.train), ("val", self.val), ("test", self.test))}
+
+    def split(self, name: str) -> Split:
+        """``train``, ``val``, ``test``, ``test_unseen`` (test without images also in training) or
+        ``private``."""
+        if name == "test_unseen":
+            keep = ~self.test_seen if self.test_seen is not None else np.ones(len(self.test), bool)
+            return Split(self.test.x[keep], self.test.y[keep])
+        if name == "private":
+            return self.private if self.private is not None else _split([], [])
+        return getattr(self, name)
 
 
 def to_input(images: np.ndarray, scale: float = PIXEL_SCALE, offset: float = PIXEL_OFFSET) -> np.ndarray:
@@ -85,34 +112,106 @@ def _remap(y: np.ndarray, classes: str) -> np.ndarray:
 
 
 def load(path: str | Path, *, size: int = 64, classes: str = "fer7", val_fraction: float = 0.1,
-         seed: int = 1337, limit: int | None = None) -> Dataset:
+         seed: int = 1337, limit: int | None = None, clean_data: bool = True) -> Dataset:
     """FER-2013 from a csv file or a folder layout, resized to ``size``, labelled ``classes``."""
     path = Path(path)
     if classes not in LABEL_SETS:
         raise DataError(f"unknown class set {classes!r}", field="--classes", expected=" or ".join(LABEL_SETS))
+    if not 0 < val_fraction < 1:
+        raise DataError(f"got {val_fraction}", field="--val-fraction", expected="a fraction between 0 and 1")
     if path.is_dir():
-        ds = load_folders(path, val_fraction=val_fraction, seed=seed, limit=limit)
+        train, test, private, test_name = *load_folders(path, limit=limit), None, "test/"
     elif path.is_file():
-        ds = load_csv(path, limit=limit)
+        train, test, private = load_csv(path, limit=limit)
+        test_name = "PublicTest"
     else:
         raise DataError("no such file or folder", path=path,
                         expected="fer2013.csv or a folder holding train/<class>/ and test/<class>/")
-    for name in ("train", "val", "test"):
-        if len(getattr(ds, name)) == 0:
+    for name, split in (("training", train), ("test", test)):
+        if len(split) == 0:
             raise DataError(f"the {name} split is empty", path=path,
-                            expected="images in Training, PublicTest and PrivateTest (csv) or in train/ and "
-                                     "test/ (folders)")
+                            expected="images in Training and PublicTest (csv) or in train/ and test/ (folders)")
+    test_seen = seen_in(test, train)
+    cleaning: dict[str, int] = {}
+    if clean_data:
+        train, cleaning = clean(train, test)
+    if len(train) == 0:
+        raise DataError(f"no training image is left after cleaning ({describe_cleaning(cleaning)})", path=path,
+                        expected="real face images (or --keep-flaws to train on the data as it is)")
+    train, val = stratified_split(train, val_fraction, seed)
+    ds = Dataset(list(FER7), train, val, test, source=str(path), test_seen=test_seen, private=private,
+                 cleaning=cleaning,
+                 notes={"val": f"stratified {val_fraction:.0%} of {'Training' if test_name == 'PublicTest' else 'train/'}"
+                               f" (seed {seed})", "test": test_name,
+                        "cleaning": describe_cleaning(cleaning) if clean_data else "none (--keep-flaws)"})
     for name in ("train", "val", "test"):
         split = getattr(ds, name)
         setattr(ds, name, Split(resize_all(split.x, size), _remap(split.y, classes)))
+    if ds.private is not None:
+        ds.private = Split(resize_all(ds.private.x, size), _remap(ds.private.y, classes))
     ds.labels = list(LABEL_SETS[classes])
-    log.info("loaded %s: train %d, val %d, test %d images (%s, %dx%d)", path, len(ds.train), len(ds.val),
-             len(ds.test), classes, size, size)
+    log.info("loaded %s: train %d, val %d, test %d images (%s, %dx%d); %s", path, len(ds.train), len(ds.val),
+             len(ds.test), classes, size, size, ds.notes["cleaning"])
     return ds
 
 
-def load_csv(path: Path, *, limit: int | None = None) -> Dataset:
-    """``fer2013.csv``; ``limit`` keeps at most that many rows per split (quick runs)."""
+def _keys(images: np.ndarray) -> list[bytes]:
+    return [img.tobytes() for img in images]
+
+
+def seen_in(split: Split, reference: Split) -> np.ndarray:
+    """Mask of the images of ``split`` that are pixel-identical to one in ``reference``."""
+    ref = set(_keys(reference.x))
+    return np.array([k in ref for k in _keys(split.x)], dtype=bool)
+
+
+def clean(train: Split, test: Split) -> tuple[Split, dict[str, int]]:
+    """Training images without blanks, inner duplicates and copies of test images (see module doc)."""
+    keys = _keys(train.x)
+    span = np.ptp(train.x.reshape(len(train), -1), axis=1) if len(train) else np.zeros(0)
+    blank = span < BLANK_RANGE
+    in_test = seen_in(train, test)
+    labels: dict[bytes, set[int]] = {}
+    for k, y in zip(keys, train.y.tolist()):
+        labels.setdefault(k, set()).add(y)
+    first: set[bytes] = set()
+    keep = np.zeros(len(train), dtype=bool)
+    dropped = {"blank": 0, "duplicate": 0, "conflicting_duplicate": 0, "also_in_test": 0}
+    for i, k in enumerate(keys):
+        if blank[i]:
+            dropped["blank"] += 1
+        elif in_test[i]:
+            dropped["also_in_test"] += 1
+        elif len(labels[k]) > 1:
+            dropped["conflicting_duplicate"] += 1
+        elif k in first:
+            dropped["duplicate"] += 1
+        else:
+            first.add(k)
+            keep[i] = True
+    return Split(train.x[keep], train.y[keep]), dropped
+
+
+def describe_cleaning(dropped: dict[str, int]) -> str:
+    return ("dropped from train: {blank} blank, {duplicate} extra copies of duplicates, {conflicting_duplicate} "
+            "copies with conflicting labels, {also_in_test} also in the test split").format(**dropped)
+
+
+def stratified_split(train: Split, val_fraction: float, seed: int) -> tuple[Split, Split]:
+    """A seeded validation slice holding ``val_fraction`` of every class, and the rest."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(train), dtype=bool)
+    for c in np.unique(train.y):
+        idx = np.flatnonzero(train.y == c)
+        rng.shuffle(idx)
+        n = int(round(len(idx) * val_fraction))
+        mask[idx[: max(n, 1) if len(idx) > 1 else 0]] = True  # every class with 2+ images is validated
+    return Split(train.x[~mask], train.y[~mask]), Split(train.x[mask], train.y[mask])
+
+
+def load_csv(path: Path, *, limit: int | None = None) -> tuple[Split, Split, Split | None]:
+    """``fer2013.csv`` -> (Training, PublicTest, PrivateTest or None); ``limit`` keeps at most that many
+    rows per split (quick runs)."""
     parts: dict[str, tuple[list[np.ndarray], list[int]]] = {s: ([], []) for s in USAGE_TO_SPLIT.values()}
     try:
         f = open(path, newline="", encoding="utf-8")
@@ -139,8 +238,8 @@ def load_csv(path: Path, *, limit: int | None = None) -> Dataset:
             raise DataError("is not UTF-8 text", path=path, expected="the FER-2013 csv file") from None
         except csv.Error as exc:
             raise DataError(f"is not valid CSV ({exc})", path=path, field=f"line {reader.line_num}") from None
-    return Dataset(list(FER7), *(_split(*parts[s]) for s in ("train", "val", "test")), source=str(path),
-                   notes={"val": "PublicTest", "test": "PrivateTest"})
+    private = _split(*parts["private"]) if parts["private"][1] else None
+    return _split(*parts["train"]), _split(*parts["test"]), private
 
 
 def _usage(value: str | None, path: Path, line: int) -> str:
@@ -185,27 +284,13 @@ def _split(xs: list[np.ndarray], ys: list[int]) -> Split:
     return Split(np.stack(xs), np.array(ys, dtype=np.int64))
 
 
-def load_folders(root: Path, *, val_fraction: float = 0.1, seed: int = 1337, limit: int | None = None) -> Dataset:
-    """``root/train/<class>/*`` and ``root/test/<class>/*``; validation = a stratified slice of train."""
+def load_folders(root: Path, *, limit: int | None = None) -> tuple[Split, Split]:
+    """``root/train/<class>/*`` and ``root/test/<class>/*``."""
     for sub in ("train", "test"):
         if not (root / sub).is_dir():
             raise DataError(f"has no {sub}/ folder", path=root,
                             expected="train/<class>/*.png and test/<class>/*.png (class = angry, disgust, ...)")
-    train = _read_folder(root / "train", limit)
-    test = _read_folder(root / "test", limit)
-    if not 0 < val_fraction < 1:
-        raise DataError(f"got {val_fraction}", field="--val-fraction", expected="a fraction between 0 and 1")
-    rng = np.random.default_rng(seed)
-    val_idx: list[int] = []
-    for c in range(len(FER7)):
-        idx = np.flatnonzero(train.y == c)
-        rng.shuffle(idx)
-        val_idx += idx[: int(round(len(idx) * val_fraction))].tolist()
-    mask = np.zeros(len(train), dtype=bool)
-    mask[val_idx] = True
-    return Dataset(list(FER7), Split(train.x[~mask], train.y[~mask]), Split(train.x[mask], train.y[mask]),
-                   test, source=str(root),
-                   notes={"val": f"stratified {val_fraction:.0%} of train/ (seed {seed})", "test": "test/"})
+    return _read_folder(root / "train", limit), _read_folder(root / "test", limit)
 
 
 def _read_folder(folder: Path, limit: int | None) -> Split:

