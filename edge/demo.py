@@ -49,6 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="frame source instead of the sample clip (same syntax as `run --camera`)")
     p.add_argument("--config", metavar="PATH", help="TOML config to start from")
     p.add_argument("--no-browser", action="store_true", help="print the TV page's URL but do not open it")
+    p.add_argument("--library", metavar="DIR",
+                   help="pick from the films in your movie folder (Kodi/Jellyfin/Emby/Plex), as recommend.library")
 
 
 def _free_port() -> int:
@@ -176,6 +178,8 @@ def main(args: argparse.Namespace) -> int:
     source = args.camera or f"file:{sample_clip()}"
     config_mod.set_value(cfg, "camera.source", source, origin="--camera")
     cfg.camera.loop = True
+    if args.library:
+        config_mod.set_value(cfg, "recommend.library", args.library, origin="--library")
     port = _free_port()
     folder = web_dir()
     missing = page_missing(folder)

@@ -29,7 +29,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import (ADULT_RATINGS, GENRES, MAX_DESCRIPTION, MAX_TITLE, RATINGS, RUNTIME_MAX, RUNTIME_MIN,
+from .catalog import (ADULT_RATINGS, MAX_DESCRIPTION, MAX_TITLE, RATINGS, RUNTIME_MAX, RUNTIME_MIN,
                       YEAR_MAX, YEAR_MIN, Catalog, Film)
 from .errors import ConfigError
 
