@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import queue
+import shlex
 import shutil
 import socket
 import subprocess
@@ -151,13 +152,17 @@ def open_browser(url: str) -> str | None:
     browser in this very terminal, on top of the demo's output.
     """
     command: list[str] | None = None
-    if os.environ.get("BROWSER"):
-        command = [os.environ["BROWSER"].split(os.pathsep)[0], url]
+    if os.environ.get("BROWSER"):  # as Python's webbrowser reads it: the first entry, %s for the URL
+        first = os.environ["BROWSER"].split(os.pathsep)[0]
+        try:
+            command = shlex.split(first.replace("%s", url)) if "%s" in first else [first, url]
+        except ValueError:
+            command = None
     elif sys.platform == "darwin" and shutil.which("open"):
         command = ["open", url]
     elif (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and shutil.which("xdg-open"):
         command = ["xdg-open", url]
-    if command is None:
+    if not command:
         return None
     try:
         subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -46,7 +46,7 @@ _EXTRA_SUFFIX = re.compile(r"[-_. ](trailer|sample|featurette|behindthescenes|de
 #: "Title - part2", "Title cd1": later parts of one film
 _PART = re.compile(r"[ ._-]+(?:cd|dvd|part|pt|disc|disk)[ ._-]?(\d+)$", re.I)
 _TAGS = re.compile(r"\s*[\[{]\s*(imdb|tmdb|tvdb)(?:id)?[-=:\s]\s*([A-Za-z0-9]+)\s*[\]}]", re.I)
-_TITLE_YEAR = re.compile(r"^(?P<title>.+?)[\s._]*[(\[]?(?P<year>(?:18|19|20)\d{2})[)\]]?(?:[\s._-].*)?$")
+_ID_VALUE = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _MAX_NFO_BYTES = 1_000_000
 _MAX_PATH = 4096
 
@@ -100,6 +100,8 @@ class LibraryReport:
     known: int = 0
     no_genre: list[str] = field(default_factory=list)
     no_year: list[str] = field(default_factory=list)
+    #: names that are not valid UTF-8 (they could not be published or written as JSON)
+    bad_names: list[str] = field(default_factory=list)
     duplicates: int = 0
     unmapped: set[str] = field(default_factory=set)
 
@@ -112,6 +114,8 @@ class LibraryReport:
             parts.append(f"{len(self.no_genre)} left out without genres")
         if self.no_year:
             parts.append(f"{len(self.no_year)} left out without a year")
+        if self.bad_names:
+            parts.append(f"{len(self.bad_names)} left out with names that are not UTF-8")
         if self.duplicates:
             parts.append(f"{self.duplicates} repeated")
         return ", ".join(parts)
@@ -125,19 +129,30 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _is_year(token: str) -> bool:
+    return len(token) == 4 and token.isdigit() and YEAR_MIN <= int(token) <= YEAR_MAX
+
+
 def parse_name(name: str) -> tuple[str, int | None, dict[str, str]]:
-    """'Heat (1995) {imdb-tt0113277}' -> ('Heat', 1995, {'imdb': 'tt0113277'}); scene names too."""
+    """'Heat (1995) {imdb-tt0113277}' -> ('Heat', 1995, {'imdb': 'tt0113277'}); scene names too.
+
+    The last year in parentheses wins ('Blade Runner 2049 (2017)'); without one, the last
+    year-like word after the first ('Blade.Runner.2049.2017.1080p', '1917.2019.mkv').
+    """
     ids = {m.group(1).lower(): m.group(2) for m in _TAGS.finditer(name)}
     name = _TAGS.sub("", name).strip()
-    m = _TITLE_YEAR.match(name)
-    if m and m.group("title").strip(" ._-([") and not re.fullmatch(r"(?:18|19|20)\d{2}", name.strip()):
-        title, year = m.group("title"), int(m.group("year"))
+    title, year = name, None
+    paren = [m for m in re.finditer(r"[(\[](\d{4})[)\]]", name) if m.start() > 0 and _is_year(m.group(1))]
+    if paren:
+        title, year = name[: paren[-1].start()], int(paren[-1].group(1))
     else:
-        title, year = name, None
-    if "." in title and " " not in title.strip() or "_" in title and " " not in title.strip():
-        title = re.sub(r"[._]+", " ", title)  # Scene.Style.Name
-    title = _one_line(title.strip(" ._-(["))
-    return title, year, ids
+        words = re.split(r"[\s._]+", name)
+        years = [i for i, w in enumerate(words) if i > 0 and _is_year(w)]
+        if years:
+            title, year = " ".join(words[: years[-1]]), int(words[years[-1]])
+        elif " " not in name.strip():
+            title = re.sub(r"[._]+", " ", name)  # Scene.Style.Name without a year
+    return _one_line(title.strip(" ._-([")), year, ids
 
 
 def _is_extra(stem: str) -> bool:
@@ -219,10 +234,10 @@ def read_nfo(path: Path) -> tuple[LibraryFilm | None, str | None]:
     ids: dict[str, str] = {}
     for el in root.findall("uniqueid"):
         kind = (el.get("type") or "").strip().lower()
-        if kind in ("imdb", "tmdb", "tvdb") and el.text and el.text.strip():
+        if kind in ("imdb", "tmdb", "tvdb") and el.text and _ID_VALUE.fullmatch(el.text.strip()):
             ids[kind] = el.text.strip()
     for tag, kind in (("imdbid", "imdb"), ("tmdbid", "tmdb")):
-        if text(tag) and kind not in ids:
+        if _ID_VALUE.fullmatch(text(tag)) and kind not in ids:
             ids[kind] = text(tag)
     if "imdb" not in ids and re.fullmatch(r"tt\d+", text("id")):
         ids["imdb"] = text("id")
@@ -237,15 +252,12 @@ def read_nfo(path: Path) -> tuple[LibraryFilm | None, str | None]:
 
 
 def _nfo_for(video: Path, videos_here: int) -> Path | None:
-    own = video.with_suffix(".nfo")
-    if own.is_file():
-        return own
-    if videos_here == 1 or video.suffix.lower() == ".iso" or video.name.upper() in ("VIDEO_TS", "BDMV"):
-        folder = video if video.is_dir() else video.parent
-        for name in ("movie.nfo", "MOVIE.NFO", "Movie.nfo"):
-            if (folder / name).is_file():
-                return folder / name
-    return None
+    """<video>.nfo beside it; movie.nfo in its folder when it is that folder's only film."""
+    if video.is_dir():  # a disc folder: Kodi keeps movie.nfo (or VIDEO_TS.nfo) inside it
+        candidates = [video / "movie.nfo", video / "VIDEO_TS" / "VIDEO_TS.nfo", video.with_name(video.name + ".nfo")]
+    else:
+        candidates = [video.with_suffix(".nfo")] + ([video.parent / "movie.nfo"] if videos_here == 1 else [])
+    return next((c for c in candidates if c.is_file()), None)
 
 
 def find_videos(root: Path) -> list[Path]:
@@ -292,6 +304,13 @@ def scan(root: str | Path, field_name: str | None = "recommend.library") -> tupl
         per_folder[v.parent] = per_folder.get(v.parent, 0) + 1
     films: list[LibraryFilm] = []
     for video in videos:
+        try:
+            str(video).encode("utf-8")
+        except UnicodeEncodeError:
+            shown = ascii(str(video))
+            report.bad_names.append(shown)
+            log.warning("library: %s: the name is not UTF-8; left out (rename it)", shown)
+            continue
         is_disc = video.is_dir()
         stem = video.name if is_disc else video.stem
         stem = _PART.sub("", stem)

@@ -260,3 +260,19 @@ def test_the_daemon_picks_from_recommend_library(library, tmp_path, broker):
         jsonschema.validate(json.loads(msg.payload), json.loads((ROOT / "docs/state.schema.json").read_text()))
     finally:
         sub.close()
+
+
+def test_a_year_in_the_title_is_not_the_release_year():
+    assert parse_name("Blade Runner 2049 (2017)") == ("Blade Runner 2049", 2017, {})
+    assert parse_name("Blade.Runner.2049.2017.1080p.BluRay") == ("Blade Runner 2049", 2017, {})
+    assert parse_name("1917 (2019)") == ("1917", 2019, {})
+    assert parse_name("1917.2019.2160p") == ("1917", 2019, {})
+
+
+def test_a_file_name_that_is_not_utf8_is_left_out_and_named(tmp_path, base):
+    lib = make_library(tmp_path / "Movies")
+    bad = os.fsencode(str(lib)) + b"/Caf\xe9 Society (2016).mkv"
+    open(bad, "wb").close()
+    catalog, report = library_catalog(lib, base)
+    assert len(catalog) == 13 and len(report.bad_names) == 1 and "Caf" in report.bad_names[0]
+    json.dumps(catalog.to_dict(), ensure_ascii=False).encode("utf-8")  # publishable
