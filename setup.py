@@ -51,6 +51,7 @@ setup(
             "scikit-image>=0.22",
             "jsonschema>=4.20",
             "jinja2>=3.1",
+            "pyyaml>=6",
             "psutil>=5.9",
             "matplotlib>=3.7",
             "amqtt==0.12.1",

@@ -1,4 +1,5 @@
-"""``mood-convert catalog``: grow catalog.json from the user's own MovieLens copy.
+"""``mood-convert catalog``: grow catalog.json from the user's own MovieLens copy, or make one
+from the household's own films (``--library``: a Kodi/Jellyfin/Emby/Plex folder, see edge/library.py).
 
 MovieLens gives title, year and genres, nothing else: runtime is written as null (unknown, which
 the schema allows), rating as null, ``family`` follows MovieLens's Children genre, and the
@@ -13,20 +14,34 @@ import csv
 import logging
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.catalog import (MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film, format_catalog, load_catalog,
                           validate_catalog)
 from edge.errors import CatalogError, DataError
+from edge.library import library_catalog
 from edge.paths import default_catalog
 
 log = logging.getLogger(__name__)
 
-SUMMARY = "build a catalog from a MovieLens copy (movies.csv of ml-latest-small, u.item of ml-100k)"
+SUMMARY = "build a catalog from your own films (--library) or a MovieLens copy (--movielens)"
 
 DESCRIPTION = """\
-Reads the films of a MovieLens copy you downloaded yourself and writes a catalog that mood-edge can
+--library DIR: the films you own. Reads a movie folder as Kodi, Jellyfin, Emby and Plex keep one:
+one video file (or DVD/Blu-ray folder) per film, with a Kodi .nfo (<video name>.nfo or movie.nfo:
+title, year, genre, runtime, mpaa, plot, uniqueid) where there is one, and otherwise the name,
+"Title (Year)" (of the file, else of its folder; "Title.Year.1080p.mkv" and {imdb-tt...} tags too).
+Films the base catalog knows keep its genres and description; other genres are mapped onto ours
+(Science Fiction -> sci-fi, Music -> musical, Kids -> family); the base catalog's policy is kept.
+Each film gets its "path" (and "ids"), which every pick then carries, so a display or automation
+can start it. A broken .nfo is named, skipped and counted (the film is read from its name); films
+with no genre (not in the catalog and no .nfo) or no year are left out and listed. Trailers,
+samples and extras folders, and TV-show folders (tvshow.nfo), are ignored. Default --out:
+catalog-library.json. The daemon can also read the folder itself at start: recommend.library.
+
+--movielens DIR: reads the films of a MovieLens copy you downloaded yourself and writes a catalog that mood-edge can
 use (point recommend.catalog in config.toml at it).
 
 Input (--movielens DIR, or the file itself), the first one found:
@@ -83,10 +98,13 @@ class Report:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--movielens", required=True, metavar="DIR",
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--library", metavar="DIR",
+                        help="your movie folder (Kodi/Jellyfin/Emby/Plex: .nfo files or 'Title (Year)' names)")
+    source.add_argument("--movielens", metavar="DIR",
                         help="folder of a MovieLens copy (or its movies.csv / u.item / ml-100k.item file)")
-    parser.add_argument("--out", default="catalog-movielens.json", metavar="PATH",
-                        help="catalog to write (default: catalog-movielens.json)")
+    parser.add_argument("--out", default=None, metavar="PATH",
+                        help="catalog to write (default: catalog-library.json or catalog-movielens.json)")
     parser.add_argument("--base", metavar="PATH",
                         help="catalog whose policy and films are kept (default: the shipped catalog.json)")
     parser.add_argument("--no-base-films", action="store_true",
@@ -269,12 +287,32 @@ def write_atomically(path: Path, text: str) -> None:
         raise DataError(f"cannot write it: {exc.strerror}", path=path) from None
 
 
+def main_library(args: argparse.Namespace, out: Path, base: Catalog) -> int:
+    logging.getLogger("edge.library").setLevel(logging.ERROR)  # each problem is printed below, in full
+    catalog, report = library_catalog(args.library, base, field_name=None)
+    for problem in report.bad_nfo:
+        print(f"skipped {problem}", file=sys.stderr)
+    for path in report.no_genre:
+        print(f"left out {path}: not in {base.path} and no genres (add a .nfo with <genre>)", file=sys.stderr)
+    for path in report.no_year:
+        print(f"left out {path}: no year (name it 'Title (Year)' or add a .nfo with <year>)", file=sys.stderr)
+    doc = catalog.to_dict()
+    validate_catalog(doc, origin=str(out))
+    if not out.parent.exists():
+        raise DataError("its folder does not exist", path=out, expected="an existing folder")
+    write_atomically(out, format_catalog(doc))
+    print(f"{out}: {report.summary(len(catalog))}")
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
-    out = Path(args.out)
+    out = Path(args.out or ("catalog-library.json" if args.library else "catalog-movielens.json"))
     if out.exists() and not args.force:
         raise DataError("already exists", path=out, expected="a new file name, or --force to overwrite it")
     base_path = Path(args.base) if args.base else default_catalog()
     base = load_catalog(base_path)
+    if args.library:
+        return main_library(args, out, base)
     raw = read_movielens(Path(args.movielens))
     doc, report = convert(raw, base, keep_base_films=not args.no_base_films)
     try:

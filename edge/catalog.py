@@ -59,6 +59,9 @@ MAX_TITLE, MAX_DESCRIPTION, MAX_NOTE = 200, 300, 500
 
 _TOP_KEYS = {"$schema", "schema", "about", "genres", "policy", "films"}
 _FILM_KEYS = ("title", "year", "genres", "runtime", "rating", "family", "description")
+#: optional, for films in the household's library (edge/library.py): where it is, and its ids
+_FILM_OPTIONAL = ("path", "ids")
+MAX_PATH, MAX_IDS = 4096, 8
 _MOOD_KEYS = ("note", "match", "lift")
 
 
@@ -72,6 +75,10 @@ class Film:
     rating: str | None
     family: bool
     description: str
+    #: where the film is (a file or disc folder in the household's library); None in shipped catalogs
+    path: str | None = None
+    #: library ids, e.g. (("imdb", "tt0110357"), ("tmdb", "8587")), sorted by kind
+    ids: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -125,10 +132,19 @@ class Catalog:
             "moods": {m: {"note": p.note, **{s: dict(p.weights[s]) for s in STRATEGIES}}
                       for m, p in self.policy.moods.items()},
         }
-        doc["films"] = [{"title": f.title, "year": f.year, "genres": list(f.genres),
-                         "runtime": f.runtime, "rating": f.rating, "family": f.family,
-                         "description": f.description} for f in self.films]
+        doc["films"] = [film_to_dict(f) for f in self.films]
         return doc
+
+
+def film_to_dict(f: Film) -> dict[str, Any]:
+    """A film as catalog.json writes it; path and ids only when there are any."""
+    d: dict[str, Any] = {"title": f.title, "year": f.year, "genres": list(f.genres), "runtime": f.runtime,
+                         "rating": f.rating, "family": f.family, "description": f.description}
+    if f.path is not None:
+        d["path"] = f.path
+    if f.ids:
+        d["ids"] = dict(f.ids)
+    return d
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,7 +201,7 @@ def _check_film(c: _Checker, index: int, entry: Any) -> Film:
     where = _film_label(index, entry)
     if not isinstance(entry, dict):
         c.fail(where, f"got {type(entry).__name__}", "an object with " + ", ".join(_FILM_KEYS))
-    c.keys(entry, where, _FILM_KEYS, set(_FILM_KEYS))
+    c.keys(entry, where, _FILM_KEYS, set(_FILM_KEYS) | set(_FILM_OPTIONAL))
     title, year, genres = entry["title"], entry["year"], entry["genres"]
     if not _text(title, MAX_TITLE):
         c.fail(f"{where}.title", f"got {title!r}", f"a non-empty string of at most {MAX_TITLE} characters")
@@ -217,9 +233,18 @@ def _check_film(c: _Checker, index: int, entry: Any) -> Film:
                f"a non-empty one-line string of at most {MAX_DESCRIPTION} characters")
     if "\n" in description:
         c.fail(f"{where}.description", "has a line break", "one line")
+    path = entry.get("path")
+    if path is not None and (not _text(path, MAX_PATH) or "\0" in path):
+        c.fail(f"{where}.path", f"got {path!r:.80}", f"a file or folder path of at most {MAX_PATH} characters")
+    ids = entry.get("ids", {})
+    if (not isinstance(ids, dict) or len(ids) > MAX_IDS
+            or not all(_text(k, 20) and _text(v, 100) for k, v in ids.items())):
+        c.fail(f"{where}.ids", f"got {ids!r:.80}",
+               f'an object of at most {MAX_IDS} ids such as {{"imdb": "tt0110357", "tmdb": "8587"}}')
     return Film(title=title.strip(), year=int(year), genres=tuple(genres),
                 runtime=None if runtime is None else int(runtime), rating=rating,
-                family=family, description=description.strip())
+                family=family, description=description.strip(), path=path,
+                ids=tuple(sorted((k, v) for k, v in ids.items())))
 
 
 def _check_weights(c: _Checker, where: str, table: Any) -> dict[str, float]:

@@ -92,6 +92,8 @@ class RecommendConfig:
     history: int = 30
     #: fixed seed for reproducible picks (tests); unset = random
     seed: int | None = None
+    #: a Kodi/Jellyfin/Emby/Plex movie folder: pick only from these films ("" = the whole catalog)
+    library: str = ""
 
 
 @dataclass
@@ -213,7 +215,7 @@ _CHOICES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
 }
 
 #: values that name files or folders; relative ones are taken relative to the config file
-PATH_KEYS = ("model.path", "recommend.catalog", "daemon.state_dir", "mqtt.password_file", "mqtt.ca_file",
+PATH_KEYS = ("model.path", "recommend.catalog", "recommend.library", "daemon.state_dir", "mqtt.password_file", "mqtt.ca_file",
              "mqtt.cert_file", "mqtt.key_file", "daemon.debug_save_faces_dir")
 # The OS cannot open a name with a NUL in it (Python raises ValueError, not OSError): refuse it here.
 _CHOICES.update({key: (lambda v: "\0" not in v, "a file or folder path (no NUL character)") for key in PATH_KEYS})

@@ -28,6 +28,7 @@ from .errors import ConfigError, ModelError, SourceError
 from .messages import StateMessage
 from .mood import MoodSmoother, MoodState
 from .publish import Publisher
+from .library import library_catalog
 from .recommend import Recommender
 
 log = logging.getLogger("edge.daemon")
@@ -67,6 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", choices=["match", "lift"], help="movie policy: mood-congruent or mood-lifting")
     p.add_argument("--model", metavar="PATH", help="the .tflite model (its card is PATH with .json)")
     p.add_argument("--catalog", metavar="PATH", help="the movie catalog (catalog.json)")
+    p.add_argument("--library", metavar="DIR",
+                   help="pick only from the films in this Kodi/Jellyfin/Emby/Plex movie folder (recommend.library)")
     p.add_argument("--state-dir", metavar="DIR", help="where the recommendation history is kept")
 
 
@@ -76,7 +79,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         "camera.source": args.camera, "mqtt.broker": args.broker, "mqtt.device_id": args.device_id,
         "camera.fps": args.fps, "detector.kind": args.detector, "model.labels": args.labels,
         "recommend.strategy": args.strategy, "model.path": args.model, "recommend.catalog": args.catalog,
-        "daemon.state_dir": args.state_dir,
+        "daemon.state_dir": args.state_dir, "recommend.library": getattr(args, "library", None),
     }
     for key, value in overrides.items():
         if value is not None:
@@ -117,7 +120,10 @@ class Pipeline:
         self.detector = make_detector(cfg.detector)
         self.smoother = MoodSmoother(cfg.mood, self.classifier.labels)
         state_dir = Path(cfg.daemon.state_dir)
-        self.recommender = Recommender(load_catalog(cfg.recommend.catalog), strategy=cfg.recommend.strategy,
+        catalog = load_catalog(cfg.recommend.catalog)
+        if cfg.recommend.library:  # the household's own films, with the catalog's policy and knowledge
+            catalog, _ = library_catalog(cfg.recommend.library, catalog)
+        self.recommender = Recommender(catalog, strategy=cfg.recommend.strategy,
                                        count=cfg.recommend.count, family_safe=cfg.recommend.family_safe,
                                        history=cfg.recommend.history,
                                        state_path=_state_file(state_dir), seed=cfg.recommend.seed)

@@ -1,23 +1,32 @@
 """``mood-edge demo``: the whole appliance on one machine, with nothing installed.
 
-An embedded MQTT broker (amqtt; demo only — use mosquitto for real), the daemon on the bundled
-sample clip, and a subscriber that prints what a display would receive.
+An embedded MQTT broker (amqtt; demo only — use mosquitto for real) with a websockets listener,
+the daemon on the bundled sample clip, the TV page (displays/web) served on localhost, and a
+subscriber that prints what a display would receive.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
+import os
 import queue
+import shlex
+import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from . import config as config_mod
 from .errors import MoodEdgeError
-from .paths import sample_clip
+from .paths import data_root, sample_clip
 
 log = logging.getLogger("edge.demo")
 
@@ -26,7 +35,13 @@ DESCRIPTION = """\
 Starts an embedded MQTT broker (amqtt, from `pip install .[demo]`) on a free loopback port, runs the
 daemon on the bundled sample clip (samples/living-room.mp4: public-domain faces from scikit-image)
 and prints every message a display subscribed to mood-edge/# would receive. No camera and no broker
-are needed. Stops after --seconds (default 30) or Ctrl-C."""
+are needed. Stops after --seconds (default 30) or Ctrl-C.
+
+The TV page: the broker also listens for MQTT over websockets, the page in displays/web is served
+on a free loopback port, and its URL is printed (and opened in your browser when there is one: $BROWSER,
+or xdg-open/open in a desktop session; --no-browser never opens it). The page needs mqtt.js in
+displays/web/vendor (tools/demo.sh fetches it; or `cd displays && npm ci`); without it the demo says
+so in one line and runs in the terminal only."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,6 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--camera", metavar="SOURCE", default=None,
                    help="frame source instead of the sample clip (same syntax as `run --camera`)")
     p.add_argument("--config", metavar="PATH", help="TOML config to start from")
+    p.add_argument("--no-browser", action="store_true", help="print the TV page's URL but do not open it")
+    p.add_argument("--library", metavar="DIR",
+                   help="pick from the films in your movie folder (Kodi/Jellyfin/Emby/Plex), as recommend.library")
 
 
 def _free_port() -> int:
@@ -45,8 +63,9 @@ def _free_port() -> int:
 class EmbeddedBroker:
     """amqtt running on its own asyncio loop in a background thread."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, ws_port: int | None = None) -> None:
         self.port = port
+        self.ws_port = ws_port
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -71,8 +90,11 @@ class EmbeddedBroker:
             from amqtt.broker import Broker  # noqa: PLC0415 - demo-only dependency
         except ImportError as exc:
             raise MoodEdgeError("amqtt is not installed", expected="`pip install .[demo]`") from exc
+        listeners = {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}}
+        if self.ws_port:  # MQTT over websockets, for the TV page
+            listeners["ws"] = {"type": "ws", "bind": f"127.0.0.1:{self.ws_port}"}
         config = {
-            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
+            "listeners": listeners,
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
         broker = Broker(config)
@@ -89,19 +111,87 @@ class EmbeddedBroker:
             self._thread.join(5)
 
 
+def web_dir() -> Path:
+    return data_root() / "displays" / "web"
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # the terminal view is for the mood, not for requests
+        pass
+
+
+class PageServer:
+    """displays/web over HTTP on a loopback port, in a background thread."""
+
+    def __init__(self, folder: Path) -> None:
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="web", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def page_missing(folder: Path) -> str | None:
+    """Why the TV page cannot be shown here, or None when it can."""
+    if not (folder / "index.html").is_file():
+        return f"{folder} not found (the page ships in a source checkout)"
+    if not (folder / "vendor" / "mqtt.min.js").is_file():
+        return (f"{folder / 'vendor' / 'mqtt.min.js'} is missing: run `python3 displays/fetch_mqtt_js.py` "
+                "(needs the npm registry once) or `cd displays && npm ci`")
+    return None
+
+
+def open_browser(url: str) -> str | None:
+    """Open ``url`` where a browser is at hand, detached; the command used, or None. Never raises.
+
+    Only $BROWSER or a desktop session counts: on a bare console `webbrowser` might start a text
+    browser in this very terminal, on top of the demo's output.
+    """
+    command: list[str] | None = None
+    if os.environ.get("BROWSER"):  # as Python's webbrowser reads it: the first entry, %s for the URL
+        first = os.environ["BROWSER"].split(os.pathsep)[0]
+        try:
+            command = shlex.split(first.replace("%s", url)) if "%s" in first else [first, url]
+        except ValueError:
+            command = None
+    elif sys.platform == "darwin" and shutil.which("open"):
+        command = ["open", url]
+    elif (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and shutil.which("xdg-open"):
+        command = ["xdg-open", url]
+    if not command:
+        return None
+    try:
+        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as exc:
+        log.debug("could not open a browser with %s: %s", command[0], exc)
+        return None
+    return command[0]
+
+
 def main(args: argparse.Namespace) -> int:
     from .daemon import Daemon  # noqa: PLC0415 - keep --help fast
     from .watch import Availability, State, Watcher, plain_line  # noqa: PLC0415
 
-    for noisy in ("amqtt", "transitions", "edge.paho"):
+    for noisy in ("amqtt", "transitions", "edge.paho", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     cfg = config_mod.load(args.config)
     source = args.camera or f"file:{sample_clip()}"
     config_mod.set_value(cfg, "camera.source", source, origin="--camera")
     cfg.camera.loop = True
+    if args.library:
+        config_mod.set_value(cfg, "recommend.library", args.library, origin="--library")
     port = _free_port()
-    broker = EmbeddedBroker(port)
+    folder = web_dir()
+    missing = page_missing(folder)
+    ws_port = None if missing else _free_port()
+    broker = EmbeddedBroker(port, ws_port)
     broker.start()
+    page = None if missing else PageServer(folder)
     cfg.mqtt.broker = f"mqtt://127.0.0.1:{port}"
     cfg.mqtt.device_id = "demo"
     cfg.mqtt.heartbeat_s = 10.0
@@ -109,7 +199,13 @@ def main(args: argparse.Namespace) -> int:
     state = tempfile.TemporaryDirectory(prefix="mood-edge-demo-")
     cfg.daemon.state_dir = state.name
     print(f"mood-edge demo: embedded broker on 127.0.0.1:{port}, camera {source}, running {args.seconds:.0f}s")
-    print("what a display subscribed to mood-edge/# receives:\n")
+    if page is None:
+        print(f"TV page: not shown, {missing}; carrying on in the terminal")
+    else:
+        url = f"http://127.0.0.1:{page.port}/?broker=ws://127.0.0.1:{ws_port}&device={cfg.mqtt.device_id}"
+        opened = None if args.no_browser else open_browser(url)
+        print(f"TV page: {url}" + (f"  (opened with {opened})" if opened else "  (open it in a browser)"))
+    print("what a display subscribed to mood-edge/# receives:\n", flush=True)
     watcher = Watcher(cfg, "all")
     watcher.start()
     printing = threading.Event()
@@ -140,6 +236,8 @@ def main(args: argparse.Namespace) -> int:
         printing.set()
         printer.join(2)
         watcher.stop()
+        if page is not None:
+            page.stop()
         broker.stop()
         state.cleanup()
     print(f"\n{daemon.frames} frames in {elapsed:.1f}s ({daemon.frames / max(elapsed, 1e-9):.1f} frames/s, "

@@ -58,15 +58,24 @@ class Recommendation:
     description: str
     #: why it was chosen, e.g. ["comedy favoured for sad (lift)"]
     reasons: list[str]
+    #: where the film is, for films from the household's library (recommend.library)
+    path: str | None = None
+    #: its library ids, e.g. {"imdb": "tt0110357"}
+    ids: dict[str, str] | None = None
 
     @classmethod
     def from_film(cls, film: Film, reasons: list[str]) -> "Recommendation":
         return cls(title=film.title, year=film.year, genres=list(film.genres), runtime=film.runtime,
-                   rating=film.rating, family=film.family, description=film.description, reasons=reasons)
+                   rating=film.rating, family=film.family, description=film.description, reasons=reasons,
+                   path=film.path, ids=dict(film.ids) if film.ids else None)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object published in the MQTT state message."""
-        return asdict(self)
+        """The JSON object published in the MQTT state message (path and ids only when known)."""
+        d = asdict(self)
+        for key in ("path", "ids"):
+            if d[key] is None:
+                del d[key]
+        return d
 
 
 class Recommender:

@@ -14,12 +14,17 @@
 #   3. /etc/systemd/system/mood-edge.service and, only if there is none, /etc/mood-edge/config.toml
 #      (the current example is always refreshed as /etc/mood-edge/config.example.toml);
 #   4. with --with-broker: /etc/mosquitto/conf.d/mood-edge.conf, ACLs, empty password files and TLS
-#      certificates under /etc/mosquitto/mood-edge (existing ones are kept);
+#      certificates under /etc/mosquitto/mood-edge (existing ones are kept), and the TV page in
+#      /etc/mosquitto/mood-edge/web, served by mosquitto itself: http://<this host>:9001/ (its
+#      mqtt.js comes from displays/node_modules, --mqtt-js FILE or, once, the npm registry,
+#      checked against displays/package-lock.json; no Node needed);
 #   5. systemctl daemon-reload, enable and (re)start.
 #
 # Options:
 #   --with-broker     also install and configure mosquitto on this Pi (systemd/mosquitto/)
 #   --no-start        enable the service but do not (re)start it now
+#   --mqtt-js FILE    with --with-broker, on a host with no internet: mqtt.js from this
+#                     mqtt-<version>.tgz (npm pack mqtt@<version> elsewhere) instead of the registry
 #   --uninstall       stop, disable and remove the service and the venv; keeps /etc/mood-edge
 #   --purge           with --uninstall: also remove /etc/mood-edge and the state directory
 #                     (and, with --with-broker, /etc/mosquitto/mood-edge)
@@ -46,6 +51,7 @@ while [ $# -gt 0 ]; do
         --dry-run) DRY_RUN=1; shift ;;
         --with-broker) WITH_BROKER=1; shift ;;
         --no-start) START=0; shift ;;
+        --mqtt-js) [ $# -ge 2 ] || die "--mqtt-js needs a .tgz file"; MQTT_JS_TARBALL=$2; shift 2 ;;
         --uninstall) UNINSTALL=1; shift ;;
         --purge) PURGE=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -73,6 +79,8 @@ CONF=$CONF_DIR/config.toml
 STATE_DIRS=(/var/lib/mood-edge /var/lib/private/mood-edge)
 MOSQ_CONF=/etc/mosquitto/conf.d/mood-edge.conf
 MOSQ_DIR=/etc/mosquitto/mood-edge
+WEB_DIR=$MOSQ_DIR/web   # http_dir of the 9001 listener in mood-edge.conf
+MQTT_JS_TARBALL=${MQTT_JS_TARBALL:-}
 
 # run CMD...: a step that acts on the system (apt, pip, systemctl, ownership): printed in dry-run.
 run() {
@@ -189,8 +197,27 @@ install_broker() {
     run chgrp -R mosquitto "$ROOT$MOSQ_DIR/certs"
     run chmod 0640 "$ROOT$MOSQ_DIR/certs/server.key"
     run chmod 0600 "$ROOT$MOSQ_DIR/certs/ca.key"
+    install_web
     run systemctl enable mosquitto
     run systemctl restart mosquitto
+}
+
+# The TV page, served by mosquitto's websockets listener (http_dir), with mqtt.js fetched once.
+install_web() {
+    local f fetch=(python3 "$REPO/displays/fetch_mqtt_js.py" --out "$ROOT$WEB_DIR/vendor")
+    for f in "$REPO"/displays/web/*; do
+        [ ! -f "$f" ] || put "$f" "$WEB_DIR/${f##*/}" 0644
+    done
+    [ -z "$MQTT_JS_TARBALL" ] || fetch+=(--tarball "$MQTT_JS_TARBALL")
+    [ "$DRY_RUN" = 0 ] || fetch+=(--offline)   # a dry run never downloads
+    if "${fetch[@]}"; then
+        note "the TV page: http://$(hostname 2>/dev/null || echo '<this host>').local:9001/ (a display login: $APP/bin/mood-edge-user.sh add display tv)"
+    else
+        note "warning: the TV page in $WEB_DIR has no mqtt.js and will say so; re-run with --mqtt-js mqtt-<version>.tgz"
+    fi
+    if [ -f "$ROOT$MOSQ_CONF" ] && ! grep -Eq "^[[:space:]]*http_dir[[:space:]]+$WEB_DIR[[:space:]]*$" "$ROOT$MOSQ_CONF"; then
+        note "warning: your $MOSQ_CONF does not serve the page: add 'http_dir $WEB_DIR' under 'listener 9001'"
+    fi
 }
 
 do_install() {

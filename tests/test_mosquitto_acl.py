@@ -80,6 +80,7 @@ def broker() -> Broker:
     etc = Path(tempfile.mkdtemp(prefix="mood-edge-broker-"))
     for name in ("acl", "acl-displays"):
         shutil.copy(BROKER_DIR / name, etc / name)
+    shutil.copytree(ROOT / "displays" / "web", etc / "web")  # the 9001 listener's http_dir
     subprocess.run([str(BROKER_DIR / "make-certs.sh"), "--dir", str(etc / "certs")], check=True,
                    capture_output=True, text=True)
     _user(etc, "device", "livingroom", "lr-secret")

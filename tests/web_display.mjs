@@ -6,6 +6,9 @@
 //   {"cmd": "wait", "js": "<expression>", "timeout_ms": 30000}   -> polls until it is truthy
 //   {"cmd": "snapshot"}                                            -> what the page shows
 //   {"cmd": "screenshot", "path": "artifacts/x.png"}
+//   {"cmd": "fill", "selector": "#login-user", "value": "tv"}      -> types into a field
+//   {"cmd": "click", "selector": "#login button"}
+//   {"cmd": "reload"}                                              -> same context (localStorage kept)
 //   {"cmd": "close"}
 // Never downloads a browser: CHROMIUM (default /usr/bin/chromium) must exist.
 import { createRequire } from 'node:module';
@@ -81,6 +84,8 @@ function snapshot() {
       devices,
       pageOverflowX: document.documentElement.scrollWidth > window.innerWidth + 1,
       injected: document.querySelectorAll('.device img, .device script, .device b').length,
+      login: document.getElementById('login') && !document.getElementById('login').hidden
+        ? document.getElementById('login-why').textContent : null,
     };
   });
 }
@@ -107,6 +112,12 @@ async function handle(msg) {
       // finish CSS transitions first, so the confidence bar shows its final width
       await page.screenshot({ path: msg.path, fullPage: !!msg.full_page, animations: 'disabled' });
       return msg.path;
+    case 'fill': await page.fill(msg.selector, msg.value, { timeout: 10000 }); return true;
+    case 'click': await page.click(msg.selector, { timeout: 10000 }); return true;
+    case 'reload':
+      problems.length = 0;
+      await page.reload({ waitUntil: 'load' });
+      return { title: await page.title() };
     case 'close': return 'bye';
     default: throw new Error(`unknown command ${msg.cmd}`);
   }

@@ -3,7 +3,9 @@
  * MQTT-over-WebSockets (mqtt.js, vendored by `npm install` in displays/) and shows the room's
  * mood and film picks, large enough to read from a sofa.
  *
- * URL parameters: broker=ws://host:9001  username=  password=  device=<id>|all  prefix=mood-edge
+ * URL parameters (all optional): broker=ws://host:9001  username=  device=<id>|all  prefix=mood-edge
+ * With no broker= the page connects back to where it came from (mosquitto's http_dir serves it on
+ * the websockets port). A broker that wants a login gets one typed into the page, never the URL.
  *
  * Every message field comes from the network: it is only ever written with textContent or as a
  * checked attribute value, never as HTML.
@@ -36,13 +38,21 @@
     return v === null || v === '' ? fallback : v;
   }
 
+  // Served by the broker itself (mosquitto http_dir): the same host and port, wss: for an https page.
+  function defaultBroker() {
+    if ((location.protocol === 'http:' || location.protocol === 'https:') && location.host) {
+      return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
+    }
+    return 'ws://localhost:9001';
+  }
+
   function readSettings(search) {
     const params = new URLSearchParams(search);
-    const host = location.hostname || 'localhost';
     const s = {
-      broker: param(params, 'broker', `ws://${host}:9001`),
+      broker: param(params, 'broker', defaultBroker()),
       username: param(params, 'username', undefined),
-      password: param(params, 'password', undefined),
+      password: undefined, // typed into the login form, never taken from the URL
+      passwordInUrl: params.has('password'),
       device: param(params, 'device', 'all'),
       prefix: param(params, 'prefix', 'mood-edge'),
       errors: [],
@@ -223,6 +233,48 @@
     conn.textContent = text;
   }
 
+  // ---- login -------------------------------------------------------------------------------
+  // A display account is read-only, but its password still stays out of URLs (history, logs,
+  // screenshots): the page asks for it and, if allowed, keeps it in this screen's localStorage.
+  const loginForm = document.getElementById('login');
+  const storeKey = (broker) => `mood-edge-login:${broker}`;
+
+  function storedLogin(broker) {
+    try {
+      const v = JSON.parse(window.localStorage.getItem(storeKey(broker)) || 'null');
+      return v && typeof v.username === 'string' && typeof v.password === 'string' ? v : null;
+    } catch (e) {
+      return null; // storage disabled (private mode) or garbage: ask again
+    }
+  }
+
+  function saveLogin(broker, login) {
+    try {
+      if (login) window.localStorage.setItem(storeKey(broker), JSON.stringify(login));
+      else window.localStorage.removeItem(storeKey(broker));
+    } catch (e) { /* storage disabled: the login lasts until the page is reloaded */ }
+  }
+
+  function askLogin(why, username, onLogin) {
+    document.getElementById('login-why').textContent = why;
+    const user = document.getElementById('login-user');
+    const pass = document.getElementById('login-pass');
+    if (username && !user.value) user.value = username;
+    pass.value = '';
+    loginForm.hidden = false;
+    notice.hidden = true;
+    (user.value ? pass : user).focus();
+    loginForm.onsubmit = (ev) => {
+      ev.preventDefault();
+      if (!user.value || !pass.value) return;
+      loginForm.hidden = true;
+      const login = { username: user.value, password: pass.value };
+      saveLogin(loginForm.dataset.broker, document.getElementById('login-remember').checked ? login : null);
+      pass.value = '';
+      onLogin(login);
+    };
+  }
+
   // ---- MQTT ----------------------------------------------------------------------------------
   function start() {
     const s = readSettings(location.search);
@@ -233,33 +285,20 @@
     }
     if (typeof window.mqtt === 'undefined') {
       setConn('error', 'mqtt.js missing');
-      notice.textContent = 'vendor/mqtt.min.js is missing: run "npm install" in displays/.';
+      notice.textContent = 'vendor/mqtt.min.js is missing: run "npm install" in displays/ '
+        + '(or re-run install.sh --with-broker on the Pi).';
       return;
     }
+    if (s.passwordInUrl) warn('the password in the URL was ignored: log in on this page instead');
+    loginForm.dataset.broker = s.broker;
     const level = s.device === 'all' ? '+' : s.device;
     // availability first, so a retained "offline" is known before the retained state is drawn
     const topics = [`${s.prefix}/${level}/availability`, `${s.prefix}/${level}/state`];
     const brokerName = s.broker.replace(/\/\/[^@/]*@/, '//');
     notice.textContent = `Waiting for ${s.device === 'all' ? 'a mood sensor' : s.device} on ${brokerName}…`;
-    setConn('connecting', `connecting to ${brokerName}…`);
-    const client = window.mqtt.connect(s.broker, {
-      username: s.username,
-      password: s.password,
-      clientId: 'mood-edge-web-' + Math.random().toString(16).slice(2, 10),
-      protocolVersion: 4,
-      clean: true,
-      reconnectPeriod: 3000,
-      connectTimeout: 10000,
-    });
-    client.on('connect', () => {
-      setConn('connected', 'live');
-      client.subscribe(topics, { qos: 1 }, (err) => { if (err) warn(`cannot subscribe: ${err.message}`); });
-    });
-    client.on('reconnect', () => setConn('connecting', `reconnecting to ${brokerName}…`));
-    client.on('offline', () => setConn('error', `broker ${brokerName} unreachable · retrying`));
-    client.on('error', (err) => setConn('error', `broker: ${err && err.message ? err.message : 'error'}`));
     const decoder = new TextDecoder('utf-8', { fatal: false });
-    client.on('message', (topic, payload) => {
+
+    function onMessage(topic, payload) {
       const where = deviceOf(topic, s.prefix);
       if (!where) return;
       const text = decoder.decode(payload);
@@ -286,8 +325,42 @@
         render(entry);
         warning.hidden = true;
       }
-    });
-    window.moodEdge = { client, devices }; // for debugging from the console
+    }
+
+    function connect(login) {
+      setConn('connecting', `connecting to ${brokerName}…`);
+      const c = window.mqtt.connect(s.broker, {
+        username: login ? login.username : s.username,
+        password: login ? login.password : undefined,
+        clientId: 'mood-edge-web-' + Math.random().toString(16).slice(2, 10),
+        protocolVersion: 4,
+        clean: true,
+        reconnectPeriod: 3000,
+        connectTimeout: 10000,
+      });
+      c.on('connect', () => {
+        setConn('connected', 'live');
+        c.subscribe(topics, { qos: 1 }, (err) => { if (err) warn(`cannot subscribe: ${err.message}`); });
+      });
+      c.on('reconnect', () => setConn('connecting', `reconnecting to ${brokerName}…`));
+      c.on('offline', () => setConn('error', `broker ${brokerName} unreachable · retrying`));
+      c.on('error', (err) => {
+        // CONNACK 4 (bad user name or password) or 5 (not authorised): ask, do not retry blindly
+        if (err && (err.code === 4 || err.code === 5)) {
+          c.end(true);
+          if (login) saveLogin(s.broker, null);
+          setConn('error', 'login needed');
+          askLogin(login ? 'That user name or password was not accepted.'
+            : `${brokerName} asks for a display login.`, login ? login.username : s.username, connect);
+          return;
+        }
+        setConn('error', `broker: ${err && err.message ? err.message : 'error'}`);
+      });
+      c.on('message', onMessage);
+      window.moodEdge = { client: c, devices }; // for debugging from the console
+    }
+
+    connect(storedLogin(s.broker));
   }
 
   start();
