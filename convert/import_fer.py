@@ -212,7 +212,7 @@ def main(args: argparse.Namespace) -> int:
 
     md = render({**written.int8_card.to_json(), "_size": len(int8_bytes)},
                 {**written.float_card.to_json(), "_size": len(float_bytes)})
-    (out_dir / "MODEL_CARD.md").write_text(md, encoding="utf-8")
+    (out_dir / f"{STEM}_MODEL_CARD.md").write_text(md, encoding="utf-8")
     print(f"{written.int8_path} ({len(int8_bytes)} bytes, sha256 {written.int8_card.sha256[:12]}...): "
           f"top-1 agreement with float {100 * fidelity['all']['top1_agreement']:.1f}% on "
           f"{fidelity['all']['n']} held-out face crops; astronaut -> {astro['label_int8']}")

@@ -139,3 +139,170 @@ from int8 activations, i.e. from full-integer inference itself.
 {card['reproducible']}; versions: {versions}. Other versions of TensorFlow may give a model that differs in a
 few quantized weights; re-run the fidelity check (`pytest tests/test_shipped_model.py`) after regenerating.
 """
+
+
+# ---- a model trained by `mood-convert train` ----------------------------------------------------------
+
+def _row(name: str, m: dict[str, Any]) -> str:
+    return f"| {name} | {_pct(m['accuracy'])} | {m['macro_f1']:.3f} | {_pct(m['mood4_accuracy'])} |"
+
+
+def _recall_table(models: dict[str, dict[str, Any]]) -> str:
+    labels = list(next(iter(models.values()))["per_class"])
+    head = "| model | " + " | ".join(labels) + " |\n|---|" + "---|" * len(labels)
+    rows = [f"| {name} recall | " + " | ".join(f"{m['per_class'][c]['recall']:.2f}" for c in labels) + " |"
+            for name, m in models.items()]
+    rows += [f"| {name} precision | " + " | ".join(f"{m['per_class'][c]['precision']:.2f}" for c in labels) + " |"
+             for name, m in models.items()]
+    return "\n".join([head, *rows])
+
+
+def _confusion(m: dict[str, Any]) -> str:
+    labels = m["confusion"]["labels"]
+    head = "| true \\ predicted | " + " | ".join(labels) + " |\n|---|" + "---|" * len(labels)
+    rows = [f"| {labels[i]} | " + " | ".join(str(v) for v in row) + " |"
+            for i, row in enumerate(m["confusion"]["rows_true_columns_predicted"])]
+    return "\n".join([head, *rows])
+
+
+def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
+    """MODEL_CARD.md for a model made by ``mood-convert train``; ``baseline``: the imported model's card,
+    evaluated on the same split, for the comparison table."""
+    src, data, pre = card["source"], card["training_data"], card["preprocess"]
+    train_m, ev = card["metrics"]["training"], card["metrics"]["evaluation"]
+    cfg, versions = card["training"]["config"], card["training"]["versions"]
+    size = card["input"]["size"]
+    int8, flt = ev["models"][card["id"]], ev["models"][twin["id"]]
+    models = {card["id"]: int8, twin["id"]: flt}
+    base_ev = (baseline or {}).get("metrics", {}).get("evaluation")
+    if base_ev and base_ev.get("split_is") == ev.get("split_is") and base_ev.get("n") == ev.get("n"):
+        models[baseline["id"] + " (imported baseline)"] = base_ev["models"][baseline["id"]]
+    else:
+        base_ev = None
+    cleaning = data.get("cleaning", {})
+    lines = [
+        f"# Model card: {card['id']}",
+        "",
+        f"The expression model the daemon runs by default: {src.get('architecture', 'mood-xception')}, "
+        f"{src.get('parameters', 0):,} parameters, trained on FER-2013 by `mood-convert train` and quantized to "
+        "full-integer int8. Generated from the JSON cards beside it (`mood-convert train` writes it); the "
+        "imported mini-Xception it replaced stays in `models/` as the baseline "
+        "([its card](mini_xception_fer7_MODEL_CARD.md)).",
+        "",
+        "| file | bytes | sha256 |",
+        "|---|---|---|",
+        f"| `{card['file']}` (what the Pi runs) | {card.get('_size', '')} | `{card['sha256']}` |",
+        f"| `{twin['file']}` (float twin, same weights) | {twin.get('_size', '')} | `{twin['sha256']}` |",
+        "",
+        "## Intended use and limitations",
+        "A living-room mood sensor: the facial *expression* of people who know they are seen, summed over a few "
+        "seconds, to pick films. It does not read feelings, and must not be used to judge people: the EU AI Act "
+        "forbids emotion recognition in workplaces and schools. FER-2013's faces are mostly young adults from "
+        "web image searches, posed or exaggerated expressions; accuracy on children, older people, darker skin, "
+        "glasses, masks, side views and dim rooms is not measured and is likely lower. `disgust` has 1.5% of the "
+        "data and the weakest figures; `fear` is often read as `sad` or `surprise` (see the confusion matrix).",
+        "",
+        "## Data and protocol",
+        f"- Data: FER-2013 (Goodfellow et al., ICML 2013), `{_file_name(data['source'])}`, Kaggle csv layout, "
+        "48x48 grey faces, classes " + ", ".join(card["labels"]) + ". FER-2013's own terms apply to the data; "
+        "none of its pixels are in this project.",
+        f"- Splits: train = Training, cleaned ({data['splits']['train']:,} images); validation = "
+        f"{data['split_rules'].get('val', '')} ({data['splits']['val']:,}), used for the checkpoint choice only; "
+        f"test = {data['split_rules'].get('test', '')} ({data['splits']['test']:,}), evaluated once, at the end. "
+        "The PrivateTest rows were not available and were not used.",
+        f"- FER-2013's flaws, removed from train before the validation slice was cut: {cleaning.get('blank', 0)} "
+        f"blank images, {cleaning.get('duplicate', 0)} extra copies of pixel-identical duplicates (one copy kept), "
+        f"{cleaning.get('conflicting_duplicate', 0)} copies in groups whose labels disagree (dropped whole), and "
+        f"{cleaning.get('also_in_test', 0)} training images that are also in the test split. The test split "
+        f"keeps all its images; {data.get('test_also_in_training', 0)} of them were in the raw Training data, "
+        "and the test figure is given with and without them.",
+        "",
+        "## Results on the test split (through the daemon's own classifier code)",
+        f"{ev['split_is']}, {ev['n']:,} images; accuracy, macro-F1, and accuracy in the daemon's 4-mood view "
+        "(disgust, fear -> angry; surprise -> happy):",
+        "",
+        "| model | top-1 accuracy | macro-F1 | 4-mood accuracy |",
+        "|---|---|---|---|",
+        *[_row(name, m) for name, m in models.items()],
+        "",
+    ]
+    rest = ev.get("without_images_also_in_training")
+    if rest:
+        base_rest = (base_ev or {}).get("without_images_also_in_training", {}).get("models", {})
+        lines += [f"Without the {rest['removed']} test images that are also in FER-2013's Training rows "
+                  f"({rest['n']:,} images):", "", "| model | top-1 accuracy | macro-F1 | 4-mood accuracy |",
+                  "|---|---|---|---|",
+                  *[_row(name, m) for name, m in rest["models"].items()],
+                  *[_row(name + " (imported baseline)", m) for name, m in base_rest.items() if name == baseline["id"]],
+                  ""]
+    sizes = ev.get("at_face_size", {})
+    if sizes:
+        base_sizes = (base_ev or {}).get("at_face_size", {})
+        lines += ["Faces at sofa distance: the test faces shrunk to the width they have at 3-4 m, then scaled "
+                  "back up by the classifier as a distant face is (top-1 accuracy):", "",
+                  "| model | 48 px (as they are) | " + " | ".join(sizes) + " |",
+                  "|---|---|" + "---|" * len(sizes)]
+        for name, m in models.items():
+            key = name.replace(" (imported baseline)", "")
+            per = base_sizes if name.endswith("(imported baseline)") else sizes
+            lines.append(f"| {name} | {_pct(m['accuracy'])} | " +
+                         " | ".join(_pct(per.get(s, {}).get(key, {}).get("accuracy", float("nan"))) for s in sizes) + " |")
+        lines.append("")
+    lines += ["Per class:", "", _recall_table(models), "",
+              f"Confusion matrix of `{card['id']}` (rows: true class; also `{ev.get('confusion_png', '')}`):", "",
+              _confusion(int8), ""]
+    if base_ev:
+        lines += ["The imported baseline was trained by its author on a random 80% of *all* of FER-2013, so part of "
+                  "this test split was in its training data; its figures here flatter it.", ""]
+    fid = card.get("fidelity", {}).get("val", {})
+    lines += [
+        "## int8 against its float twin",
+        f"On the validation split ({fid.get('n', 0):,} faces): top-1 agreement **{_pct(fid.get('top1_agreement', 0))}**, "
+        f"mean |Δp| {fid.get('mean_abs_dprob', 0):.4f}, max {fid.get('max_abs_dprob', 0):.3f}; accuracy int8 "
+        f"{_pct(fid.get('int8_accuracy', 0))} vs float {_pct(fid.get('float_accuracy', 0))}. On the test split: int8 "
+        f"{_pct(int8['accuracy'])} vs float {_pct(flt['accuracy'])} "
+        f"({100 * (int8['accuracy'] - flt['accuracy']):+.1f} points).",
+        "",
+        "## Architecture",
+        f"`{src.get('architecture')}` (`convert/model.py`): {size[0]}x{size[1]}x1 input (FER-2013's own resolution), "
+        "one 3x3 conv stem (16 filters), four residual blocks of two depthwise-separable 3x3 convs each "
+        "(32/64/96/128 filters, batch normalization, 3x3 stride-2 max pooling, a strided 1x1 conv + BN shortcut), "
+        "ReLU, global average pooling, dropout 0.2, a dense layer to the 7 classes, softmax. "
+        f"{src.get('parameters', 0):,} parameters.",
+        "",
+        "## Input, preprocessing, output",
+        f"- Outputs, in order: {', '.join(card['labels'])} (also `labels.txt`), softmax probabilities.",
+        f"- Input: {size[0]}x{size[1]}x1 grey, int8 (scale {card['input']['scale']:.9g}, zero point "
+        f"{card['input']['zero_point']}); output int8 (scale {card['output']['scale']:.9g}, zero point "
+        f"{card['output']['zero_point']}).",
+        f"- Preprocessing: grow the face box by {pre['crop_margin']} of its size on every side, resize to "
+        f"{size[0]}x{size[1]} with `{pre['interpolation']}` interpolation, `x = pixel * {pre['scale']:.9g} + "
+        f"({pre['offset']:.9g})` (so the int8 input is exactly `pixel - 128`).",
+        "",
+        "## Training",
+        f"- Command: `{card.get('command', '')}`, seed {cfg.get('seed')}; {train_m.get('epochs_run')} epochs "
+        f"(best validation accuracy {_pct(train_m.get('val_accuracy', 0))} at epoch {train_m.get('best_epoch')}), "
+        f"**{train_m.get('training_minutes')} minutes** on the machine that made it (2-core CPU, shared).",
+        f"- Recipe: AdamW (peak learning rate {cfg.get('lr')}, weight decay {cfg.get('weight_decay')}), warm-up then "
+        f"cosine decay, batch {cfg.get('batch_size')}, label smoothing {cfg.get('label_smoothing')}, "
+        f"{cfg.get('class_weight')} class weights ("
+        + ", ".join(f"{k} {v}" for k, v in card["training"].get("class_weights", {}).items()) + "); "
+        "augmentation: mirror image, rotation ±10°, zoom 0.85-1.15 and shifts ±10% in one resampling, contrast "
+        "0.7-1.3 and brightness ±0.2, a third of the faces shrunk to 14-40 px and scaled back up (sofa distance), "
+        "random erasing; BatchNorm statistics re-estimated on clean training faces before each validation and "
+        "before export.",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        f"- Quantization: {card['quantization'].get('kind', '')}; ops {', '.join(card['quantization'].get('ops', []))}; "
+        f"calibration on {card['quantization'].get('calibration', '')}.",
+        "- Reproducible: the same command, data, seed and versions on the same CPU family give the same weights "
+        "(TensorFlow's op determinism is on); another CPU family may differ in the last bits.",
+        "",
+        "## Licence",
+        f"{card.get('license', '')}. FER-2013 itself is not redistributed.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _file_name(source: str) -> str:
+    return source.rsplit("/", 1)[-1]

@@ -320,3 +320,21 @@ def _export(model: Any, ds: Dataset, args: argparse.Namespace, report: dict[str,
     for name, r in ev["models"].items():
         print(f"{name}: test accuracy {r['accuracy']:.4f}, macro-F1 {r['macro_f1']:.4f}, "
               f"4-mood accuracy {r['mood4_accuracy']:.4f}")
+    write_model_card(written.int8_path, args.out / "MODEL_CARD.md")
+
+
+def write_model_card(int8_path: Path, md_path: Path, baseline: Path | None = None) -> None:
+    """MODEL_CARD.md from the cards; the imported baseline's card is compared when it was evaluated on the
+    same split (``mood-convert evaluate models/mini_xception_fer7_int8.tflite --data fer2013.csv``)."""
+    from convert.model_card_md import render_trained  # noqa: PLC0415
+    from edge.modelcard import load_card  # noqa: PLC0415
+    from edge.paths import models_dir  # noqa: PLC0415
+
+    card = load_card(int8_path)
+    twin_path = int8_path.parent / card.float_twin["file"]
+    twin = load_card(twin_path)
+    baseline = baseline or models_dir() / "mini_xception_fer7_int8.tflite"
+    base = load_card(baseline).to_json() if baseline.is_file() else None
+    md = render_trained({**card.to_json(), "_size": int8_path.stat().st_size},
+                        {**twin.to_json(), "_size": twin_path.stat().st_size}, base)
+    md_path.write_text(md, encoding="utf-8")
