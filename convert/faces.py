@@ -52,11 +52,6 @@ def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float, s
     return cv2.resize(gray[y0:y1, x0:x1], (size, size), interpolation=INTERPOLATION[interpolation])
 
 
-def to_model_input(crops: np.ndarray, scale: float = 2.0 / 255.0, offset: float = -1.0) -> np.ndarray:
-    """uint8 crops (N, H, W) -> float32 (N, H, W, 1) as the card's ``preprocess`` says."""
-    return (crops.astype(np.float32) * np.float32(scale) + np.float32(offset))[..., None]
-
-
 def astronaut_face() -> FaceImage:
     """skimage's astronaut (Eileen Collins, public domain) and the largest face Haar finds in it."""
     from skimage import data  # noqa: PLC0415 - test/training dependency

