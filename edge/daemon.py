@@ -117,13 +117,14 @@ class Pipeline:
         self.detector = make_detector(cfg.detector)
         self.smoother = MoodSmoother(cfg.mood, self.classifier.labels)
         state_dir = Path(cfg.daemon.state_dir)
+        state_file = _state_file(state_dir)
         self.recommender = Recommender(load_catalog(cfg.recommend.catalog), strategy=cfg.recommend.strategy,
                                        count=cfg.recommend.count, family_safe=cfg.recommend.family_safe,
                                        history=cfg.recommend.history,
-                                       state_path=_state_file(state_dir), seed=cfg.recommend.seed)
+                                       state_path=state_file, seed=cfg.recommend.seed)
         self.source = open_source(cfg.camera)
         if cfg.mqtt.broker:
-            self.publisher = Publisher(cfg.mqtt)
+            self.publisher = Publisher(cfg.mqtt, state_dir if state_file else None)
         self.camera_status = "ok"
         self._recommendations: list[dict] = []
         self._rec_mood: str | None = None

@@ -14,10 +14,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import ssl
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import paho.mqtt.client as mqtt
@@ -81,6 +84,42 @@ def _drop_queued(client: mqtt.Client) -> int:
     return count
 
 
+#: where the daemon keeps its MQTT client id (under daemon.state_dir)
+CLIENT_ID_FILE = "mqtt-client-id"
+
+
+def private_client_id(device_id: str, state_dir: Path | None = None) -> str:
+    """``mood-edge-<device_id>-<random>``: a client id nobody else can guess.
+
+    MQTT lets a new connection with the same client id take over the old one, so a predictable
+    id (``mood-edge-<device_id>``) lets any other user of the broker knock the device offline.
+    The random part is kept in ``state_dir`` (mode 0600), so a restarted daemon takes over its own
+    half-open session instead of leaving one whose Last Will would later say "offline". Without a
+    writable state_dir it is random per process.
+    """
+    path = state_dir / CLIENT_ID_FILE if state_dir is not None else None
+    if path is not None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            with os.fdopen(fd, "rb") as f:
+                saved = f.read(200).decode("ascii", "replace").strip()
+            if saved.startswith(f"mood-edge-{device_id}-") and saved.isprintable() and len(saved) <= 100:
+                return saved
+        except OSError:
+            pass
+    client_id = f"mood-edge-{device_id}-{secrets.token_hex(8)}"
+    if path is not None:
+        try:
+            tmp = path.with_name(path.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(client_id + "\n")
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.debug("cannot keep the MQTT client id in %s: %s", path, exc)
+    return client_id
+
+
 @dataclass
 class PublisherStats:
     connects: int = 0
@@ -94,8 +133,10 @@ class PublisherStats:
 
 
 class Publisher:
-    def __init__(self, cfg: MqttConfig) -> None:
+    def __init__(self, cfg: MqttConfig, state_dir: Path | None = None) -> None:
         self.cfg = cfg
+        #: mqtt.client_id when set, else one nobody else knows (see private_client_id)
+        self.client_id = cfg.client_id or private_client_id(cfg.device_id, state_dir)
         self.url = parse_broker(cfg.broker)
         self.availability_topic = availability_topic(cfg.topic_prefix, cfg.device_id)
         self.state_topic = state_topic(cfg.topic_prefix, cfg.device_id)
@@ -116,7 +157,7 @@ class Publisher:
     def _make_client(self) -> mqtt.Client:
         cfg = self.cfg
         client = _Client(mqtt.CallbackAPIVersion.VERSION2,
-                         client_id=cfg.client_id or f"mood-edge-{cfg.device_id}",
+                         client_id=self.client_id,
                          protocol=mqtt.MQTTv311, clean_session=True)
         paho_log = logging.getLogger("edge.paho")
         if not any(isinstance(f, _PahoNoise) for f in paho_log.filters):

@@ -1,0 +1,124 @@
+"""Hostile clients against the shipped broker config and the daemon (issue 15).
+
+A real mosquitto runs ``systemd/mosquitto/mood-edge.conf`` (the fixture of test_mosquitto_acl.py:
+shipped ACLs, certificates from make-certs.sh, users from mood-edge-user.sh). Real paho clients
+play the attacker: another user taking over a device's client id, oversized and retained
+messages, floods. Every check waits for a broker round trip, never for a timeout to pass.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from edge.config import MqttConfig  # noqa: E402
+from edge.publish import CLIENT_ID_FILE, Publisher, private_client_id  # noqa: E402
+from mqtt_helpers import Subscriber  # noqa: E402
+from test_mosquitto_acl import BROKER_DIR, Client, _user, broker, clients, observer  # noqa: E402,F401
+
+
+class Session:
+    """A paho client with a chosen client id that counts its connects and disconnects."""
+
+    def __init__(self, port: int, client_id: str, *, username: str | None = None, password: str | None = None,
+                 ca: Path | None = None, websockets: bool = False, protocol=mqtt.MQTTv311) -> None:
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol,
+                                  transport="websockets" if websockets else "tcp")
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        if ca is not None:
+            self.client.tls_set(ca_certs=str(ca))
+        self.connects = 0
+        self.disconnects = 0
+        self.connack = None
+        self._cond = threading.Condition()
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.connect("localhost" if ca else "127.0.0.1", port)
+        self.client.loop_start()
+        with self._cond:
+            assert self._cond.wait_for(lambda: self.connack is not None, timeout=15), "no CONNACK"
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self._cond:
+            self.connack = reason_code
+            self.connects += 0 if reason_code.is_failure else 1
+            self._cond.notify_all()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self._cond:
+            self.disconnects += 1
+            self._cond.notify_all()
+
+    def round_trip(self, topic: str) -> None:
+        """A QoS 1 publish acknowledged by the broker: the connection is alive now."""
+        info = self.client.publish(topic, "ping", qos=1)
+        info.wait_for_publish(15)
+        assert info.is_published()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def sessions():
+    made: list[Session] = []
+
+    def make(*args, **kwargs) -> Session:
+        s = Session(*args, **kwargs)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()
+
+
+# ------------------------------------------------------------------ 1. client-id takeover
+
+
+@pytest.mark.parametrize("stolen_id", ["mood-edge-kitchen", "kitchen"])
+def test_a_display_with_a_devices_client_id_cannot_disconnect_the_device(broker, sessions, stolen_id):
+    device = sessions(broker.tls, "mood-edge-kitchen", username="kitchen", password="k-secret", ca=broker.ca)
+    display = sessions(broker.ws, stolen_id, username="wall", password="wall-secret", websockets=True)
+    assert not display.connack.is_failure
+    device.round_trip("mood-edge/kitchen/availability")
+    assert (device.connects, device.disconnects) == (1, 0)
+
+
+def test_another_device_with_a_devices_client_id_cannot_disconnect_it(broker, sessions):
+    device = sessions(broker.tls, "mood-edge-kitchen", username="kitchen", password="k-secret", ca=broker.ca)
+    sessions(broker.tls, "mood-edge-kitchen", username="livingroom", password="lr-secret", ca=broker.ca)
+    device.round_trip("mood-edge/kitchen/availability")
+    assert (device.connects, device.disconnects) == (1, 0)
+
+
+def test_the_daemons_client_id_is_not_derived_from_its_device_id_alone(tmp_path):
+    client_id = private_client_id("kitchen", tmp_path)
+    assert client_id.startswith("mood-edge-kitchen-") and len(client_id) > len("mood-edge-kitchen-") + 8
+    assert private_client_id("kitchen", tmp_path) == client_id  # kept across restarts
+    assert (tmp_path / CLIENT_ID_FILE).stat().st_mode & 0o077 == 0
+    assert private_client_id("kitchen", None) != private_client_id("kitchen", None)
+
+
+def test_a_display_using_the_old_predictable_id_cannot_disconnect_the_daemon_on_loopback(broker, sessions,
+                                                                                        tmp_path):
+    pub = Publisher(MqttConfig(broker=f"mqtt://127.0.0.1:{broker.plain}", device_id="kitchen",
+                               reconnect_min_s=1, reconnect_max_s=1), state_dir=tmp_path)
+    pub.start()
+    try:
+        assert pub.wait_connected(15)
+        sessions(broker.ws, "mood-edge-kitchen", username="wall", password="wall-secret", websockets=True)
+        info = pub.client.publish(pub.availability_topic, "online", qos=1, retain=True)
+        info.wait_for_publish(15)
+        assert info.is_published()
+        assert (pub.stats.connects, pub.stats.disconnects) == (1, 0)
+    finally:
+        pub.stop()
