@@ -28,6 +28,8 @@ import paho.mqtt.client as mqtt
 from .config import MqttConfig, parse_broker
 from .errors import ConfigError
 from .mqtt_auth import configure_auth
+from .mqtt_limits import MAX_INCOMING_BYTES, BoundedClient
+from .ratelimit import RateLimit
 from .messages import OFFLINE, ONLINE, StateMessage, availability_topic, state_topic
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,9 @@ class _PahoNoise(logging.Filter):
         return True
 
 
-class _Client(mqtt.Client):
-    """paho's client, remembering why the last (re)connect attempt failed (paho only says "failed")."""
+class _Client(BoundedClient):
+    """paho's client (incoming messages bounded, see mqtt_limits), remembering why the last
+    (re)connect attempt failed (paho only says "failed")."""
 
     last_error: BaseException | None = None
 
@@ -128,6 +131,8 @@ class PublisherStats:
     failures: int = 0
     published: int = 0
     dropped: int = 0
+    #: incoming messages thrown away unread for being larger than MAX_INCOMING_BYTES
+    oversized: int = 0
     last_connect: float = 0.0
     last_disconnect: float = 0.0
 
@@ -151,6 +156,8 @@ class Publisher:
         self._problem: str | None = None
         #: the broker answered CONNECT with a refusal (its disconnect that follows is no news)
         self._refused = False
+        #: oversized incoming messages are logged at most once a minute, with a count
+        self._oversize_log = RateLimit(60.0)
         self.client = self._make_client()
 
     # -- setup -----------------------------------------------------------------------------------
@@ -172,6 +179,7 @@ class Publisher:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_oversized = self._on_oversized
         return client
 
     def on_connect(self, hook: Callable[[], None]) -> None:
@@ -312,6 +320,13 @@ class Publisher:
             tls = self.url.tls or self.cfg.tls
             self._report(f"{self.url.host}:{self.url.port} closed the connection before accepting it ({reason_code}; "
                          f"is it an MQTT {'TLS' if tls else 'plain'} port? mqtt:// is plain, mqtts:// is TLS)")
+
+    def _on_oversized(self, size: int) -> None:
+        self.stats.oversized += 1
+        if self._oversize_log.allow():
+            more = self._oversize_log.take_suppressed()
+            log.warning("MQTT: ignored a %d-byte message from the broker (the limit is %d bytes)%s", size,
+                        MAX_INCOMING_BYTES, f"; {more} more since the last report" if more else "")
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         for pattern, handler in list(self._subscriptions.items()):

@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from edge.config import MqttConfig  # noqa: E402
+from edge.mqtt_limits import MAX_INCOMING_BYTES, MAX_INCOMING_QOS2  # noqa: E402
 from edge.publish import CLIENT_ID_FILE, Publisher, private_client_id  # noqa: E402
 from mqtt_helpers import Subscriber  # noqa: E402
 from test_mosquitto_acl import BROKER_DIR, Client, _user, broker, clients, observer  # noqa: E402,F401
@@ -122,3 +123,89 @@ def test_a_display_using_the_old_predictable_id_cannot_disconnect_the_daemon_on_
         assert (pub.stats.connects, pub.stats.disconnects) == (1, 0)
     finally:
         pub.stop()
+
+
+# ------------------------------------------------------------------ 2. message sizes
+
+
+def _own_publisher(port: int, tmp_path: Path, got: list[bytes]) -> Publisher:
+    pub = Publisher(MqttConfig(broker=f"mqtt://127.0.0.1:{port}", device_id="kitchen",
+                               reconnect_min_s=1, reconnect_max_s=1), state_dir=tmp_path)
+    pub.subscribe("homeassistant/status", lambda topic, payload: got.append(bytes(payload)))
+    pub.start()
+    assert pub.wait_connected(15)
+    return pub
+
+
+def _wait_for(predicate, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout}s"
+        time.sleep(0.02)
+
+
+def test_the_daemon_throws_away_an_oversized_retained_message_unread_and_stays_connected(tmp_path):
+    from mqtt_helpers import Mosquitto  # a broker without the shipped size limit: the daemon must hold alone
+    b = Mosquitto().start()
+    got: list[bytes] = []
+    try:
+        attacker = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="attacker")
+        attacker.connect("127.0.0.1", b.port)
+        attacker.loop_start()
+        attacker.publish("homeassistant/status", b"x" * (MAX_INCOMING_BYTES + 1024), qos=1,
+                         retain=True).wait_for_publish(15)
+        pub = _own_publisher(b.port, tmp_path, got)
+        try:
+            _wait_for(lambda: pub.stats.oversized == 1, "the retained message (so the subscription is on)")
+            attacker.publish("homeassistant/status", b"online", qos=1).wait_for_publish(15)
+            _wait_for(lambda: b"online" in got, "the birth message after the oversized one")
+            assert [len(p) for p in got] == [len(b"online")]
+            assert pub.stats.oversized == 1
+            assert (pub.stats.connects, pub.stats.disconnects) == (1, 0)
+        finally:
+            pub.stop()
+            attacker.loop_stop()
+    finally:
+        b.stop()
+
+
+def test_a_message_just_under_the_limit_still_arrives(tmp_path):
+    from mqtt_helpers import Mosquitto
+    b = Mosquitto().start()
+    got: list[bytes] = []
+    try:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="big-but-fine")
+        c.connect("127.0.0.1", b.port)
+        c.loop_start()
+        c.publish("homeassistant/status", b"y" * (MAX_INCOMING_BYTES - 1024), qos=1, retain=True).wait_for_publish(15)
+        c.loop_stop()
+        pub = _own_publisher(b.port, tmp_path, got)
+        try:
+            _wait_for(lambda: got, "the message")
+            assert len(got[0]) == MAX_INCOMING_BYTES - 1024 and pub.stats.oversized == 0
+        finally:
+            pub.stop()
+    finally:
+        b.stop()
+
+
+def test_the_shipped_broker_refuses_a_message_over_its_packet_limit(broker, sessions, observer):
+    device = sessions(broker.tls, "x", username="livingroom", password="lr-secret", ca=broker.ca)
+    device.client.publish("mood-edge/livingroom/state", b"z" * (MAX_INCOMING_BYTES + 1024), qos=1, retain=True)
+    with device._cond:
+        assert device._cond.wait_for(lambda: device.disconnects >= 1, timeout=15), "not disconnected"
+    kitchen = Client(broker.tls, username="kitchen", password="k-secret", ca=broker.ca)
+    try:
+        assert kitchen.publish("mood-edge/kitchen/state", "sentinel").value == 0
+        observer.wait_for("mood-edge/kitchen/state", lambda m: m.payload == b"sentinel")
+        assert all(len(m.payload) < MAX_INCOMING_BYTES for m in observer.on("mood-edge/livingroom/state"))
+    finally:
+        kitchen.close()
+
+
+def test_the_shipped_broker_config_bounds_packets_and_memory():
+    conf = (BROKER_DIR / "mood-edge.conf").read_text()
+    limits = dict(line.split(None, 1) for line in conf.splitlines()
+                  if line.startswith(("max_packet_size ", "memory_limit ")))
+    assert int(limits["max_packet_size"]) == MAX_INCOMING_BYTES
+    assert 0 < int(limits["memory_limit"]) <= 256 * 1024 * 1024
