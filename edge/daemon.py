@@ -209,6 +209,7 @@ class Daemon:
         self.frames = 0
         #: the reason last logged for a camera that does not open (logged once, not per retry)
         self._camera_problem: str | None = None
+        self.birth_watcher: homeassistant.BirthWatcher | None = None
 
     def request_stop(self, *_: object) -> None:
         self.stop_event.set()
@@ -227,12 +228,9 @@ class Daemon:
 
             announce()  # retained: the publisher re-sends them on every reconnect
 
-            def on_birth(topic: str, payload: bytes) -> None:
-                if homeassistant.is_birth(payload):
-                    log.info("Home Assistant came online: re-announcing discovery")
-                    announce()
-
-            pub.subscribe(homeassistant.birth_topic(self.cfg), on_birth)
+            # rate-limited: a flood of births must not become a flood of publishes and log lines
+            self.birth_watcher = homeassistant.BirthWatcher(announce)
+            pub.subscribe(homeassistant.birth_topic(self.cfg), self.birth_watcher)
         pub.start()
 
     def _open_camera(self) -> bool:
@@ -330,6 +328,8 @@ class Daemon:
     def shutdown(self) -> None:
         notify.stopping()
         log.info("stopping after %d frames", self.frames)
+        if self.birth_watcher is not None:
+            self.birth_watcher.cancel()
         if self.pipeline.publisher is not None:
             self.pipeline.publisher.stop()
         self.pipeline.source.close()

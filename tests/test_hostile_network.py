@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from edge.config import MqttConfig  # noqa: E402
 from edge.mqtt_limits import MAX_INCOMING_BYTES, MAX_INCOMING_QOS2  # noqa: E402
 from edge.publish import CLIENT_ID_FILE, Publisher, private_client_id  # noqa: E402
-from mqtt_helpers import Subscriber  # noqa: E402
+from mqtt_helpers import Mosquitto, Subscriber  # noqa: E402
 from test_mosquitto_acl import BROKER_DIR, Client, _user, broker, clients, observer  # noqa: E402,F401
 
 
@@ -209,3 +209,113 @@ def test_the_shipped_broker_config_bounds_packets_and_memory():
                   if line.startswith(("max_packet_size ", "memory_limit ")))
     assert int(limits["max_packet_size"]) == MAX_INCOMING_BYTES
     assert 0 < int(limits["memory_limit"]) <= 256 * 1024 * 1024
+
+
+# ------------------------------------------------------------------ 3. floods
+
+
+def test_a_flood_of_birth_messages_is_one_re_announce_and_one_log_line(tmp_path, own_broker, subscriber_factory):
+    from daemon_helpers import astronaut_folder, daemon_cmd, fast_config, start_daemon
+    from plugins.daemon_log import DaemonLog, stop_daemon
+
+    log = DaemonLog(tmp_path / "daemon.log")
+    cmd = daemon_cmd(fast_config(tmp_path), f"dir:{astronaut_folder(tmp_path)}", own_broker.url, "flooded",
+                     tmp_path / "state", "--loop")
+    log.proc = proc = start_daemon(cmd, log_path=log.path)
+    states = subscriber_factory(own_broker.port, ["mood-edge/flooded/state"])
+    states.wait_for("mood-edge/flooded/state")
+    ha = subscriber_factory(own_broker.port, ["homeassistant/sensor/mood_edge_flooded/+/config"])
+    ha.wait_for("homeassistant/sensor/mood_edge_flooded/mood/config")  # the retained copies are in
+    attacker = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="flooder")
+    attacker.connect("127.0.0.1", own_broker.port)
+    attacker.loop_start()
+    try:
+        for _ in range(1000):
+            attacker.publish("homeassistant/status", b"online", qos=0)
+        attacker.publish("homeassistant/status", b"online", qos=1).wait_for_publish(30)
+        log.wait_for(r"Home Assistant came online", timeout=60)
+        states.clear()
+        states.wait_for("mood-edge/flooded/state")  # still running, still publishing
+    finally:
+        attacker.loop_stop()
+        attacker.disconnect()
+        assert stop_daemon(proc) == 0
+    fresh = [m for m in ha.on("homeassistant/sensor/mood_edge_flooded/+/config") if not m.retain]
+    assert len(log.matching(r"Home Assistant came online")) == 1
+    assert len(fresh) <= 4  # one re-announce: one payload per entity
+
+
+class NeverReleasingBroker:
+    """Speaks just enough MQTT to accept a client, then sends QoS 2 publishes it never releases
+    (no PUBREL), and finally a QoS 0 "done" on homeassistant/status."""
+
+    def __init__(self, count: int) -> None:
+        import socket
+        self.count = count
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @staticmethod
+    def _packet(header: int, body: bytes) -> bytes:
+        n, length = len(body), bytearray()
+        while True:
+            byte, n = n % 128, n // 128
+            length.append(byte | (128 if n else 0))
+            if not n:
+                return bytes([header]) + bytes(length) + body
+
+    @staticmethod
+    def _read(conn) -> tuple[int, bytes]:
+        def exactly(n: int) -> bytes:
+            data = b""
+            while len(data) < n:
+                chunk = conn.recv(n - len(data))
+                if not chunk:
+                    raise EOFError
+                data += chunk
+            return data
+        header = exactly(1)[0]
+        length, mult = 0, 1
+        while True:
+            b = exactly(1)[0]
+            length += (b & 127) * mult
+            mult *= 128
+            if not b & 128:
+                return header, exactly(length)
+
+    def _publish(self, qos: int, mid: int, payload: bytes) -> bytes:
+        topic = b"homeassistant/status"
+        body = len(topic).to_bytes(2, "big") + topic + (mid.to_bytes(2, "big") if qos else b"") + payload
+        return self._packet(0x30 | qos << 1, body)
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        try:
+            self._read(conn)  # CONNECT
+            conn.sendall(b"\x20\x02\x00\x00")
+            while True:
+                header, body = self._read(conn)
+                if header >> 4 == 8:  # SUBSCRIBE
+                    conn.sendall(self._packet(0x90, body[:2] + b"\x01"))
+                    break
+            conn.sendall(b"".join(self._publish(2, 1 + i, b"offline") for i in range(self.count)))
+            conn.sendall(self._publish(0, 0, b"done"))
+            while True:
+                self._read(conn)
+        except (EOFError, OSError):
+            pass
+
+
+def test_qos2_publishes_a_broker_never_releases_are_bounded(tmp_path):
+    hostile = NeverReleasingBroker(count=MAX_INCOMING_QOS2 * 10)
+    got: list[bytes] = []
+    pub = _own_publisher(hostile.port, tmp_path, got)
+    try:
+        _wait_for(lambda: b"done" in got, "the QoS 0 message after the QoS 2 flood")
+        assert len(pub.client._in_messages) == MAX_INCOMING_QOS2
+        assert pub.client.qos2_forgotten == MAX_INCOMING_QOS2 * 9
+    finally:
+        pub.stop()
