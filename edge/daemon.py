@@ -130,7 +130,9 @@ class Pipeline:
         self._rec_mood: str | None = None
         self._last_msg: StateMessage | None = None
         self._last_publish = 0.0
-        self._debug_dir = Path(cfg.daemon.debug_save_faces_dir) if cfg.daemon.debug_save_faces_dir else None
+        self._debug_dir = _debug_dir(cfg) if cfg.daemon.debug_save_faces_dir else None
+        #: the last problem writing a crop, logged once (a full disk must not crash the loop)
+        self._debug_problem: str | None = None
 
     def model_info(self) -> dict[str, str]:
         return {"id": self.classifier.model_id, "sha256": self.classifier.card.sha256}
@@ -181,11 +183,40 @@ class Pipeline:
         return True
 
     def _save_debug_crops(self, frame: Frame, faces: list[Face]) -> None:
+        """Face crops as PNGs readable by this user only (they are faces); a failure is logged
+        once and the loop goes on."""
         assert self._debug_dir is not None
-        self._debug_dir.mkdir(parents=True, exist_ok=True)
         for i, face in enumerate(faces):
-            cv2.imwrite(str(self._debug_dir / f"frame{frame.index:06d}-face{i}.png"),
-                        self.classifier.crop(frame.gray, face))
+            path = self._debug_dir / f"frame{frame.index:06d}-face{i}.png"
+            try:
+                ok, png = cv2.imencode(".png", self.classifier.crop(frame.gray, face))
+                if not ok:
+                    raise OSError("PNG encoding failed")
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(png.tobytes())
+            except OSError as exc:
+                problem = exc.strerror or str(exc)
+                if problem != self._debug_problem:
+                    log.warning("DEBUG: cannot write face crops to %s: %s", self._debug_dir, problem)
+                    self._debug_problem = problem
+                return
+            self._debug_problem = None
+
+
+def _debug_dir(cfg: Config) -> Path:
+    """daemon.debug_save_faces_dir, made (mode 0700) and checked writable now: an unwritable one
+    is a start-up error, not a crash on the first face (a crash loop under systemd)."""
+    d = Path(cfg.daemon.debug_save_faces_dir)
+    try:
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        probe = d / f".mood-edge-write-test-{os.getpid()}"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot write face crops there: {exc.strerror or exc}", path=cfg.origin,
+                          field="daemon.debug_save_faces_dir", expected="a folder this user can write, or \"\"") from None
+    return d
 
 
 def _state_file(state_dir: Path) -> Path | None:

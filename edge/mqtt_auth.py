@@ -11,9 +11,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from .config import MqttConfig, parse_broker
-from .errors import ConfigError
+from .errors import ConfigError, read_user_text
 
 log = logging.getLogger(__name__)
+
+#: a password file holds one line; a larger one is a mistake (or a device)
+MAX_PASSWORD_FILE_BYTES = 64 * 1024
 
 
 def resolve_credentials(cfg: MqttConfig, origin: str = "mqtt.broker") -> tuple[str, str]:
@@ -23,11 +26,8 @@ def resolve_credentials(cfg: MqttConfig, origin: str = "mqtt.broker") -> tuple[s
     username = os.environ.get("MOOD_EDGE_MQTT_USERNAME") or cfg.username or url.username
     password = cfg.password or url.password
     if cfg.password_file:
-        try:
-            password = Path(cfg.password_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read it: {exc.strerror or exc}", path=cfg.password_file,
-                              field="mqtt.password_file", expected="a readable file holding the password") from None
+        password = read_user_text(cfg.password_file, ConfigError, "a readable file holding the password",
+                                  max_bytes=MAX_PASSWORD_FILE_BYTES, field="mqtt.password_file").strip()
     password = os.environ.get("MOOD_EDGE_MQTT_PASSWORD") or password
     return username, password
 
