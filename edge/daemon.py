@@ -26,6 +26,7 @@ from .config import Config
 from .detect import Detector, Face, make_detector
 from .errors import ConfigError, ModelError, SourceError
 from .messages import StateMessage
+from .mqtt_auth import warn_password_on_command_line
 from .mood import MoodSmoother, MoodState
 from .publish import Publisher
 from .recommend import Recommender
@@ -57,7 +58,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--camera", metavar="SOURCE",
                    help='frame source: "picamera2", "v4l2:N", "file:PATH" or "dir:PATH"')
     p.add_argument("--broker", metavar="URL",
-                   help='MQTT broker: mqtt://[user:pass@]host[:port], mqtts://... for TLS, "" for none')
+                   help='MQTT broker: mqtt://[user@]host[:port], mqtts://... for TLS, "" for none (a password '
+                        'here is visible to every local user: use MOOD_EDGE_MQTT_PASSWORD or mqtt.password_file)')
     p.add_argument("--device-id", metavar="ID", help="the <device-id> level of the topics")
     p.add_argument("--frames", type=int, metavar="N", help="stop cleanly after N frames (tests, benchmarks)")
     p.add_argument("--loop", action="store_true", help="replay a file or folder source endlessly")
@@ -72,6 +74,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     cfg = config_mod.load(args.config)
+    warn_password_on_command_line(args.broker)
     overrides = {
         "camera.source": args.camera, "mqtt.broker": args.broker, "mqtt.device_id": args.device_id,
         "camera.fps": args.fps, "detector.kind": args.detector, "model.labels": args.labels,

@@ -19,6 +19,21 @@ log = logging.getLogger(__name__)
 MAX_PASSWORD_FILE_BYTES = 64 * 1024
 
 
+def warn_password_on_command_line(url: str | None, option: str = "--broker") -> None:
+    """Say so when a password came in a command-line URL: every local user can read it in
+    /proc/PID/cmdline (and ``ps``), for as long as the process runs."""
+    if not url:
+        return
+    try:
+        password = parse_broker(url, origin=option).password
+    except ConfigError:
+        return  # the URL's own check reports it
+    if password:
+        log.warning("%s carries a password: every user of this machine can read it in the process list. "
+                    "Use MOOD_EDGE_MQTT_PASSWORD or mqtt.password_file instead (the URL keeps only the user name)",
+                    option)
+
+
 def resolve_credentials(cfg: MqttConfig, origin: str = "mqtt.broker") -> tuple[str, str]:
     """Username and password from the URL, the config, a file or the environment (precedence:
     environment > file > config > URL). Never logged."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .config import Config, load, parse_broker, set_value
-from .mqtt_auth import configure_auth
+from .mqtt_auth import configure_auth, warn_password_on_command_line
 from .errors import ConfigError, MoodEdgeError
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ A payload that is not a valid state message is reported as a warning on stderr a
 
 examples:
   mood-edge watch --broker mqtt://pi.local
-  mood-edge watch --broker mqtts://user:secret@broker.lan --device-id livingroom
+  MOOD_EDGE_MQTT_PASSWORD=secret mood-edge watch --broker mqtts://user@broker.lan --device-id livingroom
   mood-edge watch --config /etc/mood-edge/config.toml --plain --count 1 --timeout 30
 
 exit status:
@@ -384,8 +384,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="PATH",
                         help="read broker, credentials, TLS files and topic prefix from this config's [mqtt]")
     parser.add_argument("--broker", metavar="URL",
-                        help="mqtt://[user:pass@]host[:port] or mqtts://... (default: the config's, "
-                             "else mqtt://localhost:1883)")
+                        help="mqtt://[user@]host[:port] or mqtts://... (default: the config's, "
+                             "else mqtt://localhost:1883); the password from MOOD_EDGE_MQTT_PASSWORD, "
+                             "not the URL (visible to every local user)")
     parser.add_argument("--device-id", metavar="ID|all", default="all",
                         help="the device to show, or \"all\" (default: all)")
     parser.add_argument("--prefix", metavar="P", help="topic prefix (default: the config's, else mood-edge)")
@@ -401,6 +402,7 @@ def _config(args: argparse.Namespace) -> Config:
         if not args.broker:
             raise ConfigError("got an empty URL", field="--broker", expected="mqtt://host[:port] or mqtts://...")
         set_value(cfg, "mqtt.broker", args.broker, origin="--broker")
+        warn_password_on_command_line(args.broker)
     if args.prefix is not None:
         set_value(cfg, "mqtt.topic_prefix", args.prefix, origin="--prefix")
     if not cfg.mqtt.broker:

@@ -125,3 +125,65 @@ def test_systemd_accepts_the_drop_in(tmp_path):
                          capture_output=True, text=True, timeout=120)
     line = next((x for x in (run.stdout + run.stderr).splitlines() if "IPAddressDeny=" in x), "")
     assert "only localhost entries" in line, run.stdout + run.stderr
+
+
+# ------------------------------------------------------------------ mood-edge-user.sh
+
+
+def spy_on_mosquitto_passwd(tmp_path: Path) -> tuple[dict, Path]:
+    """PATH with a mosquitto_passwd that records its argv, then runs the real one."""
+    real = shutil.which("mosquitto_passwd")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "argv.log"
+    spy = bin_dir / "mosquitto_passwd"
+    spy.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> "{log}"\nexec "{real}" "$@"\n')
+    spy.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}, log
+
+
+@pytest.mark.skipif(not shutil.which("mosquitto_passwd"), reason="needs mosquitto_passwd")
+def test_a_password_from_stdin_never_reaches_a_command_line_and_logs_in(tmp_path):
+    import paho.mqtt.client as mqtt
+
+    from mqtt_helpers import Mosquitto
+
+    env, argv_log = spy_on_mosquitto_passwd(tmp_path)
+    import tempfile
+    etc = Path(tempfile.mkdtemp(prefix="mood-edge-users-")) / "etc"  # mosquitto drops root: not under tmp_path
+    password = "pw-only-on-stdin-7731"
+    run = subprocess.run(["sh", str(USER_SH), "--dir", str(etc), "--password-stdin", "add", "device", "kitchen"],
+                         input=password + "\n", capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert password not in argv_log.read_text() and password not in run.stdout + run.stderr
+    (etc / "passwd").chmod(0o644)
+    etc.chmod(0o755)
+    etc.parent.chmod(0o755)
+    b = Mosquitto(anonymous=False, extra_conf=f"password_file {etc / 'passwd'}\n").start()
+    try:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="pw-check")
+        c.username_pw_set("kitchen", password)
+        c.connect("127.0.0.1", b.port)
+        assert c.loop_misc() == 0 and c.loop(5) == 0 and c.is_connected()
+        c.disconnect()
+    finally:
+        b.stop()
+        shutil.rmtree(etc.parent, ignore_errors=True)
+
+
+@pytest.mark.skipif(not shutil.which("mosquitto_passwd"), reason="needs mosquitto_passwd")
+def test_a_password_as_an_argument_still_works_with_a_warning_and_stays_off_mosquitto_passwds_argv(tmp_path):
+    env, argv_log = spy_on_mosquitto_passwd(tmp_path)
+    run = subprocess.run(["sh", str(USER_SH), "--dir", str(tmp_path / "etc"), "add", "display", "wall", "argv-pw-55"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "warning" in run.stderr and "--password-stdin" in run.stderr
+    assert "argv-pw-55" not in argv_log.read_text()
+
+
+@pytest.mark.parametrize("name", ["evil\nhomeassistant", "kitchen\n", "a/b", "", "x" * 65])
+def test_a_user_name_that_is_not_one_topic_level_is_refused(tmp_path, name):
+    run = subprocess.run(["sh", str(USER_SH), "--dir", str(tmp_path / "etc"), "add", "device", name, "pw"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "must be 1-64 letters" in run.stderr
+    assert not (tmp_path / "etc" / "passwd").exists()

@@ -131,3 +131,12 @@ def test_debug_face_crops_are_readable_by_their_owner_only(tmp_path):
     assert crops
     assert stat.S_IMODE(faces.stat().st_mode) == 0o700
     assert {stat.S_IMODE(p.stat().st_mode) for p in crops} == {0o600}
+
+
+def test_a_password_in_the_broker_url_on_the_command_line_is_warned_about_and_not_logged(tmp_path):
+    run = run_edge("run", "--config", str(config_file(tmp_path)), "--broker", "mqtt://kitchen:hunter2-x@127.0.0.1:1",
+                   "--state-dir", str(tmp_path / "state"), "--camera", f"dir:{astronaut_folder(tmp_path)}",
+                   "--frames", "1")
+    assert run.returncode == 0, run.stderr
+    assert "--broker carries a password" in run.stderr and "MOOD_EDGE_MQTT_PASSWORD" in run.stderr
+    assert "hunter2-x" not in run.stdout + run.stderr
