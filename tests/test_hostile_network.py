@@ -319,3 +319,71 @@ def test_qos2_publishes_a_broker_never_releases_are_bounded(tmp_path):
         assert pub.client.qos2_forgotten == MAX_INCOMING_QOS2 * 9
     finally:
         pub.stop()
+
+
+# ------------------------------------------------------------------ 7. watch, the ACL
+
+
+def test_watch_shows_infinite_and_huge_numbers_as_warnings_for_the_right_device():
+    from edge.watch import State, parse_message
+
+    inf = parse_message("mood-edge", "mood-edge/kitchen/state", b'{"schema":1,"mood":"happy","faces":Infinity}')
+    assert isinstance(inf, State) and inf.device == "kitchen" and inf.faces is None
+    assert any("faces" in w for w in inf.warnings)
+    huge = parse_message("mood-edge", "mood-edge/kitchen/state",
+                         b'{"schema":1,"mood":"happy","faces":' + b"9" * 4000 + b',"confidence":-3,'
+                         b'"recommendations":[{"title":"Up","year":' + b"9" * 4000 + b',"runtime":-5}]}')
+    assert isinstance(huge, State) and huge.faces is None and huge.confidence is None
+    assert huge.films[0].year is None and huge.films[0].runtime is None
+    assert all(len(w) < 120 for w in huge.warnings) and len(huge.warnings) == 2
+
+
+def test_watch_keeps_its_queue_bounded_under_a_flood():
+    from edge.config import Config
+    from edge.watch import MAX_QUEUED, Watcher
+
+    b = Mosquitto().start()
+    try:
+        cfg = Config()
+        cfg.mqtt.broker = b.url
+        w = Watcher(cfg, "all")
+        w.start()
+        try:
+            assert w.connected.wait(15)
+            w.events.get(timeout=15)  # the "connected" news
+            flood = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="watch-flooder")
+            flood.connect("127.0.0.1", b.port)
+            flood.loop_start()
+            total = MAX_QUEUED * 3
+            for i in range(total - 1):
+                flood.publish("mood-edge/kitchen/availability", b"online", qos=0)
+            flood.publish("mood-edge/kitchen/availability", b"online", qos=1).wait_for_publish(30)
+            _wait_for(lambda: w.events.qsize() + w.dropped >= total, "the flood to arrive")
+            assert w.events.qsize() == MAX_QUEUED and w.dropped == total - MAX_QUEUED
+            flood.loop_stop()
+            flood.disconnect()
+        finally:
+            w.stop()
+    finally:
+        b.stop()
+
+
+def test_anonymous_loopback_clients_may_write_only_sensor_discovery_and_mood_edge(broker, clients, observer):
+    local = clients(broker.plain)
+    assert local.publish("homeassistant/sensor/mood_edge_kitchen/mood/config", "{}").value == 0
+    assert local.publish("mood-edge/kitchen/state", "{}").value == 0
+    for topic in ("homeassistant/status", "homeassistant/switch/garage/config",
+                  "homeassistant/light/kitchen/config", "homeassistant/sensor/x/config/extra"):
+        assert local.publish(topic, "spoofed").value == 0x87, topic
+
+
+def test_the_unit_bounds_memory_and_tasks():
+    unit = (Path(__file__).resolve().parent.parent / "systemd" / "mood-edge.service").read_text()
+    keys = dict(line.split("=", 1) for line in unit.splitlines() if line.startswith(("MemoryMax=", "TasksMax=")))
+    assert keys["MemoryMax"].endswith("M") and 128 <= int(keys["MemoryMax"][:-1]) <= 512
+    assert 16 <= int(keys["TasksMax"]) <= 256
+
+
+@pytest.mark.parametrize("username, password", [("homeassistant", "guess"), ("livingroom", "wrong")])
+def test_on_loopback_a_claimed_username_needs_its_password(broker, clients, username, password):
+    assert not clients(broker.plain, username=username, password=password).accepted
