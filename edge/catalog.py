@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CatalogError, read_user_text
+
+#: a catalog of 100,000 films is ~60 MB; beyond this it is not a catalog (or /dev/zero)
+MAX_CATALOG_BYTES = 128 << 20
 from .labels import FER7
 
 log = logging.getLogger(__name__)
@@ -341,7 +344,7 @@ def _reject_constant(name: str) -> Any:
 def load_catalog(path: str | Path) -> Catalog:
     """Read and validate catalog.json; any problem raises CatalogError naming the file and field."""
     p = Path(path)
-    text = read_user_text(p, CatalogError, "a catalog.json (see catalog.schema.json)")
+    text = read_user_text(p, CatalogError, "a catalog.json (see catalog.schema.json)", max_bytes=MAX_CATALOG_BYTES)
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:

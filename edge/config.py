@@ -162,6 +162,19 @@ MAX_THREADS = 64
 HOUR, DAY = 3600, 86400
 
 
+#: MQTT topics are at most 65,535 bytes (paho's network thread died on a longer one); a prefix is
+#: a few words. Client ids: mosquitto takes long ones, but nobody needs more than this.
+MAX_TOPIC_PREFIX_BYTES = 256
+MAX_CLIENT_ID_BYTES = 128
+
+
+def _topic_ok(v: str) -> bool:
+    """Topic levels the broker will accept: no wildcards, no NUL or other control/format
+    characters (the broker refuses those forever), and a bounded length."""
+    return 0 < len(v.encode("utf-8", "surrogatepass")) <= MAX_TOPIC_PREFIX_BYTES and v.isprintable() \
+        and not any(c in v for c in "#+")
+
+
 def _seconds(most: int) -> tuple[typing.Callable[[Any], bool], str]:
     """A duration that must be above zero and at most ``most`` seconds."""
     return (lambda v: 0 < v <= most, f"more than 0, at most {most} seconds")
@@ -199,17 +212,20 @@ _CHOICES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
                     'mqtt://[user:pass@]host[:port], mqtts://... or "" to disable'),
     "mqtt.device_id": (lambda v: bool(re.fullmatch(r"[A-Za-z0-9_-]{1,64}", v)),
                        "1-64 letters, digits, '-' or '_' (it becomes an MQTT topic level)"),
-    "mqtt.topic_prefix": (lambda v: bool(v) and not any(c in v for c in "#+") and not v.endswith("/"),
-                          "a topic without wildcards or a trailing '/'"),
+    "mqtt.topic_prefix": (lambda v: _topic_ok(v) and not v.endswith("/"),
+                          f"a topic of 1-{MAX_TOPIC_PREFIX_BYTES} bytes without wildcards, control characters "
+                          "or a trailing '/'"),
+    "mqtt.client_id": (lambda v: v == "" or (v.isprintable() and len(v.encode()) <= MAX_CLIENT_ID_BYTES),
+                       f'"" (the default) or up to {MAX_CLIENT_ID_BYTES} bytes without control characters'),
     "mqtt.qos": (lambda v: v in (0, 1, 2), "0, 1 or 2"),
     "mqtt.keepalive_s": (lambda v: 5 <= v <= 65535, "5 to 65535 seconds"),
     "mqtt.reconnect_min_s": _seconds(HOUR),
     "mqtt.reconnect_max_s": _seconds(HOUR),
     "mqtt.max_queued": (lambda v: 1 <= v <= 1_000_000, "1 to 1000000 messages"),
     "mqtt.heartbeat_s": _seconds(DAY),
-    "homeassistant.discovery_prefix": (lambda v: bool(v) and not any(c in v for c in "#+")
-                                       and not v.startswith("/") and not v.endswith("/"),
-                                       "a topic without wildcards or a leading/trailing '/' (HA's default: homeassistant)"),
+    "homeassistant.discovery_prefix": (lambda v: _topic_ok(v) and not v.startswith("/") and not v.endswith("/"),
+                                       f"a topic of 1-{MAX_TOPIC_PREFIX_BYTES} bytes without wildcards, control "
+                                       "characters or a leading/trailing '/' (HA's default: homeassistant)"),
     "daemon.log_level": (lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
                          "DEBUG, INFO, WARNING or ERROR"),
 }
@@ -266,6 +282,8 @@ def _shown(key: str, value: Any) -> str:
         return "***"
     if key == "mqtt.broker" and isinstance(value, str):
         return repr(mask_url(value))
+    if isinstance(value, str) and len(value) > 80:  # one line, not 70,000 characters of it
+        return f"{value[:60]!r}... ({len(value)} characters)"
     return repr(value)
 
 

@@ -26,6 +26,7 @@ from .config import Config
 from .detect import Detector, Face, make_detector
 from .errors import ConfigError, ModelError, SourceError
 from .messages import StateMessage
+from .mqtt_auth import warn_password_on_command_line
 from .mood import MoodSmoother, MoodState
 from .publish import Publisher
 from .library import library_catalog
@@ -58,7 +59,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--camera", metavar="SOURCE",
                    help='frame source: "picamera2", "v4l2:N", "file:PATH" or "dir:PATH"')
     p.add_argument("--broker", metavar="URL",
-                   help='MQTT broker: mqtt://[user:pass@]host[:port], mqtts://... for TLS, "" for none')
+                   help='MQTT broker: mqtt://[user@]host[:port], mqtts://... for TLS, "" for none (a password '
+                        'here is visible to every local user: use MOOD_EDGE_MQTT_PASSWORD or mqtt.password_file)')
     p.add_argument("--device-id", metavar="ID", help="the <device-id> level of the topics")
     p.add_argument("--frames", type=int, metavar="N", help="stop cleanly after N frames (tests, benchmarks)")
     p.add_argument("--loop", action="store_true", help="replay a file or folder source endlessly")
@@ -75,6 +77,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     cfg = config_mod.load(args.config)
+    warn_password_on_command_line(args.broker)
     overrides = {
         "camera.source": args.camera, "mqtt.broker": args.broker, "mqtt.device_id": args.device_id,
         "camera.fps": args.fps, "detector.kind": args.detector, "model.labels": args.labels,
@@ -120,22 +123,25 @@ class Pipeline:
         self.detector = make_detector(cfg.detector)
         self.smoother = MoodSmoother(cfg.mood, self.classifier.labels)
         state_dir = Path(cfg.daemon.state_dir)
+        state_file = _state_file(state_dir)
         catalog = load_catalog(cfg.recommend.catalog)
         if cfg.recommend.library:  # the household's own films, with the catalog's policy and knowledge
             catalog, _ = library_catalog(cfg.recommend.library, catalog)
         self.recommender = Recommender(catalog, strategy=cfg.recommend.strategy,
                                        count=cfg.recommend.count, family_safe=cfg.recommend.family_safe,
                                        history=cfg.recommend.history,
-                                       state_path=_state_file(state_dir), seed=cfg.recommend.seed)
+                                       state_path=state_file, seed=cfg.recommend.seed)
         self.source = open_source(cfg.camera)
         if cfg.mqtt.broker:
-            self.publisher = Publisher(cfg.mqtt)
+            self.publisher = Publisher(cfg.mqtt, state_dir if state_file else None)
         self.camera_status = "ok"
         self._recommendations: list[dict] = []
         self._rec_mood: str | None = None
         self._last_msg: StateMessage | None = None
         self._last_publish = 0.0
-        self._debug_dir = Path(cfg.daemon.debug_save_faces_dir) if cfg.daemon.debug_save_faces_dir else None
+        self._debug_dir = _debug_dir(cfg) if cfg.daemon.debug_save_faces_dir else None
+        #: the last problem writing a crop, logged once (a full disk must not crash the loop)
+        self._debug_problem: str | None = None
 
     def model_info(self) -> dict[str, str]:
         return {"id": self.classifier.model_id, "sha256": self.classifier.card.sha256}
@@ -186,11 +192,40 @@ class Pipeline:
         return True
 
     def _save_debug_crops(self, frame: Frame, faces: list[Face]) -> None:
+        """Face crops as PNGs readable by this user only (they are faces); a failure is logged
+        once and the loop goes on."""
         assert self._debug_dir is not None
-        self._debug_dir.mkdir(parents=True, exist_ok=True)
         for i, face in enumerate(faces):
-            cv2.imwrite(str(self._debug_dir / f"frame{frame.index:06d}-face{i}.png"),
-                        self.classifier.crop(frame.gray, face))
+            path = self._debug_dir / f"frame{frame.index:06d}-face{i}.png"
+            try:
+                ok, png = cv2.imencode(".png", self.classifier.crop(frame.gray, face))
+                if not ok:
+                    raise OSError("PNG encoding failed")
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(png.tobytes())
+            except OSError as exc:
+                problem = exc.strerror or str(exc)
+                if problem != self._debug_problem:
+                    log.warning("DEBUG: cannot write face crops to %s: %s", self._debug_dir, problem)
+                    self._debug_problem = problem
+                return
+            self._debug_problem = None
+
+
+def _debug_dir(cfg: Config) -> Path:
+    """daemon.debug_save_faces_dir, made (mode 0700) and checked writable now: an unwritable one
+    is a start-up error, not a crash on the first face (a crash loop under systemd)."""
+    d = Path(cfg.daemon.debug_save_faces_dir)
+    try:
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        probe = d / f".mood-edge-write-test-{os.getpid()}"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot write face crops there: {exc.strerror or exc}", path=cfg.origin,
+                          field="daemon.debug_save_faces_dir", expected="a folder this user can write, or \"\"") from None
+    return d
 
 
 def _state_file(state_dir: Path) -> Path | None:
@@ -214,6 +249,7 @@ class Daemon:
         self.frames = 0
         #: the reason last logged for a camera that does not open (logged once, not per retry)
         self._camera_problem: str | None = None
+        self.birth_watcher: homeassistant.BirthWatcher | None = None
 
     def request_stop(self, *_: object) -> None:
         self.stop_event.set()
@@ -232,12 +268,9 @@ class Daemon:
 
             announce()  # retained: the publisher re-sends them on every reconnect
 
-            def on_birth(topic: str, payload: bytes) -> None:
-                if homeassistant.is_birth(payload):
-                    log.info("Home Assistant came online: re-announcing discovery")
-                    announce()
-
-            pub.subscribe(homeassistant.birth_topic(self.cfg), on_birth)
+            # rate-limited: a flood of births must not become a flood of publishes and log lines
+            self.birth_watcher = homeassistant.BirthWatcher(announce)
+            pub.subscribe(homeassistant.birth_topic(self.cfg), self.birth_watcher)
         pub.start()
 
     def _open_camera(self) -> bool:
@@ -335,6 +368,8 @@ class Daemon:
     def shutdown(self) -> None:
         notify.stopping()
         log.info("stopping after %d frames", self.frames)
+        if self.birth_watcher is not None:
+            self.birth_watcher.cancel()
         if self.pipeline.publisher is not None:
             self.pipeline.publisher.stop()
         self.pipeline.source.close()

@@ -7,6 +7,8 @@ prints it as one line and exits non-zero; it never shows a traceback for these.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 
@@ -51,19 +53,56 @@ class DataError(MoodEdgeError):
     """Training/evaluation data (FER-2013 csv or folders, images) is malformed."""
 
 
-def read_user_text(path: str | Path, error: type[MoodEdgeError], expected: str) -> str:
-    """The UTF-8 text of a file the user gave us, or ``error`` saying plainly what is wrong with it."""
+#: what read_user_text accepts unless told otherwise (a config is a few KB)
+MAX_USER_FILE_BYTES = 1 << 20
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MiB" if n >= 1 << 20 else f"{n / 1024:.0f} KiB" if n >= 1024 else f"{n} bytes"
+
+
+def read_user_bytes(path: str | Path, error: type[MoodEdgeError], expected: str,
+                    max_bytes: int = MAX_USER_FILE_BYTES, field: str | None = None) -> bytes:
+    """The bytes of a regular file the user gave us, at most ``max_bytes`` of them.
+
+    Opened without blocking and checked to be a regular file before anything is read: a FIFO
+    would hang the daemon forever and /dev/zero or a huge file would read until MemoryError.
+    """
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise error("no such file", path=p, expected=expected) from None
+        raise error("no such file", path=p, field=field, expected=expected) from None
     except OSError as exc:
-        raise error(f"cannot read it: {exc.strerror or exc}", path=p) from None
+        raise error(f"cannot read it: {exc.strerror or exc}", path=p, field=field) from None
     except ValueError:  # a NUL in the name: no OS can open it
-        raise error("not a valid file name (it contains a NUL character)", path=ascii(str(p)),
+        raise error("not a valid file name (it contains a NUL character)", path=ascii(str(p)), field=field,
                     expected=expected) from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a socket"
+                    if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+            raise error(f"is {kind}, not a regular file", path=p, field=field, expected=expected)
+        if st.st_size > max_bytes:
+            raise error(f"is {_size(st.st_size)}, too large", path=p, field=field,
+                        expected=f"{expected} of at most {_size(max_bytes)}")
+        try:
+            raw = f.read(max_bytes + 1)  # a file that grows meanwhile is still bounded
+        except OSError as exc:
+            raise error(f"cannot read it: {exc.strerror or exc}", path=p, field=field) from None
+    if len(raw) > max_bytes:
+        raise error("grew too large while being read", path=p, field=field,
+                    expected=f"{expected} of at most {_size(max_bytes)}")
+    return raw
+
+
+def read_user_text(path: str | Path, error: type[MoodEdgeError], expected: str,
+                   max_bytes: int = MAX_USER_FILE_BYTES, field: str | None = None) -> str:
+    """The UTF-8 text of a file the user gave us, or ``error`` saying plainly what is wrong with it."""
+    raw = read_user_bytes(path, error, expected, max_bytes, field)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise error("is not UTF-8 text", path=p, expected=expected) from None
+        raise error("is not UTF-8 text", path=Path(path), field=field, expected=expected) from None

@@ -19,13 +19,22 @@ these retained on every (re)connect and again when HA's birth message (``<prefix
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from . import __version__
 from .config import Config
 from .errors import ConfigError
+from .ratelimit import Coalesce
+
+log = logging.getLogger("edge.daemon")
+
+#: at most one re-announce per this many seconds, however often "online" arrives (a flood of
+#: 83,500 births in 10 s was 83,500 log lines and ~7,800 discovery re-publishes). The payloads
+#: are retained anyway; the re-announce is for brokers that lost them.
+REANNOUNCE_EVERY_S = 30.0
 
 #: what HA publishes on its birth/will topic (https://www.home-assistant.io/integrations/mqtt/#birth-and-last-will-messages)
 BIRTH_PAYLOAD = b"online"
@@ -90,6 +99,32 @@ def is_birth(payload: Any) -> bool:
         return bytes(payload).strip() == BIRTH_PAYLOAD
     except Exception:  # noqa: BLE001 - any junk on the topic simply is not a birth message
         return False
+
+
+class BirthWatcher:
+    """The handler for the birth topic: re-announces discovery when Home Assistant comes online,
+    at once and then at most once per ``period_s`` (births in between are folded into one
+    re-announce at the end of the period, logged with their count)."""
+
+    def __init__(self, announce: Callable[[], None], period_s: float = REANNOUNCE_EVERY_S) -> None:
+        self._announce = announce
+        self._coalesce = Coalesce(self._run, period_s)
+        self.births = 0
+        self.announcements = 0
+
+    def __call__(self, topic: str, payload: bytes) -> None:
+        if is_birth(payload):
+            self.births += 1
+            self._coalesce.trigger()
+
+    def _run(self, folded: int) -> None:
+        self.announcements += 1
+        log.info("Home Assistant came online: re-announcing discovery%s",
+                 f" ({folded} more birth messages since the last one)" if folded else "")
+        self._announce()
+
+    def cancel(self) -> None:
+        self._coalesce.cancel()
 
 
 def state_topic(cfg: Config) -> str:

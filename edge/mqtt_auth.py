@@ -11,9 +11,27 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from .config import MqttConfig, parse_broker
-from .errors import ConfigError
+from .errors import ConfigError, read_user_text
 
 log = logging.getLogger(__name__)
+
+#: a password file holds one line; a larger one is a mistake (or a device)
+MAX_PASSWORD_FILE_BYTES = 64 * 1024
+
+
+def warn_password_on_command_line(url: str | None, option: str = "--broker") -> None:
+    """Say so when a password came in a command-line URL: every local user can read it in
+    /proc/PID/cmdline (and ``ps``), for as long as the process runs."""
+    if not url:
+        return
+    try:
+        password = parse_broker(url, origin=option).password
+    except ConfigError:
+        return  # the URL's own check reports it
+    if password:
+        log.warning("%s carries a password: every user of this machine can read it in the process list. "
+                    "Use MOOD_EDGE_MQTT_PASSWORD or mqtt.password_file instead (the URL keeps only the user name)",
+                    option)
 
 
 def resolve_credentials(cfg: MqttConfig, origin: str = "mqtt.broker") -> tuple[str, str]:
@@ -23,11 +41,8 @@ def resolve_credentials(cfg: MqttConfig, origin: str = "mqtt.broker") -> tuple[s
     username = os.environ.get("MOOD_EDGE_MQTT_USERNAME") or cfg.username or url.username
     password = cfg.password or url.password
     if cfg.password_file:
-        try:
-            password = Path(cfg.password_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read it: {exc.strerror or exc}", path=cfg.password_file,
-                              field="mqtt.password_file", expected="a readable file holding the password") from None
+        password = read_user_text(cfg.password_file, ConfigError, "a readable file holding the password",
+                                  max_bytes=MAX_PASSWORD_FILE_BYTES, field="mqtt.password_file").strip()
     password = os.environ.get("MOOD_EDGE_MQTT_PASSWORD") or password
     return username, password
 

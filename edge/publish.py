@@ -14,10 +14,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import ssl
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import paho.mqtt.client as mqtt
@@ -25,6 +28,8 @@ import paho.mqtt.client as mqtt
 from .config import MqttConfig, parse_broker
 from .errors import ConfigError
 from .mqtt_auth import configure_auth
+from .mqtt_limits import MAX_INCOMING_BYTES, BoundedClient
+from .ratelimit import RateLimit
 from .messages import OFFLINE, ONLINE, StateMessage, availability_topic, state_topic
 
 log = logging.getLogger(__name__)
@@ -46,8 +51,9 @@ class _PahoNoise(logging.Filter):
         return True
 
 
-class _Client(mqtt.Client):
-    """paho's client, remembering why the last (re)connect attempt failed (paho only says "failed")."""
+class _Client(BoundedClient):
+    """paho's client (incoming messages bounded, see mqtt_limits), remembering why the last
+    (re)connect attempt failed (paho only says "failed")."""
 
     last_error: BaseException | None = None
 
@@ -81,6 +87,42 @@ def _drop_queued(client: mqtt.Client) -> int:
     return count
 
 
+#: where the daemon keeps its MQTT client id (under daemon.state_dir)
+CLIENT_ID_FILE = "mqtt-client-id"
+
+
+def private_client_id(device_id: str, state_dir: Path | None = None) -> str:
+    """``mood-edge-<device_id>-<random>``: a client id nobody else can guess.
+
+    MQTT lets a new connection with the same client id take over the old one, so a predictable
+    id (``mood-edge-<device_id>``) lets any other user of the broker knock the device offline.
+    The random part is kept in ``state_dir`` (mode 0600), so a restarted daemon takes over its own
+    half-open session instead of leaving one whose Last Will would later say "offline". Without a
+    writable state_dir it is random per process.
+    """
+    path = state_dir / CLIENT_ID_FILE if state_dir is not None else None
+    if path is not None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            with os.fdopen(fd, "rb") as f:
+                saved = f.read(200).decode("ascii", "replace").strip()
+            if saved.startswith(f"mood-edge-{device_id}-") and saved.isprintable() and len(saved) <= 100:
+                return saved
+        except OSError:
+            pass
+    client_id = f"mood-edge-{device_id}-{secrets.token_hex(8)}"
+    if path is not None:
+        try:
+            tmp = path.with_name(path.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(client_id + "\n")
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.debug("cannot keep the MQTT client id in %s: %s", path, exc)
+    return client_id
+
+
 @dataclass
 class PublisherStats:
     connects: int = 0
@@ -89,13 +131,17 @@ class PublisherStats:
     failures: int = 0
     published: int = 0
     dropped: int = 0
+    #: incoming messages thrown away unread for being larger than MAX_INCOMING_BYTES
+    oversized: int = 0
     last_connect: float = 0.0
     last_disconnect: float = 0.0
 
 
 class Publisher:
-    def __init__(self, cfg: MqttConfig) -> None:
+    def __init__(self, cfg: MqttConfig, state_dir: Path | None = None) -> None:
         self.cfg = cfg
+        #: mqtt.client_id when set, else one nobody else knows (see private_client_id)
+        self.client_id = cfg.client_id or private_client_id(cfg.device_id, state_dir)
         self.url = parse_broker(cfg.broker)
         self.availability_topic = availability_topic(cfg.topic_prefix, cfg.device_id)
         self.state_topic = state_topic(cfg.topic_prefix, cfg.device_id)
@@ -110,13 +156,15 @@ class Publisher:
         self._problem: str | None = None
         #: the broker answered CONNECT with a refusal (its disconnect that follows is no news)
         self._refused = False
+        #: oversized incoming messages are logged at most once a minute, with a count
+        self._oversize_log = RateLimit(60.0)
         self.client = self._make_client()
 
     # -- setup -----------------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
         cfg = self.cfg
         client = _Client(mqtt.CallbackAPIVersion.VERSION2,
-                         client_id=cfg.client_id or f"mood-edge-{cfg.device_id}",
+                         client_id=self.client_id,
                          protocol=mqtt.MQTTv311, clean_session=True)
         paho_log = logging.getLogger("edge.paho")
         if not any(isinstance(f, _PahoNoise) for f in paho_log.filters):
@@ -131,6 +179,7 @@ class Publisher:
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_oversized = self._on_oversized
         return client
 
     def on_connect(self, hook: Callable[[], None]) -> None:
@@ -271,6 +320,13 @@ class Publisher:
             tls = self.url.tls or self.cfg.tls
             self._report(f"{self.url.host}:{self.url.port} closed the connection before accepting it ({reason_code}; "
                          f"is it an MQTT {'TLS' if tls else 'plain'} port? mqtt:// is plain, mqtts:// is TLS)")
+
+    def _on_oversized(self, size: int) -> None:
+        self.stats.oversized += 1
+        if self._oversize_log.allow():
+            more = self._oversize_log.take_suppressed()
+            log.warning("MQTT: ignored a %d-byte message from the broker (the limit is %d bytes)%s", size,
+                        MAX_INCOMING_BYTES, f"; {more} more since the last report" if more else "")
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         for pattern, handler in list(self._subscriptions.items()):

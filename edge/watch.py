@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import queue
 import re
 import shutil
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .config import Config, load, parse_broker, set_value
-from .mqtt_auth import configure_auth
+from .mqtt_auth import configure_auth, warn_password_on_command_line
 from .errors import ConfigError, MoodEdgeError
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ A payload that is not a valid state message is reported as a warning on stderr a
 
 examples:
   mood-edge watch --broker mqtt://pi.local
-  mood-edge watch --broker mqtts://user:secret@broker.lan --device-id livingroom
+  MOOD_EDGE_MQTT_PASSWORD=secret mood-edge watch --broker mqtts://user@broker.lan --device-id livingroom
   mood-edge watch --config /etc/mood-edge/config.toml --plain --count 1 --timeout 30
 
 exit status:
@@ -57,6 +58,8 @@ MOOD_EMOJI = {
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _DEVICE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONNECT_TIMEOUT_S = 10.0
+#: events waiting for the main thread; more than this is a flood, and new messages are dropped
+MAX_QUEUED = 1000
 
 
 def clean(value: Any, limit: int = 200) -> str:
@@ -120,14 +123,35 @@ class BadPayload:
 Event = State | Availability | BadPayload
 
 
+#: the ranges a value can have in a real state message; outside them it is not shown
+_RANGES = {"confidence": (0.0, 1.0), "faces": (0, 1000)}
+
+
+def _shown_number(value: Any) -> str:
+    """A number for a warning: bounded, whatever its size (str() of a 5000-digit int raises)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 12:
+        return f"a {'-' if value < 0 else ''}{value.bit_length()}-bit integer"
+    return clean(repr(value) if isinstance(value, float) else value, 40)
+
+
 def _number(data: dict, key: str, kind: type, warnings: list[str]) -> Any:
     value = data.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
-        warnings.append(f"{key} is {clean(value, 40)!r}, not a number")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(value, float) and not math.isfinite(value)) or (
+            kind is int and isinstance(value, float) and not value.is_integer()):
+        warnings.append(f"{key} is {_shown_number(value)!r}, not a number")
+        return None
+    low, high = _RANGES.get(key, (-1e12, 1e12))
+    if not low <= value <= high:
+        warnings.append(f"{key} is {_shown_number(value)}, outside {low}..{high}")
         return None
     return kind(value)
+
+
+def _int_in(value: Any, low: int, high: int) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high else None
 
 
 def _film(item: Any) -> Film | None:
@@ -139,9 +163,9 @@ def _film(item: Any) -> Film | None:
     reasons = item.get("reasons")
     return Film(
         title=clean(item["title"], 120),
-        year=year if isinstance(year, int) and not isinstance(year, bool) else None,
+        year=_int_in(year, 1870, 2200),
         genres=[clean(g, 30) for g in genres if isinstance(g, str)][:6] if isinstance(genres, list) else [],
-        runtime=runtime if isinstance(runtime, int) and not isinstance(runtime, bool) and runtime > 0 else None,
+        runtime=_int_in(runtime, 1, 10_000),
         rating=clean(item.get("rating") or "", 10) if isinstance(item.get("rating"), str) else "",
         reasons=[clean(r, 160) for r in reasons if isinstance(r, str)][:4] if isinstance(reasons, list) else [],
     )
@@ -324,7 +348,9 @@ def _make_client(cfg: Config):  # -> paho.mqtt.client.Client
     import paho.mqtt.client as mqtt
 
     url = parse_broker(cfg.mqtt.broker, origin="--broker")
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"mood-edge-watch-{uuid.uuid4().hex[:12]}",
+    from .mqtt_limits import BoundedClient  # messages over 64 KiB are dropped unread
+
+    client = BoundedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=f"mood-edge-watch-{uuid.uuid4().hex[:12]}",
                          protocol=mqtt.MQTTv311, clean_session=True)
     configure_auth(client, cfg.mqtt, origin="--broker")
     client.reconnect_delay_set(1, 15)
@@ -340,7 +366,10 @@ class Watcher:
         level = "+" if device == "all" else device
         # availability first, so a retained "offline" is known before the retained state is shown
         self.topics = [f"{self.prefix}/{level}/availability", f"{self.prefix}/{level}/state"]
-        self.events: queue.Queue[Event | tuple[str, Any]] = queue.Queue()
+        #: bounded: a flood (60 -> 580 MB in 15 s before) waits here at most MAX_QUEUED deep
+        self.events: queue.Queue[Event | tuple[str, Any]] = queue.Queue(maxsize=MAX_QUEUED)
+        #: messages dropped because the queue was full
+        self.dropped = 0
         self.client, self.url = _make_client(cfg)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -360,23 +389,46 @@ class Watcher:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties=None) -> None:
         if getattr(reason_code, "is_failure", False):
-            self.events.put(("refused", str(reason_code)))
+            self._put(("refused", str(reason_code)))
             return
         for t in self.topics:
             client.subscribe(t, qos=1)
         self.connected.set()
-        self.events.put(("connected", None))
+        self._put(("connected", None))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None) -> None:
-        self.events.put(("disconnected", str(reason_code)))
+        self._put(("disconnected", str(reason_code)))
 
     def _on_message(self, client, userdata, msg) -> None:
         try:
             event = parse_message(self.prefix, msg.topic, bytes(msg.payload))
         except Exception as exc:  # noqa: BLE001 - a viewer must survive any payload
-            event = BadPayload(clean(msg.topic, 80), f"cannot read message: {type(exc).__name__}")
+            level = msg.topic[len(self.prefix) + 1:].split("/")[0] if msg.topic.startswith(self.prefix + "/") else ""
+            event = BadPayload(clean(level, 64) if _DEVICE.fullmatch(level) else "?",
+                               f"cannot read message: {type(exc).__name__}")
         if event is not None:
-            self.events.put(event)
+            self._put(event)
+
+    def _put(self, item: Event | tuple[str, Any]) -> None:
+        """Queue an event; under a flood the queue stays bounded: new messages are dropped (and
+        counted), connection news always gets in."""
+        try:
+            self.events.put_nowait(item)
+            return
+        except queue.Full:
+            pass
+        if isinstance(item, tuple):
+            try:
+                self.events.get_nowait()  # make room: the news matters more than one message
+            except queue.Empty:
+                pass
+            self.dropped += 1
+            try:
+                self.events.put_nowait(item)
+            except queue.Full:
+                pass
+        else:
+            self.dropped += 1
 
 
 # -- the command -----------------------------------------------------------------------------------
@@ -384,8 +436,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="PATH",
                         help="read broker, credentials, TLS files and topic prefix from this config's [mqtt]")
     parser.add_argument("--broker", metavar="URL",
-                        help="mqtt://[user:pass@]host[:port] or mqtts://... (default: the config's, "
-                             "else mqtt://localhost:1883)")
+                        help="mqtt://[user@]host[:port] or mqtts://... (default: the config's, "
+                             "else mqtt://localhost:1883); the password from MOOD_EDGE_MQTT_PASSWORD, "
+                             "not the URL (visible to every local user)")
     parser.add_argument("--device-id", metavar="ID|all", default="all",
                         help="the device to show, or \"all\" (default: all)")
     parser.add_argument("--prefix", metavar="P", help="topic prefix (default: the config's, else mood-edge)")
@@ -401,6 +454,7 @@ def _config(args: argparse.Namespace) -> Config:
         if not args.broker:
             raise ConfigError("got an empty URL", field="--broker", expected="mqtt://host[:port] or mqtts://...")
         set_value(cfg, "mqtt.broker", args.broker, origin="--broker")
+        warn_password_on_command_line(args.broker)
     if args.prefix is not None:
         set_value(cfg, "mqtt.topic_prefix", args.prefix, origin="--prefix")
     if not cfg.mqtt.broker:

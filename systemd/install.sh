@@ -14,9 +14,10 @@
 #   3. /etc/systemd/system/mood-edge.service and, only if there is none, /etc/mood-edge/config.toml
 #      (the current example is always refreshed as /etc/mood-edge/config.example.toml);
 #   4. with --with-broker: /etc/mosquitto/conf.d/mood-edge.conf, ACLs, empty password files and TLS
-#      certificates under /etc/mosquitto/mood-edge (existing ones are kept), and the TV page in
-#      /etc/mosquitto/mood-edge/web, served by mosquitto itself: http://<this host>:9001/ (its
-#      mqtt.js comes from displays/node_modules, --mqtt-js FILE or, once, the npm registry,
+#      certificates under /etc/mosquitto/mood-edge (existing ones are kept unless the key and
+#      certificate do not match), a drop-in that limits the daemon to loopback addresses, and the
+#      TV page in /etc/mosquitto/mood-edge/web, served by mosquitto itself: http://<this host>:9001/
+#      (its mqtt.js comes from displays/node_modules, --mqtt-js FILE or, once, the npm registry,
 #      checked against displays/package-lock.json; no Node needed);
 #   5. systemctl daemon-reload, enable and (re)start.
 #
@@ -81,6 +82,8 @@ MOSQ_CONF=/etc/mosquitto/conf.d/mood-edge.conf
 MOSQ_DIR=/etc/mosquitto/mood-edge
 WEB_DIR=$MOSQ_DIR/web   # http_dir of the 9001 listener in mood-edge.conf
 MQTT_JS_TARBALL=${MQTT_JS_TARBALL:-}
+# with --with-broker the daemon talks to loopback only (IPAddressDeny=any, IPAddressAllow=localhost)
+LOCAL_BROKER_DROPIN=/etc/systemd/system/mood-edge.service.d/local-broker.conf
 
 # run CMD...: a step that acts on the system (apt, pip, systemctl, ownership): printed in dry-run.
 run() {
@@ -175,6 +178,15 @@ install_files() {
     put "$REPO/config.example.toml" "$CONF_DIR/config.example.toml" 0644
 }
 
+# cert_matches_key DIR: server.crt is the certificate of server.key (mosquitto refuses to start
+# on "key values mismatch" otherwise; a half-made pair is remade instead of kept)
+cert_matches_key() {
+    local crt key
+    crt=$(openssl x509 -noout -pubkey -in "$1/server.crt" 2>/dev/null) || return 1
+    key=$(openssl pkey -pubout -in "$1/server.key" 2>/dev/null) || return 1
+    [ -n "$crt" ] && [ "$crt" = "$key" ]
+}
+
 install_broker() {
     local src="$REPO/systemd/mosquitto"
     keep "$src/mood-edge.conf" "$MOSQ_CONF" 0644
@@ -189,7 +201,8 @@ install_broker() {
     done
     put "$src/mood-edge-user.sh" "$APP/bin/mood-edge-user.sh" 0755
     put "$src/make-certs.sh" "$APP/bin/make-certs.sh" 0755
-    if [ -s "$ROOT$MOSQ_DIR/certs/server.crt" ] && [ -s "$ROOT$MOSQ_DIR/certs/server.key" ]; then
+    if [ -s "$ROOT$MOSQ_DIR/certs/server.crt" ] && [ -s "$ROOT$MOSQ_DIR/certs/server.key" ] \
+        && cert_matches_key "$ROOT$MOSQ_DIR/certs"; then
         note "kept the TLS certificates in $MOSQ_DIR/certs"
     else
         "$src/make-certs.sh" --dir "$ROOT$MOSQ_DIR/certs"
@@ -198,6 +211,7 @@ install_broker() {
     run chmod 0640 "$ROOT$MOSQ_DIR/certs/server.key"
     run chmod 0600 "$ROOT$MOSQ_DIR/certs/ca.key"
     install_web
+    put "$REPO/systemd/mood-edge.service.d/local-broker.conf" "$LOCAL_BROKER_DROPIN" 0644
     run systemctl enable mosquitto
     run systemctl restart mosquitto
 }
@@ -241,6 +255,11 @@ do_install() {
 do_uninstall() {
     run systemctl disable --now mood-edge.service
     if [ -e "$ROOT$UNIT" ]; then rm -f "$ROOT$UNIT"; note "removed $UNIT"; fi
+    if [ -e "$ROOT$LOCAL_BROKER_DROPIN" ]; then
+        rm -f "$ROOT$LOCAL_BROKER_DROPIN"
+        rmdir "$(dirname "$ROOT$LOCAL_BROKER_DROPIN")" 2>/dev/null || true
+        note "removed $LOCAL_BROKER_DROPIN"
+    fi
     run systemctl daemon-reload
     if [ -e "$ROOT$APP" ]; then rm -rf "$ROOT$APP"; note "removed $APP"; fi
     if [ "$WITH_BROKER" = 1 ] && [ -e "$ROOT$MOSQ_CONF" ]; then

@@ -2,7 +2,7 @@
 
 A real mosquitto runs the shipped ``mood-edge.conf`` (ports and paths rewritten into a temporary
 copy, listeners bound to loopback), with TLS certificates from ``make-certs.sh`` and users made by
-``mood-edge-user.sh`` (which calls ``mosquitto_passwd -b``). Real paho clients then show what the
+``mood-edge-user.sh`` (password on stdin, as its docs advise). Real paho clients then show what the
 ACL allows: a device writes only under its own name, a display only reads.
 
 Absence of a message is shown without waiting for a timeout: MQTT v5 brokers answer a refused
@@ -60,8 +60,8 @@ def _rewrite_conf(text: str, etc: Path, plain: int, tls: int, ws: int) -> str:
 
 
 def _user(etc: Path, kind: str, name: str, password: str) -> None:
-    subprocess.run([str(BROKER_DIR / "mood-edge-user.sh"), "--dir", str(etc), "add", kind, name, password],
-                   check=True, capture_output=True, text=True)
+    subprocess.run([str(BROKER_DIR / "mood-edge-user.sh"), "--dir", str(etc), "--password-stdin", "add", kind, name],
+                   input=password + "\n", check=True, capture_output=True, text=True)
 
 
 def _let_mosquitto_read(etc: Path) -> None:

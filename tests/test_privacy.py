@@ -38,9 +38,10 @@ def test_no_message_and_no_log_line_carries_pixels(tmp_path, broker, subscriber_
     assert not BASE64_RUN.search(logs)
 
 
-def test_nothing_but_the_recommendation_history_is_written(tmp_path, broker, subscriber_factory):
+def test_nothing_but_the_recommendation_history_and_the_client_id_is_written(tmp_path, broker, subscriber_factory):
     run_with_faces(tmp_path, broker, subscriber_factory)
     written = sorted(p.name for p in (tmp_path / "state").rglob("*") if p.is_file())
-    assert written == ["recommend-history.json"]
+    assert written == ["mqtt-client-id", "recommend-history.json"]
+    assert len((tmp_path / "state" / "mqtt-client-id").read_bytes()) < 100
     history = (tmp_path / "state" / "recommend-history.json").read_text()
     assert len(history) < 20_000 and not BASE64_RUN.search(history)

@@ -111,7 +111,7 @@ def test_a_whole_run_with_faces_discovery_and_camera_faults_leaks_no_image_data(
         assert_no_image_data(line, "log line", fingerprints, limit=2_000)
 
     written = sorted(p for d in (workdir, home, tmpdir, state) for p in d.rglob("*") if p.is_file())
-    assert [p.name for p in written] == ["recommend-history.json"], written
+    assert [p.name for p in written] == ["mqtt-client-id", "recommend-history.json"], written
     for p in written:
         blob = p.read_bytes()
         assert not blob.startswith(IMAGE_MAGIC)

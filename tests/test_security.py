@@ -289,7 +289,7 @@ def test_random_payloads_on_the_home_assistant_birth_topic_cannot_crash_the_daem
         for i, payload in enumerate(payloads):
             attacker.publish("homeassistant/status", payload, qos=1, retain=i % 100 == 0).wait_for_publish(10)
         attacker.publish("homeassistant/status", b"online", qos=1).wait_for_publish(10)
-        log.wait_for(r"Home Assistant came online", count=births + 1, timeout=60)
+        log.wait_for(r"Home Assistant came online", timeout=60)
         sub.clear()
         state = json.loads(sub.wait_for("mood-edge/target/state").payload)  # still publishing
         assert state["device"] == "target" and proc.poll() is None

@@ -18,6 +18,10 @@
     surprise: 'Surprised', neutral: 'Neutral', nobody: 'Nobody here',
   };
   const DEVICE_RE = /^[A-Za-z0-9_-]{1,64}$/;
+  // A state message is ~2-20 KB; the shipped broker refuses packets over 64 KiB. Larger ones are
+  // not decoded or parsed (a 24 MB state would hang the page on every retained delivery).
+  const MAX_MESSAGE_BYTES = 64 * 1024;
+  const own = (obj, key) => Object.prototype.hasOwnProperty.call(obj, key);
   const SVG_NS = 'http://www.w3.org/2000/svg';
 
   // Faces drawn as SVG (emoji fonts are missing on many TVs); shapes in a 100x100 box.
@@ -64,8 +68,10 @@
   }
 
   // ---- messages ------------------------------------------------------------------------------
-  const str = (v, max) => (typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim().slice(0, max) : '');
-  const int = (v) => (Number.isInteger(v) ? v : null);
+  // Control characters and bidi overrides/isolates (U+202E would show a title reversed) become spaces.
+  const str = (v, max) => (typeof v === 'string'
+    ? v.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ').trim().slice(0, max) : '');
+  const int = (v, lo = 0, hi = 1e6) => (Number.isInteger(v) && v >= lo && v <= hi ? v : null);
   const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
   /** A state payload reduced to what the page shows; throws Error with a reason if unusable. */
@@ -79,8 +85,8 @@
       .filter((r) => r && typeof r === 'object' && str(r.title, 120))
       .map((r) => ({
         title: str(r.title, 120),
-        year: int(r.year),
-        runtime: int(r.runtime),
+        year: int(r.year, 1870, 2200),
+        runtime: int(r.runtime, 1, 10000),
         rating: str(r.rating, 10),
         genres: Array.isArray(r.genres) ? r.genres.map((g) => str(g, 30)).filter(Boolean).slice(0, 5) : [],
         reasons: Array.isArray(r.reasons) ? r.reasons.map((x) => str(x, 160)).filter(Boolean).slice(0, 3) : [],
@@ -88,7 +94,7 @@
     return {
       mood,
       confidence: num(data.confidence),
-      faces: int(data.faces),
+      faces: int(data.faces, 0, 1000),
       since: str(data.since, 40),
       camera: str(data.camera, 10),
       strategy: str(data.strategy, 10),
@@ -109,6 +115,7 @@
   const warning = document.getElementById('warning');
   const conn = document.getElementById('conn');
   const devices = new Map(); // id -> {el, state, online}
+  const order = []; // device ids, sorted: a new one is placed by binary search, not a full re-sort
 
   function svg(tag, attrs) {
     const el = document.createElementNS(SVG_NS, tag);
@@ -128,7 +135,7 @@
       root.appendChild(svg('path', { d: 'M20 70 V76 M80 70 V76', class: 'stroke' }));
       return root;
     }
-    const f = FACES[mood] || FACES.neutral;
+    const f = own(FACES, mood) ? FACES[mood] : FACES.neutral;
     root.appendChild(svg('circle', { cx: 50, cy: 50, r: 46, class: 'face-bg' }));
     if (f.squint) {
       root.appendChild(svg('path', { d: 'M28 44 L42 44 M58 44 L72 44', class: 'stroke' }));
@@ -162,8 +169,15 @@
     entry = { el, state: null, online: null, face: '' };
     devices.set(id, entry);
     // keep devices in name order
-    const after = [...devices.keys()].sort().find((k) => k > id);
-    main.insertBefore(el, after ? devices.get(after).el : null);
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order[mid] < id) lo = mid + 1; else hi = mid;
+    }
+    order.splice(lo, 0, id);
+    const after = order[lo + 1];
+    main.insertBefore(el, after !== undefined ? devices.get(after).el : null);
     main.dataset.count = String(devices.size);
     notice.hidden = true;
     return entry;
@@ -204,12 +218,12 @@
       q(el, '.mood-word').textContent = 'No mood yet';
       return;
     }
-    el.dataset.mood = Object.prototype.hasOwnProperty.call(MOODS, state.mood) ? state.mood : 'other';
+    el.dataset.mood = own(MOODS, state.mood) ? state.mood : 'other';
     if (entry.face !== state.mood) {
       replaceChildren(q(el, '.face'), [drawFace(state.mood)]);
       entry.face = state.mood;
     }
-    q(el, '.mood-word').textContent = MOODS[state.mood] || state.mood;
+    q(el, '.mood-word').textContent = own(MOODS, state.mood) ? MOODS[state.mood] : state.mood;
     const pct = state.confidence === null ? null : Math.round(Math.max(0, Math.min(1, state.confidence)) * 100);
     q(el, '.fill').style.width = `${pct || 0}%`;
     q(el, '.confidence').textContent = pct === null ? '' : `${pct}% sure`;
@@ -301,6 +315,10 @@
     function onMessage(topic, payload) {
       const where = deviceOf(topic, s.prefix);
       if (!where) return;
+      if (payload.length > MAX_MESSAGE_BYTES) {
+        warn(`${where.device}: ignored a ${payload.length}-byte message (the limit is ${MAX_MESSAGE_BYTES})`);
+        return;
+      }
       const text = decoder.decode(payload);
       if (where.kind === 'availability') {
         const v = text.trim();

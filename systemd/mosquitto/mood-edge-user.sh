@@ -1,22 +1,27 @@
 #!/bin/sh
 # Add or remove broker users for systemd/mosquitto/mood-edge.conf.
 #
-#   mood-edge-user.sh [--dir DIR] add device|display|service NAME [PASSWORD]
+#   mood-edge-user.sh [--dir DIR] [--password-stdin] add device|display|service NAME
 #   mood-edge-user.sh [--dir DIR] remove device|display|service NAME
 #
 # device   a mood sensor: NAME must be its mqtt.device_id; it may write only mood-edge/NAME/#
 #          (and its own Home Assistant discovery). Goes to DIR/passwd (TLS listener 8883).
 # service  a trusted reader such as "homeassistant" (give it a `user` block in DIR/acl). DIR/passwd.
 # display  a browser display: read-only, websockets listener 9001 only. Goes to DIR/passwd-displays.
-# Without PASSWORD a random one is made and printed once. DIR defaults to /etc/mosquitto/mood-edge.
+# --password-stdin reads the password from the first line of stdin (echo "$pw" | ...); without
+# it a random one is made and printed once. A PASSWORD after NAME still works but is visible to
+# every local user (ps, /proc/PID/cmdline). The password never goes on mosquitto_passwd's command
+# line either. DIR defaults to /etc/mosquitto/mood-edge.
 # Then reload the broker: sudo systemctl reload mosquitto
 set -eu
 
 dir=/etc/mosquitto/mood-edge
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+from_stdin=no
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) dir=$2; shift 2 ;;
+        --password-stdin) from_stdin=yes; shift ;;
         -h|--help) usage; exit 0 ;;
         -*) echo "mood-edge-user.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
         *) break ;;
@@ -32,7 +37,9 @@ case "$kind" in
     *) echo "mood-edge-user.sh: kind must be device, display or service, got '$kind'" >&2; exit 2 ;;
 esac
 # A device name is a topic level: the same rule as mqtt.device_id. No '/', '+', '#' for anyone.
-if ! printf '%s' "$name" | grep -Eq '^[A-Za-z0-9_-]{1,64}$'; then
+# (A case pattern, not grep: grep matches line by line, so "evil<newline>homeassistant" passed.)
+case "$name" in ''|*[!A-Za-z0-9_-]*) bad_name=yes ;; *) bad_name=no ;; esac
+if [ "$bad_name" = yes ] || [ ${#name} -gt 64 ]; then
     echo "mood-edge-user.sh: NAME '$name' must be 1-64 letters, digits, '-' or '_' (it becomes a topic level)" >&2
     exit 2
 fi
@@ -47,6 +54,12 @@ case "$action" in
             exit 2
         fi
         generated=no
+        if [ -n "$password" ]; then
+            echo "mood-edge-user.sh: warning: a password on the command line is visible to every local user; use --password-stdin" >&2
+        elif [ "$from_stdin" = yes ]; then
+            IFS= read -r password || [ -n "$password" ] || true
+            [ -n "$password" ] || { echo "mood-edge-user.sh: --password-stdin: no password on stdin" >&2; exit 2; }
+        fi
         if [ -z "$password" ]; then
             password=$(openssl rand -base64 18 | tr -d '/+=' | cut -c1-20)
             generated=yes
@@ -54,7 +67,9 @@ case "$action" in
         mkdir -p "$dir"
         umask 027
         [ -f "$file" ] || : > "$file"
-        mosquitto_passwd -b "$file" "$name" "$password"
+        # mosquitto_passwd reads the password twice from stdin when it is not a terminal; printf
+        # is a shell builtin, so the password is in no process's argv
+        printf '%s\n%s\n' "$password" "$password" | mosquitto_passwd "$file" "$name" >/dev/null
         chmod 0640 "$file"
         if getent group mosquitto >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then chgrp mosquitto "$file"; fi
         echo "added $kind '$name' to $file"
