@@ -26,7 +26,7 @@ from .config import Config
 from .detect import Detector, Face, make_detector
 from .errors import ConfigError, ModelError, SourceError
 from .messages import StateMessage
-from .mqtt_auth import warn_password_on_command_line
+from .mqtt import warn_password_on_command_line
 from .mood import MoodSmoother, MoodState
 from .publish import Publisher
 from .library import library_catalog

@@ -175,7 +175,8 @@ def open_browser(url: str) -> str | None:
 
 def main(args: argparse.Namespace) -> int:
     from .daemon import Daemon  # noqa: PLC0415 - keep --help fast
-    from .watch import Availability, State, Watcher, plain_line  # noqa: PLC0415
+    from .messages import Availability, ReceivedState  # noqa: PLC0415
+    from .watch import Watcher, plain_line  # noqa: PLC0415
 
     for noisy in ("amqtt", "transitions", "edge.paho", "websockets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -216,7 +217,7 @@ def main(args: argparse.Namespace) -> int:
                 event = watcher.events.get(timeout=0.2)
             except queue.Empty:
                 continue
-            if isinstance(event, (State, Availability)):
+            if isinstance(event, (ReceivedState, Availability)):
                 print(f"{time.strftime('%H:%M:%S')}  {plain_line(event)}", flush=True)
 
     printer = threading.Thread(target=show, name="display", daemon=True)

@@ -27,6 +27,7 @@ from typing import Any, Callable
 from . import __version__
 from .config import Config
 from .errors import ConfigError
+from .messages import OFFLINE, ONLINE, availability_topic, state_topic
 from .ratelimit import Coalesce
 
 log = logging.getLogger("edge.daemon")
@@ -38,8 +39,6 @@ REANNOUNCE_EVERY_S = 30.0
 
 #: what HA publishes on its birth/will topic (https://www.home-assistant.io/integrations/mqtt/#birth-and-last-will-messages)
 BIRTH_PAYLOAD = b"online"
-PAYLOAD_AVAILABLE = "online"
-PAYLOAD_NOT_AVAILABLE = "offline"
 
 _TOPIC_LEVEL = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -127,14 +126,6 @@ class BirthWatcher:
         self._coalesce.cancel()
 
 
-def state_topic(cfg: Config) -> str:
-    return f"{cfg.mqtt.topic_prefix}/{cfg.mqtt.device_id}/state"
-
-
-def availability_topic(cfg: Config) -> str:
-    return f"{cfg.mqtt.topic_prefix}/{cfg.mqtt.device_id}/availability"
-
-
 def _node_id(cfg: Config) -> str:
     node = f"mood_edge_{cfg.mqtt.device_id}"
     if not _TOPIC_LEVEL.fullmatch(node):
@@ -167,9 +158,9 @@ def discovery_messages(cfg: Config, model_id: str) -> list[tuple[str, str]]:
     node = _node_id(cfg)
     device = device_block(cfg, model_id)
     origin = {"name": "mood-edge", "sw_version": __version__}
-    availability = [{"topic": availability_topic(cfg), "payload_available": PAYLOAD_AVAILABLE,
-                     "payload_not_available": PAYLOAD_NOT_AVAILABLE}]
-    state = state_topic(cfg)
+    availability = [{"topic": availability_topic(cfg.mqtt.topic_prefix, cfg.mqtt.device_id),
+                     "payload_available": ONLINE, "payload_not_available": OFFLINE}]
+    state = state_topic(cfg.mqtt.topic_prefix, cfg.mqtt.device_id)
     out: list[tuple[str, str]] = []
     for ent in _ENTITIES:
         payload: dict[str, Any] = {
@@ -190,9 +181,3 @@ def discovery_messages(cfg: Config, model_id: str) -> list[tuple[str, str]]:
                     json.dumps(payload, separators=(",", ":"), sort_keys=True)))
     return out
 
-
-def removal_messages(cfg: Config) -> list[tuple[str, str]]:
-    """Empty retained payloads that make HA delete the entities (e.g. when discovery is turned off)."""
-    prefix = _prefix(cfg)
-    node = _node_id(cfg)
-    return [(f"{prefix}/sensor/{node}/{ent.key}/config", "") for ent in _ENTITIES]

@@ -9,9 +9,7 @@ warning, never a crash) and control characters are stripped before anything reac
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import math
 import queue
 import re
 import shutil
@@ -22,9 +20,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from .config import Config, load, parse_broker, set_value
-from .mqtt_auth import configure_auth, warn_password_on_command_line
+from .config import Config, load, set_value
 from .errors import ConfigError, MoodEdgeError
+# the message contract, decoded (re-exported: displays and tests use them from here)
+from .messages import (Availability, BadPayload, Event, Film, ReceivedState as State,  # noqa: F401
+                       availability_topic, clean, parse_message, parse_state, state_topic)
+from .mqtt import Connection, warn_password_on_command_line
 
 log = logging.getLogger(__name__)
 
@@ -55,176 +56,10 @@ MOOD_EMOJI = {
     "surprise": "😮", "neutral": "😐", "nobody": "🪑",
 }
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _DEVICE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONNECT_TIMEOUT_S = 10.0
 #: events waiting for the main thread; more than this is a flood, and new messages are dropped
 MAX_QUEUED = 1000
-
-
-def clean(value: Any, limit: int = 200) -> str:
-    """Network text made safe for a terminal: no escape sequences, no bidi tricks, bounded."""
-    text = _CONTROL.sub(" ", str(value)).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# -- messages --------------------------------------------------------------------------------------
-@dataclass
-class Film:
-    title: str
-    year: int | None = None
-    genres: list[str] = field(default_factory=list)
-    runtime: int | None = None
-    rating: str = ""
-    reasons: list[str] = field(default_factory=list)
-
-    def label(self) -> str:
-        return f"{self.title} ({self.year})" if self.year else self.title
-
-    def details(self) -> str:
-        parts = []
-        if self.genres:
-            parts.append(", ".join(self.genres))
-        if self.runtime:
-            parts.append(f"{self.runtime} min")
-        if self.rating:
-            parts.append(self.rating)
-        return " · ".join(parts)
-
-
-@dataclass
-class State:
-    device: str
-    mood: str
-    confidence: float | None = None
-    faces: int | None = None
-    films: list[Film] = field(default_factory=list)
-    camera: str = ""
-    since: str = ""
-    updated: str = ""
-    strategy: str = ""
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Availability:
-    device: str
-    online: bool
-
-
-@dataclass
-class BadPayload:
-    """A message that cannot be shown, and why (reported as a warning)."""
-
-    device: str
-    text: str
-
-
-Event = State | Availability | BadPayload
-
-
-#: the ranges a value can have in a real state message; outside them it is not shown
-_RANGES = {"confidence": (0.0, 1.0), "faces": (0, 1000)}
-
-
-def _shown_number(value: Any) -> str:
-    """A number for a warning: bounded, whatever its size (str() of a 5000-digit int raises)."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 12:
-        return f"a {'-' if value < 0 else ''}{value.bit_length()}-bit integer"
-    return clean(repr(value) if isinstance(value, float) else value, 40)
-
-
-def _number(data: dict, key: str, kind: type, warnings: list[str]) -> Any:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            isinstance(value, float) and not math.isfinite(value)) or (
-            kind is int and isinstance(value, float) and not value.is_integer()):
-        warnings.append(f"{key} is {_shown_number(value)!r}, not a number")
-        return None
-    low, high = _RANGES.get(key, (-1e12, 1e12))
-    if not low <= value <= high:
-        warnings.append(f"{key} is {_shown_number(value)}, outside {low}..{high}")
-        return None
-    return kind(value)
-
-
-def _int_in(value: Any, low: int, high: int) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high else None
-
-
-def _film(item: Any) -> Film | None:
-    if not isinstance(item, dict) or not isinstance(item.get("title"), str) or not item["title"].strip():
-        return None
-    year = item.get("year")
-    runtime = item.get("runtime")
-    genres = item.get("genres")
-    reasons = item.get("reasons")
-    return Film(
-        title=clean(item["title"], 120),
-        year=_int_in(year, 1870, 2200),
-        genres=[clean(g, 30) for g in genres if isinstance(g, str)][:6] if isinstance(genres, list) else [],
-        runtime=_int_in(runtime, 1, 10_000),
-        rating=clean(item.get("rating") or "", 10) if isinstance(item.get("rating"), str) else "",
-        reasons=[clean(r, 160) for r in reasons if isinstance(r, str)][:4] if isinstance(reasons, list) else [],
-    )
-
-
-def parse_state(device: str, payload: bytes) -> State | BadPayload:
-    """A state message as the display needs it, or a warning saying why it cannot be shown."""
-    try:
-        data = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return BadPayload(device, f"state is not JSON: {clean(payload[:60].decode('utf-8', 'replace'), 60)!r}")
-    if not isinstance(data, dict):
-        return BadPayload(device, f"state is a JSON {type(data).__name__}, not an object")
-    mood = data.get("mood")
-    if not isinstance(mood, str) or not clean(mood):
-        return BadPayload(device, "state has no \"mood\" string")
-    warnings: list[str] = []
-    if data.get("schema") != 1:
-        warnings.append(f"schema {clean(data.get('schema'), 20)!r} (this viewer knows schema 1)")
-    confidence = _number(data, "confidence", float, warnings)
-    faces = _number(data, "faces", int, warnings)
-    recs = data.get("recommendations", [])
-    films: list[Film] = []
-    if isinstance(recs, list):
-        films = [f for f in (_film(r) for r in recs[:20]) if f is not None]
-        if len(films) < min(len(recs), 20):
-            warnings.append(f"{min(len(recs), 20) - len(films)} recommendation(s) without a title skipped")
-    else:
-        warnings.append("recommendations is not a list")
-
-    def text(key: str, limit: int = 40) -> str:
-        v = data.get(key)
-        return clean(v, limit) if isinstance(v, str) else ""
-
-    return State(device=device, mood=clean(mood, 40), confidence=confidence, faces=faces, films=films,
-                 camera=text("camera", 10), since=text("since"), updated=text("updated"),
-                 strategy=text("strategy", 10), warnings=warnings)
-
-
-def parse_message(prefix: str, topic: str, payload: bytes) -> Event | None:
-    """Turn one MQTT message into an event; ``None`` for topics and payloads that mean nothing here."""
-    if not topic.startswith(prefix + "/"):
-        return None
-    parts = topic[len(prefix) + 1:].split("/")
-    if len(parts) != 2:
-        return None
-    device, kind = clean(parts[0], 64), parts[1]
-    if kind == "availability":
-        text = payload.decode("utf-8", "replace").strip()
-        if text in ("online", "offline"):
-            return Availability(device, text == "online")
-        if not text:  # retained availability cleared: nothing to show
-            return None
-        return BadPayload(device, f"availability is {clean(text, 40)!r}, not online/offline")
-    if kind == "state":
-        if not payload:  # retained state cleared
-            return None
-        return parse_state(device, payload)
-    return None
 
 
 # -- output ----------------------------------------------------------------------------------------
@@ -344,19 +179,6 @@ def _fit(line: str, width: int) -> str:
 
 
 # -- MQTT ------------------------------------------------------------------------------------------
-def _make_client(cfg: Config):  # -> paho.mqtt.client.Client
-    import paho.mqtt.client as mqtt
-
-    url = parse_broker(cfg.mqtt.broker, origin="--broker")
-    from .mqtt_limits import BoundedClient  # messages over 64 KiB are dropped unread
-
-    client = BoundedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=f"mood-edge-watch-{uuid.uuid4().hex[:12]}",
-                         protocol=mqtt.MQTTv311, clean_session=True)
-    configure_auth(client, cfg.mqtt, origin="--broker")
-    client.reconnect_delay_set(1, 15)
-    return client, url
-
-
 class Watcher:
     """Subscribes and turns messages into events on a queue (paho's thread -> main thread)."""
 
@@ -364,46 +186,42 @@ class Watcher:
         self.cfg = cfg
         self.prefix = cfg.mqtt.topic_prefix
         level = "+" if device == "all" else device
-        # availability first, so a retained "offline" is known before the retained state is shown
-        self.topics = [f"{self.prefix}/{level}/availability", f"{self.prefix}/{level}/state"]
         #: bounded: a flood (60 -> 580 MB in 15 s before) waits here at most MAX_QUEUED deep
         self.events: queue.Queue[Event | tuple[str, Any]] = queue.Queue(maxsize=MAX_QUEUED)
         #: messages dropped because the queue was full
         self.dropped = 0
-        self.client, self.url = _make_client(cfg)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
         self.connected = threading.Event()
+        # messages over 64 KiB are dropped unread; news goes to the queue, not to the log
+        self.connection = Connection(cfg.mqtt, f"mood-edge-watch-{uuid.uuid4().hex[:12]}", origin="--broker",
+                                     keepalive_s=30, reconnect_s=(1, 15), problems=None,
+                                     on_connect=self._on_connect, on_refused=self._on_refused,
+                                     on_disconnect=self._on_disconnect)
+        self.url = self.connection.url
+        # availability first, so a retained "offline" is known before the retained state is shown
+        for topic in (availability_topic(self.prefix, level), state_topic(self.prefix, level)):
+            self.connection.subscribe(topic, self._on_message)
 
     def start(self) -> None:
-        try:
-            self.client.connect_async(self.url.host, self.url.port, keepalive=30)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot connect: {exc}", field="--broker") from None
-        self.client.loop_start()
+        self.connection.start()
 
     def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.connection.stop()
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties=None) -> None:
-        if getattr(reason_code, "is_failure", False):
-            self._put(("refused", str(reason_code)))
-            return
-        for t in self.topics:
-            client.subscribe(t, qos=1)
+    def _on_connect(self) -> None:
         self.connected.set()
         self._put(("connected", None))
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties=None) -> None:
-        self._put(("disconnected", str(reason_code)))
+    def _on_refused(self, reason: str) -> None:
+        self._put(("refused", reason))
 
-    def _on_message(self, client, userdata, msg) -> None:
+    def _on_disconnect(self, reason: str) -> None:
+        self._put(("disconnected", reason))
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
         try:
-            event = parse_message(self.prefix, msg.topic, bytes(msg.payload))
+            event = parse_message(self.prefix, topic, bytes(payload))
         except Exception as exc:  # noqa: BLE001 - a viewer must survive any payload
-            level = msg.topic[len(self.prefix) + 1:].split("/")[0] if msg.topic.startswith(self.prefix + "/") else ""
+            level = topic[len(self.prefix) + 1:].split("/")[0] if topic.startswith(self.prefix + "/") else ""
             event = BadPayload(clean(level, 64) if _DEVICE.fullmatch(level) else "?",
                                f"cannot read message: {type(exc).__name__}")
         if event is not None:

@@ -11,7 +11,7 @@ import pytest
 from edge import __version__
 from edge.config import Config
 from edge.errors import ConfigError
-from edge.homeassistant import birth_topic, discovery_messages, is_birth, removal_messages
+from edge.homeassistant import birth_topic, discovery_messages, is_birth
 
 # --- Home Assistant's documented schema -------------------------------------------------------
 # MQTT Sensor, "Configuration Variables": https://www.home-assistant.io/integrations/sensor.mqtt/
@@ -176,11 +176,6 @@ def test_is_birth_accepts_home_assistants_online(payload):
                                      memoryview(b"nope"), b"online" * 1000])
 def test_is_birth_never_raises_and_rejects_anything_else(payload):
     assert is_birth(payload) is False
-
-
-def test_removal_messages_empty_every_discovery_topic(cfg):
-    assert [t for t, _ in removal_messages(cfg)] == [t for t, _ in discovery_messages(cfg, MODEL_ID)]
-    assert all(p == "" for _, p in removal_messages(cfg))
 
 
 def test_a_real_subscriber_sees_the_discovery_payloads_retained(broker, subscriber_factory, cfg):

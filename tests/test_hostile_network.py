@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from edge.config import MqttConfig  # noqa: E402
-from edge.mqtt_limits import MAX_INCOMING_BYTES, MAX_INCOMING_QOS2  # noqa: E402
+from edge.mqtt import MAX_INCOMING_BYTES, MAX_INCOMING_QOS2  # noqa: E402
 from edge.publish import CLIENT_ID_FILE, Publisher, private_client_id  # noqa: E402
 from mqtt_helpers import Mosquitto  # noqa: E402
 from test_mosquitto_acl import BROKER_DIR, Client, broker, clients, observer  # noqa: E402,F401 - fixtures
