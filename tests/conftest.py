@@ -56,3 +56,13 @@ def run_cli(*args: str, timeout: float = 120, env: dict | None = None, cwd: Path
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def notify_socket():
+    """The NOTIFY_SOCKET systemd would own (tests/notify_helpers.py)."""
+    from notify_helpers import NotifySocket
+
+    s = NotifySocket()
+    yield s
+    s.close()

@@ -12,6 +12,7 @@ from edge import __version__
 from edge.config import Config
 from edge.errors import ConfigError
 from edge.homeassistant import birth_topic, discovery_messages, is_birth
+from state_helpers import state
 
 # --- Home Assistant's documented schema -------------------------------------------------------
 # MQTT Sensor, "Configuration Variables": https://www.home-assistant.io/integrations/sensor.mqtt/
@@ -41,16 +42,8 @@ DISCOVERY_TOPIC = re.compile(r"homeassistant/sensor/(?:[A-Za-z0-9_-]+/)?[A-Za-z0
 
 MODEL_ID = "mini_xception_fer7_int8"
 
-STATE = {
-    "schema": 1, "device": "livingroom", "mood": "happy", "confidence": 0.82,
-    "probabilities": {"angry": 0.01, "disgust": 0.0, "fear": 0.02, "happy": 0.82, "sad": 0.03,
-                      "surprise": 0.05, "neutral": 0.07},
-    "labels": "fer7", "faces": 2, "since": "2026-11-22T10:00:00Z", "updated": "2026-11-22T10:00:07Z",
-    "recommendations": [{"title": "Paddington 2", "year": 2017, "genres": ["comedy", "family"],
-                         "runtime": 103, "rating": "PG", "family": True, "description": "A bear.",
-                         "reasons": ["comedy favoured for happy (match)"]}],
-    "strategy": "lift", "model": {"id": MODEL_ID, "sha256": "ab" * 32}, "camera": "ok",
-}
+#: the sample state as Home Assistant receives it, two faces in view
+STATE = json.loads(state(faces=2))
 
 
 @pytest.fixture

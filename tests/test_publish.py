@@ -4,8 +4,8 @@ import json
 import time
 
 from edge.config import MqttConfig
-from edge.messages import StateMessage
 from edge.publish import Publisher
+from state_helpers import state_message
 
 
 def make_publisher(broker, **kw) -> Publisher:
@@ -17,15 +17,9 @@ def make_publisher(broker, **kw) -> Publisher:
     return pub
 
 
-def state(mood="happy") -> StateMessage:
-    return StateMessage(device="test", mood=mood, confidence=0.9, probabilities={"happy": 0.9}, faces=1,
-                        since=time.time(), recommendations=[{"title": "Paddington 2", "year": 2017,
-                                                             "genres": ["family"]}])
-
-
 def test_state_is_retained_for_a_display_that_subscribes_later(broker, subscriber_factory):
     pub = make_publisher(broker, device_id="late")
-    pub.publish_state(state())
+    pub.publish_state(state_message())
     time.sleep(0.3)
     sub = subscriber_factory(broker.port, ["mood-edge/late/#"])
     msg = sub.wait_for("mood-edge/late/state")
@@ -44,7 +38,7 @@ def test_clean_stop_publishes_offline(broker, subscriber_factory):
 
 def test_reconnects_after_a_broker_restart_and_republishes_retained_state(own_broker, subscriber_factory):
     pub = make_publisher(own_broker, device_id="phoenix")
-    pub.publish_state(state("sad"))
+    pub.publish_state(state_message(mood="sad"))
     time.sleep(0.3)
     own_broker.restart()  # no persistence: the broker forgot every retained message
     sub = subscriber_factory(own_broker.port, ["mood-edge/phoenix/#"])
@@ -62,7 +56,7 @@ def test_nothing_grows_while_the_broker_is_down(own_broker, subscriber_factory):
     while pub.connected and time.monotonic() < deadline:
         time.sleep(0.05)
     for i in range(2000):
-        pub.publish_state(state("happy" if i % 2 else "sad"))
+        pub.publish_state(state_message(mood="happy" if i % 2 else "sad"))
         pub.publish("mood-edge/patient/event", "x")
     assert pub.queued <= 10
     assert len(pub._retained) == 1  # only the newest state is kept

@@ -15,12 +15,9 @@ The model is the shipped one (``edge.paths.default_model()``, or ``$MOOD_EDGE_DA
 from __future__ import annotations
 
 import os
-import select
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +26,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from daemon_helpers import daemon_cmd, fast_config, start_daemon  # noqa: E402
 from faces import astronaut_gray, empty_room, write_images  # noqa: E402
+from notify_helpers import EVENTUALLY_S, NotifySocket  # noqa: E402
 
 from edge.paths import default_model  # noqa: E402
 
@@ -42,60 +40,12 @@ pytestmark = [
 WATCHDOG_USEC = 150_000
 #: how long a stalled loop is watched for a stray ping: 10 watchdog intervals
 QUIET_S = 10 * WATCHDOG_USEC / 1e6
-#: generous bound for things that must happen (model load, first frames) on a slow shared CPU
-EVENTUALLY_S = 90.0
-
-
-class NotifySocket:
-    """What systemd listens on: one datagram per notification, newline-separated KEY=VALUE."""
-
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="notify-"))  # short: AF_UNIX paths max 107 bytes
-        self.path = self.dir / "notify.sock"
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(self.path))
-        self.received: list[dict[str, str]] = []
-
-    def receive(self, timeout: float) -> dict[str, str] | None:
-        ready, _, _ = select.select([self.sock], [], [], timeout)
-        if not ready:
-            return None
-        data = self.sock.recv(4096).decode()
-        msg = dict(line.split("=", 1) for line in data.splitlines() if "=" in line)
-        self.received.append(msg)
-        return msg
-
-    def wait_for(self, key: str, value: str = "1", timeout: float = EVENTUALLY_S) -> dict[str, str]:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            msg = self.receive(left)
-            if msg is not None and msg.get(key) == value:
-                return msg
-        raise AssertionError(f"no {key}={value} within {timeout}s; got {self.received[-10:]}")
-
-    def drain(self) -> list[dict[str, str]]:
-        out = []
-        while (msg := self.receive(0)) is not None:
-            out.append(msg)
-        return out
-
-    def close(self) -> None:
-        self.sock.close()
-        self.path.unlink(missing_ok=True)
-        self.dir.rmdir()
-
-
-@pytest.fixture
-def notify_socket():
-    s = NotifySocket()
-    yield s
-    s.close()
 
 
 def run_under_watchdog(tmp_path: Path, folder: Path, notify: NotifySocket, *extra: str) -> subprocess.Popen:
     cmd = daemon_cmd(fast_config(tmp_path), f"dir:{folder}", "", "watchdog", tmp_path / "state", *extra)
     return start_daemon(cmd, log_path=tmp_path / "daemon.log",
-                        env={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": str(WATCHDOG_USEC)})
+                        env={"NOTIFY_SOCKET": notify.address, "WATCHDOG_USEC": str(WATCHDOG_USEC)})
 
 
 def main_thread_wchan(pid: int) -> str:

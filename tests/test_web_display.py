@@ -22,6 +22,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from mqtt_helpers import Mosquitto, free_port, wait_port
+from state_helpers import state
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "displays" / "web"
@@ -35,34 +36,10 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt install chromium)"),
 ]
 
-FILMS_HAPPY = [
-    {"title": "Paddington 2", "year": 2017, "genres": ["comedy", "family"], "runtime": 103, "rating": "PG",
-     "family": True, "description": "A bear.", "reasons": ["comedy favoured for happy (match)"]},
-    {"title": "Singin' in the Rain", "year": 1952, "genres": ["musical", "romance"], "runtime": 103,
-     "rating": "G", "family": True, "description": "Rain.", "reasons": ["musical favoured for happy (match)"]},
-    {"title": "The Grand Budapest Hotel", "year": 2014, "genres": ["comedy", "adventure"], "runtime": 99,
-     "rating": "R", "family": False, "description": "A hotel.",
-     "reasons": ["comedy favoured for happy (match)", "highly rated"]},
-    {"title": "Amélie", "year": 2001, "genres": ["comedy", "romance"], "runtime": 122, "rating": "R",
-     "family": False, "description": "Paris.", "reasons": ["romance favoured for happy (match)"]},
-    {"title": "Toy Story", "year": 1995, "genres": ["animation", "comedy", "family"], "runtime": 81,
-     "rating": "G", "family": True, "description": "Toys.", "reasons": ["animation favoured for happy (match)"]},
-]
 FILMS_SAD = [
     {"title": "Up", "year": 2009, "genres": ["animation", "adventure"], "runtime": 96, "rating": "PG",
      "family": True, "description": "Balloons.", "reasons": ["animation favoured for sad (lift)"]},
 ]
-
-
-def state(device: str, mood: str = "happy", confidence: float = 0.82, faces: int = 1, films=None,
-          **extra) -> str:
-    return json.dumps({
-        "schema": 1, "device": device, "mood": mood, "confidence": confidence,
-        "probabilities": {mood: confidence}, "labels": "fer7", "faces": faces,
-        "since": "2026-11-22T10:00:00Z", "updated": "2026-11-22T10:00:07Z",
-        "recommendations": FILMS_HAPPY if films is None else films, "strategy": "match",
-        "model": {"id": "mini_xception_fer7_int8", "sha256": "ab" * 32}, "camera": "ok", **extra,
-    })
 
 
 class Publisher:
@@ -210,7 +187,7 @@ def test_the_page_updates_live_when_the_mood_changes(ws_broker, web_url, browser
     dev = "livingroom"  # the page from the previous test is still open
     browser.send("open", url=page_url(web_url, ws_broker.ws_url, device=dev), width=1920, height=1080)
     browser.wait(f"{sel(dev)} && {sel(dev)}.dataset.mood === 'happy'")
-    pub(f"mood-edge/{dev}/state", state(dev, mood="sad", confidence=0.64, faces=2, films=FILMS_SAD))
+    pub(f"mood-edge/{dev}/state", state(dev, mood="sad", confidence=0.64, faces=2, recommendations=FILMS_SAD))
     browser.wait(f"{sel(dev)}.dataset.mood === 'sad'")
     d = only(browser.send("snapshot"), dev)
     assert (d["word"], d["confidence"], d["faces"]) == ("Sad", "64% sure", "2 faces")
@@ -250,7 +227,7 @@ def test_the_page_fits_a_phone(ws_broker, web_url, browser, pub):
 def test_message_text_is_never_rendered_as_html(ws_broker, web_url, browser, pub):
     dev = "evil"
     title = '<img src=x onerror="document.title=\'pwned\'"><b>bold</b>'
-    pub(f"mood-edge/{dev}/state", state(dev, mood="<b>x</b>", films=[{**FILMS_SAD[0], "title": title}]))
+    pub(f"mood-edge/{dev}/state", state(dev, mood="<b>x</b>", recommendations=[{**FILMS_SAD[0], "title": title}]))
     browser.send("open", url=page_url(web_url, ws_broker.ws_url, device=dev), width=1280, height=720)
     browser.wait(f"{sel(dev)} && {sel(dev)}.querySelectorAll('.film').length === 1")
     snap = browser.send("snapshot")
@@ -280,7 +257,7 @@ def test_device_all_shows_every_device(ws_broker, web_url, browser, pub):
     for dev, mood in (("allA", "surprise"), ("allB", "nobody")):
         pub(f"allprefix/{dev}/availability", "online")
         pub(f"allprefix/{dev}/state", state(dev, mood=mood, faces=0 if mood == "nobody" else 1,
-                                            films=[] if mood == "nobody" else None))
+                                            **({"recommendations": []} if mood == "nobody" else {})))
     browser.send("open", url=page_url(web_url, ws_broker.ws_url, prefix="allprefix"), width=1920, height=1080)
     browser.wait("document.querySelectorAll('.device').length === 2")
     browser.wait(f"{sel('allA')}.dataset.mood === 'surprise' && {sel('allB')}.dataset.mood === 'nobody'")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import random
 
-from test_web_display import (FILMS_SAD, browser, only, page_url, pub, sel, state, web_url,  # noqa: F401
-                              ws_broker)
+from state_helpers import state
+from test_web_display import FILMS_SAD, browser, only, page_url, pub, sel, web_url, ws_broker  # noqa: F401
 
 
 def test_prototype_property_names_as_moods_show_as_plain_words(ws_broker, web_url, browser, pub):
@@ -24,7 +24,7 @@ def test_prototype_property_names_as_moods_show_as_plain_words(ws_broker, web_ur
 def test_bidi_overrides_and_controls_never_reach_the_page(ws_broker, web_url, browser, pub):
     dev = "bidi"
     film = {**FILMS_SAD[0], "title": "Up\u202egnp.exe", "genres": ["\u2066family\u2069"]}
-    pub(f"mood-edge/{dev}/state", state(dev, mood="sad", films=[film]))
+    pub(f"mood-edge/{dev}/state", state(dev, mood="sad", recommendations=[film]))
     browser.send("open", url=page_url(web_url, ws_broker.ws_url, device=dev), width=1280, height=720)
     browser.wait(f"{sel(dev)} && {sel(dev)}.querySelectorAll('.film').length === 1")
     shown = only(browser.send("snapshot"), dev)["films"][0]
@@ -34,7 +34,7 @@ def test_bidi_overrides_and_controls_never_reach_the_page(ws_broker, web_url, br
 def test_absurd_numbers_are_not_shown(ws_broker, web_url, browser, pub):
     for dev, faces in (("numA", 1e308), ("numB", -5), ("numC", 10**20)):
         film = {**FILMS_SAD[0], "year": -3, "runtime": 10**12}
-        pub(f"nums/{dev}/state", state(dev, mood="sad", faces=faces, films=[film]))
+        pub(f"nums/{dev}/state", state(dev, mood="sad", faces=faces, recommendations=[film]))
     browser.send("open", url=page_url(web_url, ws_broker.ws_url, prefix="nums"), width=1280, height=720)
     browser.wait("document.querySelectorAll('.device .film').length === 3")
     for d in browser.send("snapshot")["devices"]:
