@@ -2,7 +2,7 @@
 
 It reads the same retained topics as every display (``<prefix>/<device>/state`` and
 ``.../availability``), so it doubles as a check that the daemon publishes what displays need.
-Everything in a message came from the network: it is parsed defensively (a bad payload is a
+Everything in a message came from the network: edge.messages parses it defensively (a bad payload is a
 warning, never a crash) and control characters are stripped before anything reaches the terminal.
 """
 
@@ -22,9 +22,8 @@ from typing import Any, TextIO
 
 from .config import Config, load, set_value
 from .errors import ConfigError, MoodEdgeError
-# the message contract, decoded (re-exported: displays and tests use them from here)
-from .messages import (Availability, BadPayload, Event, Film, ReceivedState as State,  # noqa: F401
-                       availability_topic, clean, parse_message, parse_state, state_topic)
+from .messages import (Availability, BadPayload, Event, ReceivedState, availability_topic, clean, parse_message,
+                       state_topic)
 from .mqtt import Connection, warn_password_on_command_line
 
 log = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ MAX_QUEUED = 1000
 
 
 # -- output ----------------------------------------------------------------------------------------
-def plain_line(event: State | Availability) -> str:
+def plain_line(event: ReceivedState | Availability) -> str:
     """One line per event, stable and greppable (``--plain``)."""
     if isinstance(event, Availability):
         return f"{event.device}: {'online' if event.online else 'offline'}"
@@ -78,7 +77,7 @@ def plain_line(event: State | Availability) -> str:
 
 @dataclass
 class DeviceView:
-    state: State | None = None
+    state: ReceivedState | None = None
     online: bool | None = None
     seen: float = field(default_factory=time.time)
 
@@ -108,7 +107,7 @@ class Screen:
     def apply(self, event: Event) -> None:
         view = self.devices.setdefault(event.device, DeviceView())
         view.seen = time.time()
-        if isinstance(event, State):
+        if isinstance(event, ReceivedState):
             view.state = event
             for w in event.warnings:
                 self.note(f"{event.device}: {w}")
@@ -335,7 +334,7 @@ def main(args: argparse.Namespace) -> int:
                 elif kind == "disconnected":
                     log.warning("lost the broker at %s (%s); reconnecting", where, detail)
                 continue
-            if isinstance(item, State):
+            if isinstance(item, ReceivedState):
                 states += 1
             if screen:  # warnings go into the view: a log line would scribble over it
                 screen.apply(item)

@@ -325,15 +325,15 @@ def test_qos2_publishes_a_broker_never_releases_are_bounded(tmp_path):
 
 
 def test_watch_shows_infinite_and_huge_numbers_as_warnings_for_the_right_device():
-    from edge.watch import State, parse_message
+    from edge.messages import ReceivedState, parse_message
 
     inf = parse_message("mood-edge", "mood-edge/kitchen/state", b'{"schema":1,"mood":"happy","faces":Infinity}')
-    assert isinstance(inf, State) and inf.device == "kitchen" and inf.faces is None
+    assert isinstance(inf, ReceivedState) and inf.device == "kitchen" and inf.faces is None
     assert any("faces" in w for w in inf.warnings)
     huge = parse_message("mood-edge", "mood-edge/kitchen/state",
                          b'{"schema":1,"mood":"happy","faces":' + b"9" * 4000 + b',"confidence":-3,'
                          b'"recommendations":[{"title":"Up","year":' + b"9" * 4000 + b',"runtime":-5}]}')
-    assert isinstance(huge, State) and huge.faces is None and huge.confidence is None
+    assert isinstance(huge, ReceivedState) and huge.faces is None and huge.confidence is None
     assert huge.films[0].year is None and huge.films[0].runtime is None
     assert all(len(w) < 120 for w in huge.warnings) and len(huge.warnings) == 2
 

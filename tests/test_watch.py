@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.watch import Availability, State, BadPayload, clean, parse_message, plain_line
+from edge.messages import Availability, BadPayload, ReceivedState, clean, parse_message
+from edge.watch import plain_line
 
 from mqtt_helpers import Mosquitto
 from state_helpers import state
@@ -43,7 +44,7 @@ def watch_proc(*args: str, **kw) -> subprocess.Popen:
 # -- parsing: everything from the network is untrusted ------------------------------------------
 def test_a_state_message_becomes_mood_confidence_faces_and_films():
     ev = parse_message("mood-edge", "mood-edge/livingroom/state", state().encode())
-    assert isinstance(ev, State)
+    assert isinstance(ev, ReceivedState)
     assert (ev.device, ev.mood, ev.confidence, ev.faces) == ("livingroom", "happy", 0.82, 1)
     assert [f.label() for f in ev.films] == ["Paddington 2 (2017)", "Singin' in the Rain (1952)",
                                              "The Grand Budapest Hotel (2014)", "Amélie (2001)", "Toy Story (1995)"]
@@ -69,7 +70,7 @@ def test_a_bad_state_payload_is_a_warning_not_a_crash(payload, why):
 def test_wrong_field_types_are_dropped_with_warnings_and_the_mood_still_shows():
     ev = parse_message("mood-edge", "mood-edge/tv/state",
                        state(confidence="high", faces=True, recommendations=[{"year": 1}, "x"]).encode())
-    assert isinstance(ev, State) and ev.mood == "happy"
+    assert isinstance(ev, ReceivedState) and ev.mood == "happy"
     assert ev.confidence is None and ev.faces is None and ev.films == []
     assert len(ev.warnings) == 3
 
@@ -94,7 +95,7 @@ def test_any_topic_and_bytes_give_an_event_for_state_or_availability_and_nothing
     ev = parse_message("mood-edge", "mood-edge/" + topic, payload)
     if ev is None:
         return
-    assert isinstance(ev, (State, Availability, BadPayload))
+    assert isinstance(ev, (ReceivedState, Availability, BadPayload))
     device, _, kind = topic.partition("/")
     assert kind in ("state", "availability") and ev.device == clean(device, 64)
 
@@ -109,7 +110,7 @@ def test_any_json_value_in_any_field_is_shown_or_refused_for_want_of_a_mood(valu
     if key == "mood" and not (isinstance(value, str) and clean(value)):
         assert isinstance(ev, BadPayload) and "mood" in ev.text
         return
-    assert isinstance(ev, State)
+    assert isinstance(ev, ReceivedState)
     line = plain_line(ev)
     assert line.startswith("tv: mood=") and "\n" not in line and "\x1b" not in line
 
