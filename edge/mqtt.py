@@ -255,10 +255,11 @@ class Connection:
     backoff between ``reconnect_s``, subscriptions renewed on every connect, problems reported
     once per change.
 
-    ``problems`` is the logger for connection news (the daemon's); ``None`` keeps them quiet for a
-    caller that shows them its own way (``watch``). The ``on_*`` callbacks run on paho's network
-    thread: ``on_connect()`` after every (re)connect, ``on_refused(reason)`` when the broker says no,
-    ``on_disconnect(reason)`` whenever the socket closes.
+    ``problems`` is the logger for connection news (the daemon's), paho's own lines going to
+    ``edge.paho``; ``None`` keeps both quiet, for a caller that shows news its own way (``watch``).
+    The ``on_*`` callbacks run on paho's network thread: ``on_connect()`` after every (re)connect,
+    ``on_refused(reason)`` when the broker says no, ``on_disconnect(reason)`` whenever the socket
+    closes.
     """
 
     def __init__(self, cfg: MqttConfig, client_id: str, *, origin: str = "mqtt.broker",
@@ -293,10 +294,11 @@ class Connection:
     def _make_client(self, client_id: str, max_queued: int) -> mqtt.Client:
         client = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=mqtt.MQTTv311, clean_session=True)
-        paho_log = logging.getLogger("edge.paho")
-        if not any(isinstance(f, _PahoNoise) for f in paho_log.filters):
-            paho_log.addFilter(_PahoNoise())
-        client.enable_logger(paho_log)
+        if self._log is not None:  # paho's own lines too (a quiet caller's view must not be scribbled on)
+            paho_log = logging.getLogger("edge.paho")
+            if not any(isinstance(f, _PahoNoise) for f in paho_log.filters):
+                paho_log.addFilter(_PahoNoise())
+            client.enable_logger(paho_log)
         configure_auth(client, self.cfg, origin=self.origin)
         if self.presence is not None:
             client.will_set(self.presence.topic, self.presence.offline, qos=self.presence.qos, retain=True)

@@ -21,13 +21,9 @@ from pathlib import Path
 
 from .config import MqttConfig
 from .messages import OFFLINE, ONLINE, StateMessage, availability_topic, state_topic
-from .mqtt import Connection, ConnectionStats, MessageHandler, Presence
+from .mqtt import Connection, MessageHandler, Presence
 
 log = logging.getLogger(__name__)
-
-#: what the publisher counts (kept under its old name)
-PublisherStats = ConnectionStats
-
 
 #: where the daemon keeps its MQTT client id (under daemon.state_dir)
 CLIENT_ID_FILE = "mqtt-client-id"
@@ -67,6 +63,9 @@ def private_client_id(device_id: str, state_dir: Path | None = None) -> str:
 
 
 class Publisher:
+    """The daemon's side of the broker: retained state and availability that survive reconnects
+    and broker restarts, and a publish that never blocks the camera loop."""
+
     def __init__(self, cfg: MqttConfig, state_dir: Path | None = None) -> None:
         self.cfg = cfg
         #: mqtt.client_id when set, else one nobody else knows (see private_client_id)

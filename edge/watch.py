@@ -2,8 +2,8 @@
 
 It reads the same retained topics as every display (``<prefix>/<device>/state`` and
 ``.../availability``), so it doubles as a check that the daemon publishes what displays need.
-Everything in a message came from the network: edge.messages parses it defensively (a bad payload is a
-warning, never a crash) and control characters are stripped before anything reaches the terminal.
+Everything in a message came from the network: edge.messages parses it defensively (a bad payload
+is a warning, never a crash) and strips control characters before anything reaches the terminal.
 """
 
 from __future__ import annotations
