@@ -53,10 +53,13 @@ class TrackingDetector(Detector):
     """Wraps any :class:`Detector`; answers in full-frame coordinates like the detector it wraps."""
 
     def __init__(self, inner: Detector, *, full_every: int = 30, margin: float = 0.5, face_px: int = 48,
-                 max_faces: int = 8) -> None:
+                 max_faces: int = 8, local: Detector | None = None) -> None:
         if full_every < 1:
             raise ValueError("full_every must be at least 1")
         self.inner = inner
+        #: the detector run on the window around a known face (default: the same as ``inner``); a
+        #: whole-frame scan is too costly for that, the 128x128 model on the window is not
+        self.local = local or inner
         self.full_every = full_every
         self.margin = margin
         self.face_px = face_px
@@ -94,7 +97,7 @@ class TrackingDetector(Detector):
             region = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
             # the exact scale after rounding, so the mapping back is exact
             win = Window(win.x, win.y, win.w, win.h, size[0] / win.w)
-        found = [win.to_frame(f) for f in self.inner.detect(np.ascontiguousarray(region))]
+        found = [win.to_frame(f) for f in self.local.detect(np.ascontiguousarray(region))]
         if not found:
             return None
         return max(found, key=lambda f: (overlap(f, track), f.area))
