@@ -250,7 +250,7 @@ def test_two_threads_find_the_same_face(astronaut):
 
 
 def test_make_detector_builds_blazeface_from_the_config():
-    detector = make_detector(DetectorConfig(kind="blazeface"))
+    detector = make_detector(DetectorConfig(kind="blazeface", track=False))
     assert isinstance(detector, BlazeFaceDetector) and detector.name == "blazeface"
 
 
