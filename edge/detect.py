@@ -39,6 +39,9 @@ def make_detector(cfg: DetectorConfig) -> Detector:
             # known, so a lower threshold and no size floor (a 5 m face is ~20 px) are safe there
             local = detector_class("blazeface")(dataclasses.replace(
                 cfg, kind="blazeface", min_confidence=min(cfg.min_confidence, 0.5), min_size=1))
+        # the whole-frame scan costs ~30 short-range runs: in an empty room, search every few frames
+        search_every = max(1, cfg.full_every // 3) if cfg.kind == "blazeface_scan" else 1
         detector = TrackingDetector(detector, full_every=cfg.full_every,
-                                    face_px=TRACK_FACE_PX.get(cfg.kind, 64), local=local)
+                                    face_px=TRACK_FACE_PX.get(cfg.kind, 64), local=local,
+                                    search_every=search_every)
     return detector

@@ -54,6 +54,11 @@ class Detector(ABC):
     def detect(self, image: np.ndarray) -> list[Face]:
         """Faces in a uint8 frame (2-D grey or HxWx3 BGR), largest first, in its coordinates."""
 
+    def reliable_min_px(self, frame_w: int) -> float:
+        """The narrowest face, in pixels of a ``frame_w``-wide input, that this detector finds in
+        nearly every frame (measured by ``mood-edge bench --distance``; README "Distance")."""
+        return 0.2 * frame_w
+
     @classmethod
     def options_from(cls, cfg: "DetectorConfig | None") -> Any:
         """This plug-in's options from the config's ``[detector.<key>]`` table (defaults if none)."""

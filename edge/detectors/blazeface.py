@@ -285,6 +285,10 @@ class BlazeFaceDetector(Detector):
                                 weighted_nms=weighted_nms, expect="BlazeFace short range")
         self.card = self.net.card
 
+    def reliable_min_px(self, frame_w: int) -> float:
+        # the whole frame in 128 px: measured 100% at a face 25% of the frame wide, 88% at 12.5%
+        return 0.2 * frame_w
+
     def raw_detections(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.net.run(image)
 

@@ -52,6 +52,10 @@ class BlazeFaceFullDetector(Detector):
                                 expect="BlazeFace full range")
         self.card = self.net.card
 
+    def reliable_min_px(self, frame_w: int) -> float:
+        # the whole frame in 192 px: measured 100% at 12.5% of the frame width, 31% at 6%
+        return 0.12 * frame_w
+
     def detect(self, image: np.ndarray) -> list[Face]:
         h, w = image.shape[:2]
         boxes, scores = self.net.run(image)

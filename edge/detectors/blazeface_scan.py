@@ -94,6 +94,11 @@ class BlazeFaceScanDetector(Detector):
         scale = min(1.0, self.options.width / w) if self.options.width > 0 else 1.0
         return _align(w * scale), _align(h * scale)
 
+    def reliable_min_px(self, frame_w: int) -> float:
+        # measured: 100% of faces 20 px wide in the scan's input (5 m at 800 of 1280), 69% at 17 px
+        scale = min(1.0, self.options.width / frame_w) if self.options.width > 0 else 1.0
+        return max(20.0 / scale, float(self.options.min_face_px))
+
     def detect(self, image: np.ndarray) -> list[Face]:
         h, w = image.shape[:2]
         boxes, scores = self._net(*self.input_size(w, h)).run(image)
