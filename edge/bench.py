@@ -69,10 +69,21 @@ camera resolution (frames are resized as they are captured, like a smaller camer
 Output: a table on stdout, progress on stderr, every figure in --json, a plot in --plot (PNG;
 needs matplotlib). No figure is asserted: machines are noisy; compare ratios.
 
+--distance runs the distance benchmark instead: real faces with their head and shoulders
+(scikit-image's astronaut, matplotlib's Grace Hopper, and their mirror images) scaled to the width
+they have at 0.5-6 m from the camera (a face is ~0.15 m; camera.hfov_deg, --capture WxH) and pasted
+into real photographs with nobody in them; per detector and distance it prints the share of faces
+found, false faces on the empty scenes, the classifier's agreement with its reading of the same face
+seen large, and ms per frame; then the daemon's pipeline end to end with one face at 3.5 m, against
+the old default (640x480 grey, BlazeFace 128x128). On "picamera2" the detector sees the lores
+stream (camera.lores_width x lores_height), elsewhere the capture.
+
 examples:
   mood-edge bench
   mood-edge bench --size 320x240 --frames 500 --json bench.json --plot bench.png
-  mood-edge bench --camera v4l2:0 --broker mqtt://localhost --detector haar"""
+  mood-edge bench --camera v4l2:0 --broker mqtt://localhost --detector haar
+  mood-edge bench --distance --json distance.json
+  mood-edge bench --distance --capture 1920x1080 --only default,haar_full"""
 
 STAGES = ("capture", "detect", "preprocess", "classify", "smooth_recommend", "publish")
 STAGE_TITLES = {

@@ -291,12 +291,17 @@ def variants(cfg: DetectorConfig, threads: int) -> list[Variant]:
         Variant("haar_full", "Haar, full width, min_size 16",
                 make("haar", track=False, detect_width=full_w, min_size=16)),
     ]
-    for width in (640, 800, 960):
+    # scan widths up to the detector's input (the lores stream on picamera2; a wider scan than that
+    # would only upscale); thresholds around the default 0.75
+    for width in (640, 800):
         for conf in (0.6, 0.75):
-            opts = {"blazeface_scan": BlazeFaceScanOptions(width=width)}
+            opts = {"blazeface_scan": BlazeFaceScanOptions(width=width, min_confidence=conf)}
             out.append(Variant(f"blazeface_scan_{width}_{round(conf * 100)}",
                                f"BlazeFace short-range scan at {width} px, min_confidence {conf:g}",
-                               make("blazeface_scan", track=False, min_confidence=conf, options=opts)))
+                               make("blazeface_scan", track=False, options=opts)))
+    opts = {"blazeface_scan": BlazeFaceScanOptions(whole_frame=False)}
+    out.append(Variant("blazeface_scan_no_whole_frame", "BlazeFace scan at 800 px without the whole-frame pass",
+                       make("blazeface_scan", track=False, options=opts)))
     return out
 
 

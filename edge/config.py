@@ -272,6 +272,9 @@ def _coerce(value: Any, tp: Any, path: str, key: str) -> Any:
             except ConfigError:
                 pass
         raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
+    if get_origin(tp) is dict:  # detector.options: only built from [detector.<kind>] tables
+        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key,
+                          expected="[detector.<kind>] tables, not a value")
     if get_origin(tp) is list:
         if not isinstance(value, list):
             raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
