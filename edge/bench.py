@@ -941,6 +941,9 @@ def distance_main(args: argparse.Namespace) -> int:
           f"{e2e['default']['found_pct']:.0f}% of frames; before ({e2e['today']['detector']}, 640x480 grey) "
           f"{e2e['today']['median_ms']:.2f} ms, found in {e2e['today']['found_pct']:.0f}%; "
           f"ratio {e2e['ratio_to_today']:.2f}")
+    empty = e2e["empty_room"]
+    print(f"empty rooms, frame after frame (tracking as in the daemon): a face in {empty['frames_with_a_face']} "
+          f"of {empty['frames']} frames ({empty['full_frame_searches']} whole-frame searches)")
     if json_path is not None:
         bd.write_json(report, json_path)
         log.info("wrote %s", json_path)

@@ -453,4 +453,24 @@ def end_to_end(cfg: Config, *, width: int, height: int, distance: float = 3.5, f
         if full is not None:
             out[key]["full_frame_detections"] = int(full)
     out["ratio_to_today"] = round(out["default"]["median_ms"] / max(out["today"]["median_ms"], 1e-6), 2)
+    out["empty_room"] = empty_room_sequence(cfg, width, height, frames)
     return out
+
+
+def empty_room_sequence(cfg: Config, width: int, height: int, frames: int = 60) -> dict[str, Any]:
+    """The configured detector (tracking included) over a sequence of empty scenes, frame after
+    frame as the daemon runs it: a false face that tracking kept alive would count in every frame."""
+    from .detect import make_detector  # noqa: PLC0415
+
+    view = CameraView((cfg.camera.lores_width, cfg.camera.lores_height) if cfg.camera.source == "picamera2" else None)
+    det = make_detector(cfg.detector)
+    rooms = [cover(image, width, height) for _, image in scenes()]
+    with_face = 0
+    per_room = max(1, frames // len(rooms))
+    for room in rooms:
+        for i in range(per_room):
+            image, _ = view.detect_image(np.roll(room, (i % 3, i % 5), axis=(0, 1)))
+            with_face += int(bool(det.detect(image)))
+    total = per_room * len(rooms)
+    return {"frames": total, "frames_with_a_face": with_face,
+            "full_frame_searches": int(getattr(det, "full_detections", total))}

@@ -117,6 +117,9 @@ def test_bench_distance_writes_its_table_and_json(cli, tmp_path):
     assert set(report["detectors"][0]["rows"]) == {"1", "4", "empty"}
     e2e = report["end_to_end"]
     assert e2e["default"]["median_ms"] > 0 and e2e["today"]["median_ms"] > 0
+    assert e2e["default"]["found_pct"] >= 95 and e2e["today"]["found_pct"] == 0  # one face at 3.5 m
+    assert e2e["empty_room"]["frames"] >= 60 and e2e["empty_room"]["frames_with_a_face"] == 0
+    assert "empty rooms, frame after frame" in result.stdout
 
 
 def test_bench_distance_refuses_bad_distances(cli):
