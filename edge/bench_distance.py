@@ -159,7 +159,11 @@ def build_set(width: int, height: int, distances: tuple[float, ...] = DEFAULT_DI
     """A fixed, seeded set of frames: ``per_distance`` per distance (people x scenes in turn) and
     ``empty`` empty scenes (the scenes, shifted and mirrored)."""
     rng = np.random.default_rng(seed)
-    folks, rooms = people(), scenes()
+    try:
+        folks, rooms = people(), scenes()
+    except ImportError:
+        raise SourceError("the distance benchmark needs scikit-image for its offline faces and scenes",
+                          path="scikit-image", expected="`pip install scikit-image` (or `pip install .[bench]`)") from None
     if not folks or not rooms:
         raise SourceError("no offline images for the distance benchmark", path="scikit-image",
                           expected="scikit-image installed (astronaut, coffee, ...)")

@@ -125,3 +125,13 @@ def test_bench_distance_writes_its_table_and_json(cli, tmp_path):
 def test_bench_distance_refuses_bad_distances(cli):
     result = cli("bench", "--distance", "--distances", "1,far")
     assert result.returncode == 2 and "--distances: got '1,far'" in result.stderr
+
+
+def test_without_scikit_image_it_says_what_to_install(cli, tmp_path):
+    stubs = tmp_path / "blocked" / "skimage"
+    stubs.mkdir(parents=True)
+    (stubs / "__init__.py").write_text("raise ImportError('skimage is blocked for this test')\n")
+    result = cli("bench", "--distance", "--per-distance", "1", "--empty", "1", "--no-progress",
+                 env={"PYTHONPATH": str(stubs.parent)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "needs scikit-image" in result.stderr and "pip install scikit-image" in result.stderr
