@@ -204,9 +204,6 @@ _CHOICES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "detector.full_every": (lambda v: 0 < v <= 100_000, "1 to 100000 frames"),
     "detector.scale_factor": (lambda v: 1 < v <= 4, "a factor between the detection scales, above 1 (e.g. 1.15)"),
     "detector.min_neighbors": (lambda v: 0 <= v <= 100, "0 to 100"),
-    "detector.blazeface_scan.width": (lambda v: v == 0 or 64 <= v <= 8192, "0 (as captured) or 64 to 8192 pixels"),
-    "detector.blazeface_scan.min_face_px": (lambda v: 1 <= v <= 8192, "1 to 8192 pixels"),
-    "detector.blazeface_scan.min_confidence": (lambda v: 0 <= v <= 1, "a number between 0 and 1"),
     "model.num_threads": (lambda v: 0 < v <= MAX_THREADS, f"1 to {MAX_THREADS} threads"),
     "model.labels": (lambda v: v in ("fer7", "mood4"), '"fer7" or "mood4"'),
     "mood.ema_alpha": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
@@ -341,9 +338,13 @@ def _build_section(cls: type, table: Any, path: str, section: str) -> Any:
             continue
         if key not in names or key == "options" and section == "detector":
             raise ConfigError("unknown key", path=path, field=full,
-                              expected="one of " + ", ".join(names))
+                              expected="one of " + ", ".join(n for n in names if n != "options"))
         value = _coerce(value, hints[key], path, full)
         _check(full, value, path)
+        # a detector plug-in's options carry their own checks beside them
+        rule = getattr(cls, "checks", {}).get(key)
+        if rule and not rule[0](value):
+            raise ConfigError(f"got {_shown(full, value)}", path=path, field=full, expected=rule[1])
         setattr(obj, key, value)
     return obj
 

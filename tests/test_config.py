@@ -138,3 +138,8 @@ def test_detector_kinds_come_from_the_registry(tmp_path):
     with pytest.raises(ConfigError) as err:
         config.load(write(tmp_path, '[detector]\nkind = "yolo"\n'))
     assert all(f'"{k}"' in str(err.value) for k in kinds())
+
+
+def test_a_detector_option_is_checked_by_the_rules_beside_the_plugin(tmp_path):
+    with pytest.raises(ConfigError, match=r"detector\.blazeface_scan\.min_confidence: got 1\.5 \(expected a number between 0 and 1\)"):
+        config.load(write(tmp_path, "[detector.blazeface_scan]\nmin_confidence = 1.5\n"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 
@@ -54,6 +54,13 @@ class BlazeFaceScanOptions:
     min_face_px: int = 12
     #: the model file, relative to models/ (or absolute)
     model: str = MODEL_FILE
+
+    #: values checked beyond their type when read from [detector.blazeface_scan]: name -> (test, expected)
+    checks: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
+        "width": (lambda v: v == 0 or 64 <= v <= 8192, "0 (as captured) or 64 to 8192 pixels"),
+        "min_face_px": (lambda v: 1 <= v <= 8192, "1 to 8192 pixels"),
+        "min_confidence": (lambda v: 0 <= v <= 1, "a number between 0 and 1"),
+    }
 
 
 def _align(n: float) -> int:
