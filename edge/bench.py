@@ -210,7 +210,7 @@ def _version(dist: str) -> str | None:
 
 
 def machine_info() -> dict[str, Any]:
-    from .classify import runtime_name  # noqa: PLC0415
+    from .interpreter import runtime_name  # noqa: PLC0415
 
     try:
         usable = len(os.sched_getaffinity(0))

@@ -15,8 +15,8 @@ import numpy as np
 
 from .detect import Face
 from .errors import ModelError
+from .interpreter import load_interpreter
 from .labels import FER7, MOOD4, to_mood4
-from .interpreter import load_interpreter, runtime_name  # noqa: F401 - re-exported
 from .modelcard import ModelCard, load_card
 
 log = logging.getLogger(__name__)

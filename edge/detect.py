@@ -12,9 +12,11 @@ import logging
 
 from .config import DetectorConfig
 from .detectors import detector_class, kinds
-from .detectors.base import Detector, Face, downscale as _downscale, to_gray  # noqa: F401 - re-exported
+from .detectors.base import Detector, Face, to_gray  # noqa: F401 - re-exported
 from .detectors.haar import HaarDetector  # noqa: F401 - re-exported
 from .errors import ModelError
+
+__all__ = ["Detector", "Face", "HaarDetector", "make_detector", "to_gray", "TRACK_FACE_PX"]
 
 log = logging.getLogger(__name__)
 
