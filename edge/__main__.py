@@ -13,6 +13,7 @@ COMMANDS = {
     "watch": "edge.watch",
     "bench": "edge.bench",
     "demo": "edge.demo",
+    "check": "edge.check",
 }
 
 DESCRIPTION = """\

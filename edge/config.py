@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 from urllib.parse import unquote, urlsplit
 
+from .detectors import kinds as detector_kinds  # the registry: imports no model until asked
 from .errors import ConfigError, read_user_text
 from .paths import default_catalog, default_model
 
@@ -28,20 +29,32 @@ class CameraConfig:
     source: str = "picamera2"
     #: replay a file or folder source endlessly
     loop: bool = False
-    width: int = 640
-    height: int = 480
+    #: capture size: the classifier's crops come from this (picamera2: the main stream); 1280 px wide
+    #: makes a face at 3.5 m 46 px wide (at 640 px: 23 px)
+    width: int = 1280
+    height: int = 960
     #: frames per second to aim for; 0 = as fast as the source delivers
     fps: float = 15.0
     #: seconds between attempts to reopen a source that failed (doubles up to retry_max_s)
     retry_s: float = 1.0
     retry_max_s: float = 30.0
+    #: the part of the view where people sit, as fractions of the frame: [x, y, width, height]
+    #: ([] = all of it). picamera2: the sensor crop (ScalerCrop, no CPU); other sources: a software crop
+    region: list[float] = field(default_factory=list)
+    #: picamera2: the colour stream the detector reads (YUV420, converted to RGB); the main stream
+    #: (width x height, grey) gives the crops. 800 matches blazeface_scan's default width
+    lores_width: int = 800
+    lores_height: int = 600
+    #: horizontal field of view in degrees, for distance estimates (Camera Module v2: 62, 3: 66, 3 Wide: 102)
+    hfov_deg: float = 62.0
 
 
 @dataclass
 class DetectorConfig:
-    #: "blazeface" (MediaPipe short-range, models/face_detection_short_range.tflite; ~10x faster than
-    #: Haar, for faces within ~2 m) or "haar" (OpenCV cascade; better for small, distant faces)
-    kind: str = "blazeface"
+    #: a plug-in from edge/detectors/ (see its [detector.<kind>] options): "blazeface_scan" (the default,
+    #: chosen by `mood-edge bench --distance`: BlazeFace short-range slid over the whole frame, 0.5-5 m),
+    #: "blazeface" (the whole frame in 128x128, < 1.5 m), "blazeface_full" (full-range 192x192) or "haar"
+    kind: str = "blazeface_scan"
     #: the frame is downscaled so its width is at most this before detection
     detect_width: int = 320
     #: smallest face, in pixels of the downscaled frame
@@ -54,8 +67,11 @@ class DetectorConfig:
     #: interpreter threads for BlazeFace
     num_threads: int = 2
     #: detect in a window around the last faces, with a full-frame pass every `full_every` frames
-    track: bool = False
-    full_every: int = 30
+    #: (and at once when a face is lost): the whole-frame scan is too costly for every frame on a Pi
+    track: bool = True
+    full_every: int = 15
+    #: each plug-in's own options, from its [detector.<kind>] table (see edge/detectors/)
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -189,7 +205,12 @@ _CHOICES: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
     "camera.fps": (lambda v: 0 <= v <= 1000, "0 (unlimited) or a rate up to 1000"),
     "camera.retry_s": _seconds(HOUR),
     "camera.retry_max_s": _seconds(HOUR),
-    "detector.kind": (lambda v: v in ("haar", "blazeface"), '"haar" or "blazeface"'),
+    "camera.region": (lambda v: _region_ok(v),
+                      "[] or [x, y, width, height] as fractions of the frame (0..1, inside it, width and height > 0)"),
+    "camera.lores_width": (lambda v: 16 <= v <= 8192, "16 to 8192 pixels"),
+    "camera.lores_height": (lambda v: 16 <= v <= 8192, "16 to 8192 pixels"),
+    "camera.hfov_deg": (lambda v: 1 <= v <= 179, "1 to 179 degrees"),
+    "detector.kind": (lambda v: v in detector_kinds(), " or ".join(f'"{k}"' for k in detector_kinds())),
     "detector.detect_width": (lambda v: 64 <= v <= 8192, "64 to 8192 pixels"),
     "detector.min_size": (lambda v: 0 < v <= 8192, "a number of pixels from 1 to 8192"),
     "detector.min_confidence": (lambda v: 0 <= v <= 1, "a number between 0 and 1"),
@@ -237,9 +258,20 @@ PATH_KEYS = ("model.path", "recommend.catalog", "recommend.library", "daemon.sta
 _CHOICES.update({key: (lambda v: "\0" not in v, "a file or folder path (no NUL character)") for key in PATH_KEYS})
 
 
+def _region_ok(v: list[float]) -> bool:
+    if not v:
+        return True
+    if len(v) != 4:
+        return False
+    x, y, w, h = v
+    return 0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1 and x + w <= 1 + 1e-9 and y + h <= 1 + 1e-9
+
+
 def _type_name(tp: Any) -> str:
     if get_origin(tp) in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in get_args(tp))
+    if get_origin(tp) is list:
+        return "a list of " + _type_name(get_args(tp)[0]).removeprefix("a ").removeprefix("an ") + "s"
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false",
             type(None): "unset"}.get(tp, getattr(tp, "__name__", str(tp)))
 
@@ -255,6 +287,13 @@ def _coerce(value: Any, tp: Any, path: str, key: str) -> Any:
             except ConfigError:
                 pass
         raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
+    if get_origin(tp) is dict:  # detector.options: only built from [detector.<kind>] tables
+        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key,
+                          expected="[detector.<kind>] tables, not a value")
+    if get_origin(tp) is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
+        return [_coerce(v, get_args(tp)[0], path, key) for v in value]
     if tp is bool:
         ok = isinstance(value, bool)
     elif tp is int:
@@ -314,13 +353,30 @@ def _build_section(cls: type, table: Any, path: str, section: str) -> Any:
     obj = cls()
     for key, value in table.items():
         full = f"{section}.{key}"
-        if key not in names:
+        if section == "detector" and isinstance(value, dict):
+            obj.options[key] = _detector_options(key, value, path)
+            continue
+        if key not in names or key == "options" and section == "detector":
             raise ConfigError("unknown key", path=path, field=full,
-                              expected="one of " + ", ".join(names))
+                              expected="one of " + ", ".join(n for n in names if n != "options"))
         value = _coerce(value, hints[key], path, full)
         _check(full, value, path)
+        # a detector plug-in's options carry their own checks beside them
+        rule = getattr(cls, "checks", {}).get(key)
+        if rule and not rule[0](value):
+            raise ConfigError(f"got {_shown(full, value)}", path=path, field=full, expected=rule[1])
         setattr(obj, key, value)
     return obj
+
+
+def _detector_options(kind: str, table: dict[str, Any], path: str) -> Any:
+    """A ``[detector.<kind>]`` table -> that plug-in's typed options dataclass."""
+    from .detectors import detector_class  # noqa: PLC0415
+
+    if kind not in detector_kinds():
+        raise ConfigError("unknown detector table", path=path, field=f"detector.{kind}",
+                          expected="[detector.<kind>] for one of " + ", ".join(detector_kinds()))
+    return _build_section(detector_class(kind).Options, table, path, f"detector.{kind}")
 
 
 def from_dict(data: dict[str, Any], origin: str = "<dict>") -> Config:

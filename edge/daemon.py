@@ -22,7 +22,7 @@ from . import homeassistant, notify
 from .camera import Frame, Source, VideoCaptureSource, open_source
 from .catalog import MOODS, load_catalog
 from .classify import Classifier, FacePrediction
-from .config import Config
+from .config import Config, detector_kinds
 from .detect import Detector, Face, make_detector
 from .errors import ConfigError, ModelError, SourceError
 from .messages import StateMessage
@@ -65,7 +65,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=int, metavar="N", help="stop cleanly after N frames (tests, benchmarks)")
     p.add_argument("--loop", action="store_true", help="replay a file or folder source endlessly")
     p.add_argument("--fps", type=float, metavar="RATE", help="frame rate to aim for; 0 = as fast as possible")
-    p.add_argument("--detector", choices=["haar", "blazeface"], help="face detector")
+    p.add_argument("--detector", choices=list(detector_kinds()),
+                   help="face detector plug-in (see README \"Detectors\"; default: the config's)")
     p.add_argument("--labels", choices=["fer7", "mood4"], help="7 FER-2013 classes or the 4-mood view")
     p.add_argument("--strategy", choices=["match", "lift"], help="movie policy: mood-congruent or mood-lifting")
     p.add_argument("--model", metavar="PATH", help="the .tflite model (its card is PATH with .json)")
@@ -146,8 +147,12 @@ class Pipeline:
     def model_info(self) -> dict[str, str]:
         return {"id": self.classifier.model_id, "sha256": self.classifier.card.sha256}
 
+    def detect(self, frame: Frame) -> list[Face]:
+        """Faces found in the frame's colour picture, in the grey picture's pixels (the crops)."""
+        return scale_faces(self.detector.detect(frame.detect_image), frame.detect_scale)
+
     def process(self, frame: Frame) -> StepResult:
-        faces = self.detector.detect(frame.gray)
+        faces = self.detect(frame)
         preds = self.classifier.classify(frame.gray, faces)
         if self._debug_dir is not None:
             self._save_debug_crops(frame, faces)
@@ -226,6 +231,14 @@ def _debug_dir(cfg: Config) -> Path:
         raise ConfigError(f"cannot write face crops there: {exc.strerror or exc}", path=cfg.origin,
                           field="daemon.debug_save_faces_dir", expected="a folder this user can write, or \"\"") from None
     return d
+
+
+def scale_faces(faces: list[Face], scale: float) -> list[Face]:
+    """Boxes from a picture ``scale`` times smaller (the lores stream) in the larger one's pixels."""
+    if scale == 1.0:
+        return faces
+    return [Face(int(round(f.x * scale)), int(round(f.y * scale)), int(round(f.w * scale)), int(round(f.h * scale)),
+                 f.score) for f in faces]
 
 
 def _state_file(state_dir: Path) -> Path | None:

@@ -33,7 +33,8 @@ log = logging.getLogger("edge.demo")
 SUMMARY = "run the daemon on the bundled sample clip with an embedded broker and print what displays see"
 DESCRIPTION = """\
 Starts an embedded MQTT broker (amqtt, from `pip install .[demo]`) on a free loopback port, runs the
-daemon on the bundled sample clip (samples/living-room.mp4: public-domain faces from scikit-image)
+daemon on the bundled sample clip (samples/living-room.mp4: public-domain faces, close up and on
+a sofa 3-3.5 m away)
 and prints every message a display subscribed to mood-edge/# would receive. No camera and no broker
 are needed. Stops after --seconds (default 30) or Ctrl-C.
 

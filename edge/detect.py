@@ -1,96 +1,49 @@
-"""Face detection: one interface, several detectors.
+"""Face detection: one interface, several plug-ins (see :mod:`edge.detectors`).
 
-A detector takes a grayscale frame and returns :class:`Face` boxes in that frame's pixel
-coordinates. It is free to downscale internally (the Haar default detects on a frame at most
-``detect_width`` wide) but always answers in full-frame coordinates.
+A detector takes a frame (2-D grey or HxWx3 BGR) and returns :class:`Face` boxes in that frame's
+pixel coordinates. :func:`make_detector` builds the one the config names from the registry, wrapped
+in tracking when ``detector.track`` is on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-
-import cv2
-import numpy as np
 
 from .config import DetectorConfig
+from .detectors import detector_class, kinds
+from .detectors.base import Detector, Face, to_gray  # noqa: F401 - re-exported
+from .detectors.haar import HaarDetector  # noqa: F401 - re-exported
 from .errors import ModelError
+
+__all__ = ["Detector", "Face", "HaarDetector", "make_detector", "to_gray", "TRACK_FACE_PX"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Face:
-    x: int
-    y: int
-    w: int
-    h: int
-    #: detector confidence in [0, 1] (1.0 for detectors that have none)
-    score: float = 1.0
-
-    @property
-    def area(self) -> int:
-        return self.w * self.h
-
-
-class Detector(ABC):
-    """Implement :meth:`detect`; the daemon and the benchmark call nothing else."""
-
-    name: str = "detector"
-
-    @abstractmethod
-    def detect(self, gray: np.ndarray) -> list[Face]:
-        """Faces in a 2-D uint8 frame, largest first, in that frame's coordinates."""
-
-
-def _downscale(gray: np.ndarray, width: int) -> tuple[np.ndarray, float]:
-    h, w = gray.shape[:2]
-    if w <= width:
-        return gray, 1.0
-    scale = width / w
-    small = cv2.resize(gray, (width, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    return small, scale
-
-
-class HaarDetector(Detector):
-    """OpenCV's frontal-face Haar cascade (ships inside opencv-python-headless, BSD/Intel licence)."""
-
-    name = "haar"
-
-    def __init__(self, cfg: DetectorConfig | None = None) -> None:
-        self.cfg = cfg or DetectorConfig()
-        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
-        self._cascade = cv2.CascadeClassifier(path)
-        if self._cascade.empty():
-            raise ModelError("cannot load the Haar cascade", path=path,
-                             expected="opencv-python-headless>=4.10,<5 (OpenCV 5 ships no cascades)")
-
-    def detect(self, gray: np.ndarray) -> list[Face]:
-        small, scale = _downscale(gray, self.cfg.detect_width)
-        boxes = self._cascade.detectMultiScale(
-            small, scaleFactor=self.cfg.scale_factor, minNeighbors=self.cfg.min_neighbors,
-            minSize=(self.cfg.min_size, self.cfg.min_size))
-        faces = [Face(int(x / scale), int(y / scale), int(w / scale), int(h / scale))
-                 for (x, y, w, h) in (boxes if len(boxes) else [])]
-        faces.sort(key=lambda f: f.area, reverse=True)
-        return faces[: self.cfg.max_faces]
+#: tracking window size per detector: the face's width in the window the tracker shows it
+TRACK_FACE_PX = {"haar": 32}
 
 
 def make_detector(cfg: DetectorConfig) -> Detector:
-    detector: Detector
-    if cfg.kind == "haar":
-        detector = HaarDetector(cfg)
-    elif cfg.kind == "blazeface":
-        from .detect_blazeface import BlazeFaceDetector  # noqa: PLC0415 - loads a model file
-
-        detector = BlazeFaceDetector(cfg)
-    else:
+    """The configured detector plug-in, wrapped in tracking when ``cfg.track``."""
+    try:
+        cls = detector_class(cfg.kind)
+    except KeyError:
         raise ModelError(f"unknown detector {cfg.kind!r}", field="detector.kind",
-                         expected='"haar" or "blazeface"')
+                         expected="one of " + ", ".join(f'"{k}"' for k in kinds())) from None
+    detector: Detector = cls(cfg)
     if cfg.track:
         from .track import TrackingDetector  # noqa: PLC0415
 
+        local: Detector | None = None
+        if cfg.kind.startswith("blazeface"):
+            # follow a known face with the cheap 128x128 model on a window around it; the face is
+            # known, so a lower threshold and no size floor (a 5 m face is ~20 px) are safe there
+            local = detector_class("blazeface")(dataclasses.replace(
+                cfg, kind="blazeface", min_confidence=min(cfg.min_confidence, 0.5), min_size=1))
+        # the whole-frame scan costs ~30 short-range runs: in an empty room, search every few frames
+        search_every = max(1, cfg.full_every // 3) if cfg.kind == "blazeface_scan" else 1
         detector = TrackingDetector(detector, full_every=cfg.full_every,
-                                    face_px=32 if cfg.kind == "haar" else 64)
+                                    face_px=TRACK_FACE_PX.get(cfg.kind, 64), local=local,
+                                    search_every=search_every)
     return detector

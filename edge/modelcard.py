@@ -129,8 +129,11 @@ def parse_card(data: Any, path: Path) -> ModelCard:
                 raise ModelError(f"got {value!r}", path=path, field=f"preprocess.{key}", expected="a finite number")
             value = float(value)
         setattr(pre, key, value)
-    if pre.color != "gray":
-        raise ModelError(f"got {pre.color!r}", path=path, field="preprocess.color", expected='"gray"')
+    # "rgb" only for face detectors (kind "face-detector"); the classifier reads grey
+    allowed = ("gray", "rgb") if data.get("kind") == "face-detector" else ("gray",)
+    if pre.color not in allowed:
+        raise ModelError(f"got {pre.color!r}", path=path, field="preprocess.color",
+                         expected=" or ".join(f'"{c}"' for c in allowed))
     if pre.interpolation not in INTERPOLATIONS:
         raise ModelError(f"got {pre.interpolation!r}", path=path, field="preprocess.interpolation",
                          expected=" or ".join(INTERPOLATIONS))

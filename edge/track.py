@@ -53,10 +53,17 @@ class TrackingDetector(Detector):
     """Wraps any :class:`Detector`; answers in full-frame coordinates like the detector it wraps."""
 
     def __init__(self, inner: Detector, *, full_every: int = 30, margin: float = 0.5, face_px: int = 48,
-                 max_faces: int = 8) -> None:
+                 max_faces: int = 8, local: Detector | None = None, search_every: int = 1) -> None:
         if full_every < 1:
             raise ValueError("full_every must be at least 1")
         self.inner = inner
+        #: the detector run on the window around a known face (default: the same as ``inner``); a
+        #: whole-frame scan is too costly for that, the 128x128 model on the window is not
+        self.local = local or inner
+        #: with nothing tracked (an empty room), search the whole frame only every this many frames:
+        #: a costly full search (the whole-frame scan) must not run on every frame of an empty room
+        self.search_every = max(1, search_every)
+        self._since_search = self.search_every
         self.full_every = full_every
         self.margin = margin
         self.face_px = face_px
@@ -67,9 +74,13 @@ class TrackingDetector(Detector):
         #: how many frames were answered by a full-frame detection (for the benchmark)
         self.full_detections = 0
 
+    def reliable_min_px(self, frame_w: int) -> float:
+        return self.inner.reliable_min_px(frame_w)
+
     def reset(self) -> None:
         self._tracks = []
         self._since_full = 0
+        self._since_search = self.search_every
 
     def window(self, face: Face, shape: tuple[int, ...]) -> Window:
         h, w = shape[:2]
@@ -81,6 +92,7 @@ class TrackingDetector(Detector):
 
     def _full(self, gray: np.ndarray) -> list[Face]:
         self._since_full = 0
+        self._since_search = 0
         self.full_detections += 1
         return self.inner.detect(gray)
 
@@ -94,14 +106,17 @@ class TrackingDetector(Detector):
             region = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
             # the exact scale after rounding, so the mapping back is exact
             win = Window(win.x, win.y, win.w, win.h, size[0] / win.w)
-        found = [win.to_frame(f) for f in self.inner.detect(np.ascontiguousarray(region))]
+        found = [win.to_frame(f) for f in self.local.detect(np.ascontiguousarray(region))]
         if not found:
             return None
         return max(found, key=lambda f: (overlap(f, track), f.area))
 
     def detect(self, gray: np.ndarray) -> list[Face]:
         self._since_full += 1
-        if not self._tracks or self._since_full >= self.full_every:
+        self._since_search += 1
+        if not self._tracks and self._since_search < self.search_every:
+            faces = []  # an empty room between two searches
+        elif not self._tracks or self._since_full >= self.full_every:
             faces = self._full(gray)
         else:
             faces = []

@@ -113,7 +113,7 @@ def test_smaller_camera_size_is_measured_at_that_size(cli, tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "b.json").read_text())
     assert report["source"]["size"] == [320, 240]
-    assert report["pipeline"]["detector"] == "blazeface"
+    assert report["pipeline"]["detector"] == "blazeface+track"  # tracking is on by default
     assert report["comparisons"] == {}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import zipfile
@@ -250,7 +251,7 @@ def test_two_threads_find_the_same_face(astronaut):
 
 
 def test_make_detector_builds_blazeface_from_the_config():
-    detector = make_detector(DetectorConfig(kind="blazeface"))
+    detector = make_detector(DetectorConfig(kind="blazeface", track=False))
     assert isinstance(detector, BlazeFaceDetector) and detector.name == "blazeface"
 
 
@@ -266,3 +267,96 @@ def test_a_model_that_does_not_match_its_card_is_refused(tmp_path):
         default_model_path().with_suffix(".json").read_text())
     with pytest.raises(ModelError, match="sha256"):
         BlazeFaceDetector(model_path=model)
+
+
+# --- colour, the full-range model and the whole-frame scan ----------------------------------------
+
+from edge.bench_distance import CameraView, compose, cover, face_px, people, scenes  # noqa: E402
+from edge.detectors import detector_class, kinds  # noqa: E402
+from edge.detectors.blazeface_full import NUM_ANCHORS as FULL_ANCHORS, BlazeFaceFullDetector  # noqa: E402
+from edge.detectors.blazeface_scan import BlazeFaceScanDetector, BlazeFaceScanOptions  # noqa: E402
+
+
+def sofa_frame(distance: float, width: int = 1280, height: int = 960, seed: int = 3):
+    """The astronaut in colour at ``distance`` from a Camera Module v2, in a real empty scene."""
+    rng = np.random.default_rng(seed)
+    return compose(cover(scenes()[0][1], width, height), people()[0], face_px(distance, width), rng)
+
+
+def test_the_full_range_model_is_shipped_with_its_card_and_notice():
+    card = load_card(default_model_path("face_detection_full_range.tflite"))
+    assert card.id == "blazeface_full_range" and card.input_size == (192, 192)
+    notice = (default_model_path().parent / "NOTICE-blazeface.txt").read_text()
+    assert "face_detection_full_range.tflite" in notice and card.sha256 in notice
+
+
+def test_full_range_anchors_are_one_per_cell_of_a_48x48_grid():
+    anchors = generate_anchors(192, (4,), per_layer=1)
+    assert anchors.shape == (FULL_ANCHORS, 2)
+    assert anchors[0].tolist() == pytest.approx([0.5 / 48, 0.5 / 48])
+    assert anchors[1].tolist() == pytest.approx([1.5 / 48, 0.5 / 48])
+    assert anchors[48].tolist() == pytest.approx([0.5 / 48, 1.5 / 48])
+
+
+def test_anchors_of_a_resized_input_match_the_models_outputs():
+    net = BlazeFaceScanDetector(DetectorConfig())._net(384, 256)
+    assert net._anchors.shape == (48 * 32 * 2 + 24 * 16 * 6, 2)
+
+
+def test_colour_finds_a_face_at_one_metre_that_the_grey_plane_loses():
+    frame, _ = sofa_frame(1.0, 640, 480)
+    det = BlazeFaceDetector(DetectorConfig())
+    assert len(det.detect(frame)) == 1
+    assert det.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)) == []
+
+
+def test_the_full_range_model_finds_a_face_at_one_metre(astronaut):
+    frame, (x, y, w, h) = sofa_frame(1.0)
+    faces = BlazeFaceFullDetector(DetectorConfig()).detect(frame)
+    assert len(faces) == 1 and box_iou(xywh(faces[0]), (x, y, w, h)) > 0.4
+
+
+@pytest.mark.parametrize("distance", [1.0, 3.5, 5.0])
+def test_the_scan_finds_the_sofa_face_where_the_128_letterbox_cannot(distance):
+    frame, truth = sofa_frame(distance)
+    small, back = CameraView((800, 600)).detect_image(frame)
+    scan = BlazeFaceScanDetector(DetectorConfig()).detect(small)
+    assert len(scan) == 1
+    found = (scan[0].x * back, scan[0].y * back, scan[0].w * back, scan[0].h * back)
+    assert box_iou(found, truth) > 0.4
+    if distance > 2:
+        assert BlazeFaceDetector(DetectorConfig()).detect(small) == []
+
+
+def test_the_scan_also_sees_a_face_too_large_for_it_through_the_whole_frame_pass():
+    frame, truth = sofa_frame(0.5)
+    small, back = CameraView((800, 600)).detect_image(frame)
+    with_pass = BlazeFaceScanDetector(DetectorConfig()).detect(small)
+    assert len(with_pass) == 1
+    alone = BlazeFaceScanDetector(DetectorConfig(), BlazeFaceScanOptions(whole_frame=False)).detect(small)
+    assert len(alone) <= len(with_pass)
+
+
+def test_the_scan_input_keeps_the_frame_shape_at_the_configured_width():
+    det = BlazeFaceScanDetector(DetectorConfig())
+    assert det.input_size(1280, 960) == (800, 608)
+    assert det.input_size(640, 480) == (640, 480)  # never upscaled
+    assert BlazeFaceScanDetector(DetectorConfig(), BlazeFaceScanOptions(width=0)).input_size(1000, 750) == (1008, 752)
+
+
+def test_every_registered_detector_is_a_plugin_with_a_key_options_and_detect():
+    for kind in kinds():
+        cls = detector_class(kind)
+        assert cls.key == kind and dataclasses.is_dataclass(cls.Options) and cls.summary
+        det = make_detector(DetectorConfig(kind=kind, track=False))
+        assert det.detect(np.zeros((240, 320, 3), np.uint8)) == []
+
+
+def test_detectors_do_not_import_the_classifier():
+    import subprocess
+    import sys
+
+    code = ("import sys, edge.detect, edge.detectors.blazeface, edge.detectors.blazeface_scan, "
+            "edge.detectors.blazeface_full, edge.detectors.haar; print('edge.classify' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -17,7 +17,9 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_no_file_gives_the_defaults():
     cfg = config.load(None)
     assert cfg.mqtt.topic_prefix == "mood-edge"
-    assert cfg.detector.kind == "blazeface"  # chosen by the benchmark (README "Benchmark")
+    # chosen by `mood-edge bench --distance` (README "Distance"): reads 0.5-5 m from a 1280-wide capture
+    assert cfg.detector.kind == "blazeface_scan" and cfg.detector.track
+    assert (cfg.camera.width, cfg.camera.height) == (1280, 960)
     assert Path(cfg.model.path).name == "mini_xception_fer7_int8.tflite"
 
 
@@ -98,3 +100,46 @@ def test_a_nul_character_in_a_path_is_a_config_error_naming_the_key(tmp_path):
 def test_a_thread_count_no_interpreter_can_take_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match=r"model\.num_threads: got 2147483648 \(expected 1 to 64 threads\)"):
         config.load(write(tmp_path, "[model]\nnum_threads = 2147483648\n"))
+
+
+# --- camera.region and the detector plug-ins' own tables ------------------------------------------
+
+def test_camera_region_is_read_as_four_fractions(tmp_path):
+    cfg = config.load(write(tmp_path, "[camera]\nregion = [0, 0.25, 1, 0.5]\n"))
+    assert cfg.camera.region == [0.0, 0.25, 1.0, 0.5]
+
+
+@pytest.mark.parametrize("value", ["[0.5, 0.5, 0.6, 0.2]", "[0, 0, 1]", "[0, 0, 0, 1]", '"top"', '[0, "a", 1, 1]'])
+def test_a_region_outside_the_frame_or_malformed_names_the_key(tmp_path, value):
+    with pytest.raises(ConfigError, match=r"config\.toml: camera\.region: got"):
+        config.load(write(tmp_path, f"[camera]\nregion = {value}\n"))
+
+
+def test_a_detector_table_gives_that_plugin_typed_options(tmp_path):
+    cfg = config.load(write(tmp_path, "[detector]\nkind = \"blazeface_scan\"\n[detector.blazeface_scan]\nwidth = 640\n"))
+    options = cfg.detector.options["blazeface_scan"]
+    assert type(options).__name__ == "BlazeFaceScanOptions" and options.width == 640
+    assert options.min_confidence == 0.75  # the rest keep the plug-in's defaults
+
+
+def test_an_unknown_option_of_a_detector_names_the_table_and_the_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"detector\.blazeface_scan\.widht: unknown key"):
+        config.load(write(tmp_path, "[detector.blazeface_scan]\nwidht = 640\n"))
+
+
+def test_a_table_for_a_detector_that_does_not_exist_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"detector\.yolo: unknown detector table.*blazeface_scan"):
+        config.load(write(tmp_path, "[detector.yolo]\nwidth = 640\n"))
+
+
+def test_detector_kinds_come_from_the_registry(tmp_path):
+    from edge.detectors import kinds
+
+    with pytest.raises(ConfigError) as err:
+        config.load(write(tmp_path, '[detector]\nkind = "yolo"\n'))
+    assert all(f'"{k}"' in str(err.value) for k in kinds())
+
+
+def test_a_detector_option_is_checked_by_the_rules_beside_the_plugin(tmp_path):
+    with pytest.raises(ConfigError, match=r"detector\.blazeface_scan\.min_confidence: got 1\.5 \(expected a number between 0 and 1\)"):
+        config.load(write(tmp_path, "[detector.blazeface_scan]\nmin_confidence = 1.5\n"))

@@ -83,3 +83,43 @@ def test_name_says_what_it_wraps():
 def test_full_every_must_be_positive():
     with pytest.raises(ValueError):
         TrackingDetector(HaarDetector(), full_every=0)
+
+
+class Counting:
+    """A real detector that counts its calls (to see which one the tracker used)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.calls, self.name = inner, 0, inner.name
+
+    def detect(self, image):
+        self.calls += 1
+        return self.inner.detect(image)
+
+    def reliable_min_px(self, frame_w):
+        return self.inner.reliable_min_px(frame_w)
+
+
+def test_an_empty_room_is_searched_only_every_search_every_frames():
+    full = Counting(BlazeFaceDetector(DetectorConfig()))
+    tracker = TrackingDetector(full, full_every=15, search_every=5)
+    empty = np.zeros((240, 320), np.uint8)
+    for _ in range(20):
+        assert tracker.detect(empty) == []
+    assert full.calls == 4
+
+
+def test_someone_entering_an_empty_room_is_found_within_search_every_frames():
+    tracker = TrackingDetector(BlazeFaceDetector(DetectorConfig()), full_every=15, search_every=5)
+    for _ in range(3):
+        tracker.detect(np.zeros((240, 320), np.uint8))
+    found_at = next(i for i in range(10) if tracker.detect(scene()))
+    assert found_at < 5
+
+
+def test_known_faces_are_followed_with_the_local_detector_not_the_full_search():
+    full = Counting(BlazeFaceDetector(DetectorConfig()))
+    local = Counting(BlazeFaceDetector(DetectorConfig()))
+    tracker = TrackingDetector(full, full_every=30, local=local)
+    for _ in range(6):
+        assert len(tracker.detect(scene())) == 1
+    assert full.calls == 1 and local.calls == 5
