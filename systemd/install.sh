@@ -316,9 +316,14 @@ do_uninstall() {
     elif [ -e "$ROOT$CONF" ]; then
         note "kept $CONF (remove it with --uninstall --purge)"
     fi
-    local pkgs=python3-picamera2
-    [ "$WITH_BROKER" = 0 ] || pkgs="$pkgs, mosquitto"
-    note "apt packages were left installed ($pkgs); remove them with apt if no longer needed"
+    local pkgs=() p
+    for p in python3-picamera2 $([ "$WITH_BROKER" = 0 ] || echo mosquitto); do
+        # only those that are there (python3-picamera2 is not, where apt could not have it)
+        if [ "$DRY_RUN" = 1 ] || dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+            pkgs+=("$p")
+        fi
+    done
+    [ ${#pkgs[@]} = 0 ] || note "apt packages were left installed (${pkgs[*]}); remove them with apt if no longer needed"
 }
 
 if [ "$UNINSTALL" = 1 ]; then do_uninstall; else do_install; fi
