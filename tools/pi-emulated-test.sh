@@ -32,7 +32,8 @@
 #                   (default: $PI_EMULATED_CACHE, else /var/cache/mood-edge)
 #   --rebuild       build the root file system again even if a cached one is there
 #   --build-only    only build (or check) the cached root file system
-#   --keep          keep the run's overlay (upper directory and logs) for inspection
+#   --keep          keep the run's overlay (upper directory and logs) for inspection, until
+#                   the next run
 #   --cost          also count instructions per frame (needs qemu-user, gcc and the qemu source
 #                   for qemu-plugin.h, fetched with apt-get source; not part of CI); the figures
 #                   go to DIR/pi<4|5>-instructions-<detector>.json under --cache
@@ -86,6 +87,17 @@ fi
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 BASE=$CACHE/pi-root
+# one run at a time per cache (they share the root and pip's cache); leftovers of a killed run go
+exec 9> "$CACHE/.lock"
+if ! flock -n 9; then
+    echo "$prog: waiting for the other run using $CACHE to finish"
+    flock 9
+fi
+for old in "$CACHE"/run.*; do
+    [ -d "$old" ] || continue
+    if grep -q " $old/" /proc/mounts; then echo "$prog: warning: $old still has mounts (a killed run?)" >&2
+    else rm -rf "$old"; fi
+done
 
 # ---------------------------------------------------------------- cleanup: every mount, every process
 MOUNTS=()   # in mount order; undone in reverse
@@ -96,7 +108,12 @@ cleanup() {
     set +e
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-    stop_root_processes
+    stop_root_processes "${R:-}"
+    stop_root_processes "$CACHE/pi-root.tmp"
+    local m
+    for m in $(awk -v d="$CACHE/pi-root.tmp/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+        umount -l "$m" 2>/dev/null
+    done
     for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
         umount "${MOUNTS[i]}" 2>/dev/null || umount -l "${MOUNTS[i]}" 2>/dev/null \
             || echo "$prog: warning: could not unmount ${MOUNTS[i]}" >&2
@@ -112,7 +129,21 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# bash runs a trap only once the foreground command is done: long steps run through run_fg (in the
+# background, then wait, which a signal interrupts) and a signal stops everything below this shell
+descendants() {
+    local p
+    for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do echo "$p"; descendants "$p"; done
+}
+on_signal() {
+    trap - INT TERM
+    echo "$prog: interrupted: stopping and cleaning up" >&2
+    local d; d=$(descendants $$)
+    [ -z "$d" ] || kill -TERM $d 2>/dev/null
+    exit 130
+}
+trap on_signal INT TERM
+run_fg() { "$@" & wait $!; }
 
 mnt() {  # mnt TARGET ARGS...: mount and remember
     local target=$1; shift
@@ -184,11 +215,11 @@ build_base() {
     step "building the arm64 Bookworm root in $BASE from $mirror (first stage: download)"
     grep -q " $tmp" /proc/mounts && die "$tmp has mounts left from an earlier run: unmount them first"
     rm -rf "$tmp"
-    debootstrap --arch=arm64 --foreign --variant=minbase --include="$BASE_PACKAGES" bookworm "$tmp" "$mirror" \
+    run_fg debootstrap --arch=arm64 --foreign --variant=minbase --include="$BASE_PACKAGES" bookworm "$tmp" "$mirror" \
         > "$CACHE/debootstrap.log" 2>&1 || { tail -n 20 "$CACHE/debootstrap.log" >&2; die "debootstrap (first stage) failed; log: $CACHE/debootstrap.log"; }
     install -m 0755 /usr/bin/qemu-aarch64-static "$tmp/usr/bin/qemu-aarch64-static"
     step "second stage, emulated (a few minutes)"
-    in_root "$tmp" /debootstrap/debootstrap --second-stage >> "$CACHE/debootstrap.log" 2>&1 \
+    run_fg in_root "$tmp" /debootstrap/debootstrap --second-stage >> "$CACHE/debootstrap.log" 2>&1 \
         || { tail -n 20 "$CACHE/debootstrap.log" >&2; die "debootstrap (second stage) failed; log: $CACHE/debootstrap.log"; }
     cat > "$tmp/etc/apt/sources.list" <<EOF
 deb $mirror bookworm main
@@ -204,8 +235,8 @@ EOF
     write_pip_conf > "$tmp/etc/pip.conf"
     cp -L /etc/resolv.conf "$tmp/etc/resolv.conf"
     step "apt-get update and CA certificates in the root"
-    in_root "$tmp" update-ca-certificates >> "$CACHE/debootstrap.log" 2>&1 || die "update-ca-certificates failed in the root"
-    in_root "$tmp" apt-get update -qq >> "$CACHE/debootstrap.log" 2>&1 || die "apt-get update failed in the root (mirror $mirror)"
+    run_fg in_root "$tmp" update-ca-certificates >> "$CACHE/debootstrap.log" 2>&1 || die "update-ca-certificates failed in the root"
+    run_fg in_root "$tmp" apt-get update -qq >> "$CACHE/debootstrap.log" 2>&1 || die "apt-get update failed in the root (mirror $mirror)"
     in_root "$tmp" apt-get clean
     echo "$stamp" > "$tmp/.mood-edge-pi-root"
     rm -rf "$BASE"
@@ -278,12 +309,12 @@ chroot_run() {
 # in a background subshell ($BASHPID differs from $$) exec, so that $! is timeout itself
 exec_or_call() { if [ "$BASHPID" != "$$" ]; then exec "$@"; else "$@"; fi; }
 
-# every process still running inside the run's root (by its root directory): stopped before unmounting
+# stop_root_processes DIR: every process still running inside DIR (its root directory), before unmounting
 stop_root_processes() {
-    [ -n "${R:-}" ] || return 0
+    [ -n "$1" ] && [ -d "$1" ] || return 0
     local p pids=()
     for p in /proc/[0-9]*; do
-        [ "$(readlink "$p/root" 2>/dev/null)" = "$R" ] && pids+=("${p#/proc/}")
+        [ "$(readlink "$p/root" 2>/dev/null)" = "$1" ] && pids+=("${p#/proc/}")
     done
     [ ${#pids[@]} -gt 0 ] || return 0
     kill -TERM "${pids[@]}" 2>/dev/null; sleep 2; kill -KILL "${pids[@]}" 2>/dev/null
@@ -313,7 +344,7 @@ start_broker() {
 run_install() {
     step "systemd/install.sh in the chroot, as the README says (cd mood-edge && sudo systemd/install.sh; root already)"
     local rc=0
-    chroot_run "$LOGS/install.log" 1200 bash -c 'cd /root/mood-edge && systemd/install.sh' || rc=$?
+    run_fg chroot_run "$LOGS/install.log" 1200 bash -c 'cd /root/mood-edge && systemd/install.sh' || rc=$?
     [ "$rc" = 0 ] || { show "$LOGS/install.log"; fail "install.sh exited $rc"; }
     show "$LOGS/install.log" 12
     pass "install.sh exited 0"
@@ -347,7 +378,7 @@ check_layout() {
     grep -qx 'StateDirectory=mood-edge' "$R/etc/systemd/system/mood-edge.service" \
         || fail "the unit does not ask systemd for the state directory /var/lib/mood-edge"
     pass "the unit's state directory is /var/lib/mood-edge (StateDirectory=mood-edge)"
-    chroot_run "$LOGS/versions.txt" 300 /opt/mood-edge/venv/bin/python -c '
+    run_fg chroot_run "$LOGS/versions.txt" 300 /opt/mood-edge/venv/bin/python -c '
 import importlib.metadata as m, platform, sys
 import numpy, cv2, paho.mqtt, ai_edge_litert
 print("python", platform.python_version(), platform.machine())
@@ -371,7 +402,7 @@ run_clip() {
     sleep 0.5
     local rc=0
     # shellcheck disable=SC2086
-    chroot_run "$LOGS/daemon-clip.log" 600 env STATE_DIRECTORY=/var/lib/mood-edge PYTHONUNBUFFERED=1 \
+    run_fg chroot_run "$LOGS/daemon-clip.log" 600 env STATE_DIRECTORY=/var/lib/mood-edge PYTHONUNBUFFERED=1 \
         $EXEC_START --camera file:/root/mood-edge/samples/living-room.mp4 --broker "mqtt://127.0.0.1:$PORT" \
         --frames "$CLIP_FRAMES" || rc=$?
     [ "$rc" = 0 ] || { show "$LOGS/daemon-clip.log"; fail "the daemon exited $rc on the sample clip"; }
@@ -448,7 +479,7 @@ run_no_camera() {
 
 run_bench() {
     step "mood-edge bench, briefly (emulated timings mean nothing)"
-    chroot_run "$LOGS/bench.log" 600 /opt/mood-edge/venv/bin/mood-edge bench --frames 20 --warmup 2 \
+    run_fg chroot_run "$LOGS/bench.log" 600 /opt/mood-edge/venv/bin/mood-edge bench --frames 20 --warmup 2 \
         --no-compare --no-progress --json /root/bench.json \
         || { show "$LOGS/bench.log"; fail "mood-edge bench failed"; }
     python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$R/root/bench.json" 2>/dev/null \
@@ -495,7 +526,7 @@ run_cost() {
     for det in blazeface haar; do
         step "instructions per frame: $det, the default config, 1 thread, $QEMU_CPU (qemu TCG plugin)"
         local marks=$LOGS/marks-$det.txt guest=$LOGS/cost-$det.txt json=$CACHE/pi$PI-instructions-$det.json
-        env -i PATH=/usr/bin:/bin timeout 1200 /usr/bin/qemu-aarch64 -L "$R" -cpu "$QEMU_CPU" \
+        run_fg env -i PATH=/usr/bin:/bin timeout 1200 /usr/bin/qemu-aarch64 -L "$R" -cpu "$QEMU_CPU" \
             -plugin "$PLUGIN,out=$marks" \
             -E "PYTHONPATH=$R/opt/mood-edge/venv/lib/python3.11/site-packages" \
             -E "MOOD_EDGE_DATA=$R/opt/mood-edge/venv/share/mood-edge" -E PYTHONDONTWRITEBYTECODE=1 \
@@ -515,7 +546,7 @@ run_cost() {
 run_uninstall() {
     step "systemd/install.sh --uninstall"
     local rc=0
-    chroot_run "$LOGS/uninstall.log" 600 bash -c 'cd /root/mood-edge && systemd/install.sh --uninstall' || rc=$?
+    run_fg chroot_run "$LOGS/uninstall.log" 600 bash -c 'cd /root/mood-edge && systemd/install.sh --uninstall' || rc=$?
     [ "$rc" = 0 ] || { show "$LOGS/uninstall.log"; fail "install.sh --uninstall exited $rc"; }
     show "$LOGS/uninstall.log" 8
     [ ! -e "$R/etc/systemd/system/mood-edge.service" ] || fail "--uninstall left the unit"
