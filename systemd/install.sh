@@ -1,13 +1,16 @@
 #!/bin/bash
 # Install mood-edge as a boot-time service on Raspberry Pi OS (Bookworm, Python 3.11).
 #
-#   sudo systemd/install.sh [--with-broker] [--no-start]
+#   sudo systemd/install.sh [--with-broker] [--no-start] [--no-picamera2]
 #   sudo systemd/install.sh --uninstall [--purge] [--with-broker]
 #   systemd/install.sh --prefix /tmp/root --dry-run [...]     (lay files down under a staging root)
 #
 # What it does (safe to run again; it updates what it owns and keeps what you edited):
 #   1. apt: python3-venv, python3-picamera2 (the Pi camera; libcamera comes with it) and, with
-#      --with-broker, mosquitto + mosquitto-clients;
+#      --with-broker, mosquitto + mosquitto-clients. python3-picamera2 is only in the Raspberry Pi
+#      OS repository: where apt cannot get it (plain Debian, Ubuntu, an x86 box with a USB webcam)
+#      it says so and installs for USB (v4l2) cameras, a new config then using camera.source =
+#      "v4l2:0"; it stops instead if your config asks for "picamera2";
 #   2. a venv in /opt/mood-edge/venv made with --system-site-packages, so the apt picamera2 is
 #      visible, and `pip install` of this checkout (the edge runtime only: no TensorFlow), with
 #      numpy held at the system's version because the apt picamera2/simplejpeg need it;
@@ -19,13 +22,16 @@
 #      TV page in /etc/mosquitto/mood-edge/web, served by mosquitto itself: http://<this host>:9001/
 #      (its mqtt.js comes from displays/node_modules, --mqtt-js FILE or, once, the npm registry,
 #      checked against displays/package-lock.json; no Node needed);
-#   5. systemctl daemon-reload, enable and (re)start.
+#   5. systemctl daemon-reload, enable and (re)start. Where systemd is not running (no
+#      /run/systemd/system: a chroot, a container, an image build) it enables the service
+#      offline, starts nothing and says so; it starts at the next boot.
 #
 # Options:
 #   --with-broker     also install and configure mosquitto on this Pi (systemd/mosquitto/)
 #   --no-start        enable the service but do not (re)start it now
 #   --mqtt-js FILE    with --with-broker, on a host with no internet: mqtt.js from this
 #                     mqtt-<version>.tgz (npm pack mqtt@<version> elsewhere) instead of the registry
+#   --no-picamera2    do not install python3-picamera2 (USB/v4l2, file and folder cameras only)
 #   --uninstall       stop, disable and remove the service and the venv; keeps /etc/mood-edge
 #   --purge           with --uninstall: also remove /etc/mood-edge and the state directory
 #                     (and, with --with-broker, /etc/mosquitto/mood-edge)
@@ -43,7 +49,12 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=${DESTDIR:-}
 DRY_RUN=0 WITH_BROKER=0 UNINSTALL=0 PURGE=0 START=1
+PICAMERA2=1
 SYSTEM_PYTHON=${SYSTEM_PYTHON:-/usr/bin/python3}
+# What the tests point elsewhere: the apt-cache asked about python3-picamera2, and the directory
+# that exists only while systemd runs as init (sd_booted(3)).
+APT_CACHE=${APT_CACHE:-apt-cache}
+SYSTEMD_DIR=${SYSTEMD_DIR:-/run/systemd/system}
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -53,6 +64,7 @@ while [ $# -gt 0 ]; do
         --with-broker) WITH_BROKER=1; shift ;;
         --no-start) START=0; shift ;;
         --mqtt-js) [ $# -ge 2 ] || die "--mqtt-js needs a .tgz file"; MQTT_JS_TARBALL=$2; shift 2 ;;
+        --no-picamera2) PICAMERA2=0; shift ;;
         --uninstall) UNINSTALL=1; shift ;;
         --purge) PURGE=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -105,11 +117,11 @@ put() {
     fi
 }
 
-# keep SRC DEST MODE: install a file the user may edit, only if it is not there yet.
+# keep SRC DEST MODE [NAME]: install a file the user may edit, only if it is not there yet.
 keep() {
     mkdir -p "$(dirname "$ROOT$2")"
     if [ -e "$ROOT$2" ]; then
-        if cmp -s "$1" "$ROOT$2"; then note "unchanged $2"; else note "kept your $2 (new default: $1)"; fi
+        if cmp -s "$1" "$ROOT$2"; then note "unchanged $2"; else note "kept your $2 (new default: ${4:-$1})"; fi
     else
         install -m "$3" "$1" "$ROOT$2"
         note "installed $2"
@@ -130,10 +142,46 @@ check_platform() {
     [ -x "$SYSTEM_PYTHON" ] || die "$SYSTEM_PYTHON not found (apt install python3)"
 }
 
+# picamera2_available: apt here can install python3-picamera2 (it has a candidate version).
+picamera2_available() {
+    local candidate
+    candidate=$("$APT_CACHE" policy python3-picamera2 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }') || true
+    [ -n "$candidate" ] && [ "$candidate" != "(none)" ]
+}
+
+# config_wants_picamera2 FILE: FILE sets [camera] source = "picamera2" (not commented out).
+config_wants_picamera2() {
+    [ -r "$1" ] && awk '
+        /^[[:space:]]*\[/ { camera = ($0 ~ /^[[:space:]]*\[[[:space:]]*camera[[:space:]]*\]/); next }
+        camera && /^[[:space:]]*source[[:space:]]*=[[:space:]]*["\047]picamera2["\047][[:space:]]*(#.*)?$/ { found = 1 }
+        END { exit !found }' "$1"
+}
+
+# Whether python3-picamera2 goes in: without it the service still runs USB (v4l2), file and
+# folder cameras, so its absence stops the install only when the config asks for the Pi camera.
+plan_picamera2() {
+    local without="installing without the Pi camera, for USB (v4l2) cameras"
+    if [ "$PICAMERA2" = 0 ]; then
+        note "--no-picamera2: $without"
+    elif picamera2_available; then
+        return 0
+    elif config_wants_picamera2 "$ROOT$CONF"; then
+        die "$CONF asks for the Pi camera (camera.source = \"picamera2\") but apt cannot install python3-picamera2 here (it is only in the Raspberry Pi OS repository): on a Pi use Raspberry Pi OS; for a USB camera set camera.source = \"v4l2:0\" in $CONF and run this again"
+    else
+        PICAMERA2=0
+        note "python3-picamera2 is not in this system's apt sources (only in the Raspberry Pi OS repository): $without"
+    fi
+    if config_wants_picamera2 "$ROOT$CONF"; then
+        note "warning: $CONF asks for camera.source = \"picamera2\", which is not installed: set \"v4l2:0\" for a USB camera"
+    fi
+}
+
 install_packages() {
-    local pkgs=(python3-venv python3-pip python3-picamera2)
-    [ "$WITH_BROKER" = 0 ] || pkgs+=(mosquitto mosquitto-clients)
+    local pkgs=(python3-venv python3-pip)
     run apt-get update
+    plan_picamera2
+    [ "$PICAMERA2" = 0 ] || pkgs+=(python3-picamera2)
+    [ "$WITH_BROKER" = 0 ] || pkgs+=(mosquitto mosquitto-clients)
     # --no-install-recommends: picamera2 recommends a desktop preview stack a sensor never needs
     run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"
 }
@@ -174,7 +222,16 @@ make_venv() {
 install_files() {
     put "$REPO/systemd/mood-edge.service" "$UNIT" 0644
     mkdir -p "$ROOT$CONF_DIR"
-    keep "$REPO/config.example.toml" "$CONF" 0644
+    if [ "$PICAMERA2" = 1 ]; then
+        keep "$REPO/config.example.toml" "$CONF" 0644
+    else  # no Pi camera here: the default config asks for the first USB camera instead
+        local usb
+        usb=$(mktemp)
+        sed 's/^source = "picamera2"$/source = "v4l2:0"/' "$REPO/config.example.toml" > "$usb"
+        [ -e "$ROOT$CONF" ] || note "the new $CONF uses camera.source = \"v4l2:0\" (the first USB camera)"
+        keep "$usb" "$CONF" 0644 "config.example.toml with camera.source = \"v4l2:0\""
+        rm -f "$usb"
+    fi
     put "$REPO/config.example.toml" "$CONF_DIR/config.example.toml" 0644
 }
 
@@ -212,8 +269,31 @@ install_broker() {
     run chmod 0600 "$ROOT$MOSQ_DIR/certs/ca.key"
     install_web
     put "$REPO/systemd/mood-edge.service.d/local-broker.conf" "$LOCAL_BROKER_DROPIN" 0644
-    run systemctl enable mosquitto
-    run systemctl restart mosquitto
+    sd_enable mosquitto
+    sd_restart mosquitto
+}
+
+# systemd runs as init only where /run/systemd/system exists; elsewhere (a chroot, a container,
+# an image build) units are enabled offline (their links made) and nothing is started.
+systemd_running() { [ -d "$SYSTEMD_DIR" ]; }
+sd_reload() { if systemd_running; then run systemctl daemon-reload; fi; }
+sd_enable() {
+    if systemd_running; then
+        run systemctl enable "$@"
+    elif [ "$DRY_RUN" = 0 ] && ! command -v systemctl >/dev/null 2>&1; then
+        note "warning: systemctl not found: $* installed but not enabled"
+    else
+        run env SYSTEMD_OFFLINE=1 systemctl enable "$@"
+    fi
+}
+sd_disable() {
+    if systemd_running; then run systemctl disable --now "$@"
+    elif [ "$DRY_RUN" = 1 ] || command -v systemctl >/dev/null 2>&1; then run env SYSTEMD_OFFLINE=1 systemctl disable "$@"
+    fi
+}
+sd_restart() {
+    if systemd_running; then run systemctl restart "$@"
+    else note "systemd is not running here: $* not restarted (it starts at the next boot)"; fi
 }
 
 # The TV page, served by mosquitto's websockets listener (http_dir), with mqtt.js fetched once.
@@ -241,11 +321,15 @@ do_install() {
     make_venv
     install_files
     [ "$WITH_BROKER" = 0 ] || install_broker
-    run systemctl daemon-reload
-    run systemctl enable mood-edge.service
-    if [ "$START" = 1 ]; then
-        run systemctl restart mood-edge.service
-        note "started; follow it with: journalctl -u mood-edge -f"
+    sd_reload
+    sd_enable mood-edge.service
+    if ! systemd_running; then
+        note "systemd is not running here (no $SYSTEMD_DIR: a chroot, container or image build): enabled mood-edge.service without starting it; it starts at the next boot"
+    elif [ "$START" = 1 ]; then
+        run systemctl restart mood-edge.service \
+            || die "mood-edge.service did not start: see journalctl -u mood-edge -n 50"
+        if [ "$DRY_RUN" = 1 ]; then note "dry run: nothing was started"
+        else note "started; follow it with: journalctl -u mood-edge -f"; fi
     else
         note "enabled; start it with: sudo systemctl start mood-edge"
     fi
@@ -253,19 +337,21 @@ do_install() {
 }
 
 do_uninstall() {
-    run systemctl disable --now mood-edge.service
-    if [ -e "$ROOT$UNIT" ]; then rm -f "$ROOT$UNIT"; note "removed $UNIT"; fi
+    if [ -e "$ROOT$UNIT" ]; then
+        sd_disable mood-edge.service
+        rm -f "$ROOT$UNIT"; note "removed $UNIT"
+    fi
     if [ -e "$ROOT$LOCAL_BROKER_DROPIN" ]; then
         rm -f "$ROOT$LOCAL_BROKER_DROPIN"
         rmdir "$(dirname "$ROOT$LOCAL_BROKER_DROPIN")" 2>/dev/null || true
         note "removed $LOCAL_BROKER_DROPIN"
     fi
-    run systemctl daemon-reload
+    sd_reload
     if [ -e "$ROOT$APP" ]; then rm -rf "$ROOT$APP"; note "removed $APP"; fi
     if [ "$WITH_BROKER" = 1 ] && [ -e "$ROOT$MOSQ_CONF" ]; then
         rm -f "$ROOT$MOSQ_CONF"
         note "removed $MOSQ_CONF"
-        run systemctl restart mosquitto
+        sd_restart mosquitto
     fi
     if [ "$PURGE" = 1 ]; then
         rm -rf "$ROOT$CONF_DIR"
@@ -276,9 +362,14 @@ do_uninstall() {
     elif [ -e "$ROOT$CONF" ]; then
         note "kept $CONF (remove it with --uninstall --purge)"
     fi
-    local pkgs=python3-picamera2
-    [ "$WITH_BROKER" = 0 ] || pkgs="$pkgs, mosquitto"
-    note "apt packages were left installed ($pkgs); remove them with apt if no longer needed"
+    local pkgs=() p
+    for p in python3-picamera2 $([ "$WITH_BROKER" = 0 ] || echo mosquitto); do
+        # only those that are there (python3-picamera2 is not, where apt could not have it)
+        if [ "$DRY_RUN" = 1 ] || dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+            pkgs+=("$p")
+        fi
+    done
+    [ ${#pkgs[@]} = 0 ] || note "apt packages were left installed (${pkgs[*]}); remove them with apt if no longer needed"
 }
 
 if [ "$UNINSTALL" = 1 ]; then do_uninstall; else do_install; fi

@@ -8,11 +8,14 @@ against the repository, for idempotency, and for what --uninstall / --purge leav
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,7 +29,33 @@ UNIT = ROOT / "systemd" / "mood-edge.service"
 
 def install(root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", str(INSTALL), "--prefix", str(root), "--dry-run", *args],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **raspberry_pi_os(), **(env or {})})
+
+
+_FAKES = Path(tempfile.mkdtemp(prefix="test-install-"))
+atexit.register(shutil.rmtree, _FAKES, True)
+
+
+def apt_cache(candidate: str | None) -> str:
+    """A stand-in for apt-cache whose `policy python3-picamera2` shows this candidate
+    (None: apt has never heard of the package, as on Debian without the Raspberry Pi repository)."""
+    script = _FAKES / f"apt-cache-{candidate}"
+    body = "" if candidate is None else f"echo 'python3-picamera2:'; echo '  Installed: (none)'; echo '  Candidate: {candidate}'"
+    script.write_text(f"#!/bin/sh\n[ \"$1 $2\" = 'policy python3-picamera2' ] || exit 1\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def raspberry_pi_os() -> dict[str, str]:
+    """What install.sh asks of the machine, as on a booted Raspberry Pi OS: apt has python3-picamera2
+    and systemd runs as init (SYSTEMD_DIR stands for /run/systemd/system)."""
+    booted = _FAKES / "run-systemd-system"
+    booted.mkdir(exist_ok=True)
+    return {"APT_CACHE": apt_cache("0.3.31-1"), "SYSTEMD_DIR": str(booted)}
+
+
+NOT_BOOTED = {"SYSTEMD_DIR": "/nonexistent/run/systemd/system"}
 
 
 def ok(run: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -225,7 +254,7 @@ def test_purge_without_uninstall_is_refused(tmp_path):
 def test_help_describes_the_options():
     run = subprocess.run(["bash", str(INSTALL), "--help"], capture_output=True, text=True)
     assert run.returncode == 0
-    for option in ("--with-broker", "--uninstall", "--purge", "--prefix", "--dry-run", "--no-start"):
+    for option in ("--with-broker", "--uninstall", "--purge", "--prefix", "--dry-run", "--no-start", "--no-picamera2"):
         assert option in run.stdout
 
 
@@ -233,3 +262,110 @@ def test_help_describes_the_options():
 def test_bad_options_are_refused_with_a_message(bad, tmp_path):
     run = subprocess.run(["bash", str(INSTALL), bad], capture_output=True, text=True)
     assert run.returncode == 2 and "install.sh: error:" in run.stderr
+
+
+# --- Where the Raspberry Pi apt repository is absent (Debian, Ubuntu, an x86 box with a USB webcam)
+
+def apt_install(run: subprocess.CompletedProcess) -> list[str]:
+    return next(s for s in steps(run) if "apt-get" in s and "install" in s)
+
+
+@pytest.mark.parametrize("candidate", [None, "(none)"], ids=["unknown-package", "no-candidate"])
+def test_without_picamera2_in_apt_it_says_so_in_one_line_and_installs_for_usb_cameras(tmp_path, candidate):
+    run = ok(install(tmp_path, env={"APT_CACHE": apt_cache(candidate)}))
+    said = [line for line in run.stdout.splitlines() if "python3-picamera2" in line]
+    assert len(said) == 1 and "Raspberry Pi OS repository" in said[0] and "USB" in said[0], run.stdout
+    assert "python3-picamera2" not in apt_install(run) and "python3-venv" in apt_install(run)
+    assert any(s[0].endswith("/pip") for s in steps(run))  # and it carries on
+
+
+def test_without_picamera2_a_new_config_uses_the_first_usb_camera(tmp_path):
+    ok(install(tmp_path, env={"APT_CACHE": apt_cache(None)}))
+    cfg = config_mod.load(tmp_path / "etc/mood-edge/config.toml")
+    assert cfg.camera.source == "v4l2:0"
+    cfg.camera.source = "picamera2"
+    assert cfg == config_mod.Config()  # nothing else differs from the defaults
+
+
+def test_without_picamera2_a_config_asking_for_the_pi_camera_stops_it_before_installing(tmp_path):
+    config = tmp_path / "etc/mood-edge/config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[camera]\nsource = "picamera2"\n')
+    run = install(tmp_path, env={"APT_CACHE": apt_cache("(none)")})
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "/etc/mood-edge/config.toml" in run.stderr
+    assert "python3-picamera2" in run.stderr and 'v4l2:0' in run.stderr
+    assert not [s for s in steps(run) if "install" in s]  # neither apt nor pip ran
+    assert not (tmp_path / "etc/systemd/system/mood-edge.service").exists()
+    assert config.read_text() == '[camera]\nsource = "picamera2"\n'
+
+
+def test_without_picamera2_a_usb_camera_config_installs(tmp_path):
+    config = tmp_path / "etc/mood-edge/config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[camera]\n# source = "picamera2"\nsource = "v4l2:/dev/video2"\n')
+    ok(install(tmp_path, env={"APT_CACHE": apt_cache(None)}))
+    assert config.read_text().endswith('source = "v4l2:/dev/video2"\n')
+
+
+def test_without_picamera2_running_it_twice_changes_nothing(tmp_path):
+    env = {"APT_CACHE": apt_cache(None)}
+    ok(install(tmp_path, env=env))
+    first = tree(tmp_path)
+    second = ok(install(tmp_path, env=env))
+    assert tree(tmp_path) == first
+    assert "unchanged /etc/mood-edge/config.toml" in second.stdout
+
+
+def test_no_picamera2_skips_it_even_where_apt_has_it(tmp_path):
+    run = ok(install(tmp_path, "--no-picamera2"))
+    assert "python3-picamera2" not in apt_install(run)
+    assert "--no-picamera2: installing without the Pi camera" in run.stdout
+    assert config_mod.load(tmp_path / "etc/mood-edge/config.toml").camera.source == "v4l2:0"
+
+
+def test_no_picamera2_with_a_config_asking_for_it_installs_with_a_warning(tmp_path):
+    ok(install(tmp_path))  # the default config: source = "picamera2"
+    run = ok(install(tmp_path, "--no-picamera2", env={"APT_CACHE": apt_cache(None)}))
+    assert "python3-picamera2" not in apt_install(run)
+    assert 'warning: /etc/mood-edge/config.toml asks for camera.source = "picamera2"' in run.stdout
+
+
+# --- Where systemd is not running as init (a chroot, a container, an image build)
+
+def test_without_systemd_running_it_enables_offline_and_starts_nothing(tmp_path):
+    run = ok(install(tmp_path, env=NOT_BOOTED))
+    printed = [" ".join(s) for s in steps(run)]
+    assert "env SYSTEMD_OFFLINE=1 systemctl enable mood-edge.service" in printed
+    assert not [p for p in printed if p.startswith("systemctl")]  # no daemon-reload, no restart
+    assert ("systemd is not running here (no /nonexistent/run/systemd/system: a chroot, container or image "
+            "build): enabled mood-edge.service without starting it") in run.stdout
+    assert "install.sh: started" not in run.stdout
+
+
+def test_without_systemd_running_the_broker_is_enabled_not_restarted(tmp_path):
+    printed = [" ".join(s) for s in steps(ok(install(tmp_path, "--with-broker", env=NOT_BOOTED)))]
+    assert "env SYSTEMD_OFFLINE=1 systemctl enable mosquitto" in printed
+    assert not [p for p in printed if p.startswith("systemctl")]
+
+
+def test_without_systemd_running_uninstall_disables_offline(tmp_path):
+    ok(install(tmp_path, env=NOT_BOOTED))
+    run = ok(install(tmp_path, "--uninstall", env=NOT_BOOTED))
+    printed = [" ".join(s) for s in steps(run)]
+    assert printed == ["env SYSTEMD_OFFLINE=1 systemctl disable mood-edge.service"]
+    assert not (tmp_path / "etc/systemd/system/mood-edge.service").exists()
+
+
+def test_it_says_started_only_when_it_started(tmp_path):
+    """A dry run starts nothing, so it never claims to have."""
+    run = ok(install(tmp_path))
+    assert "install.sh: started" not in run.stdout and "dry run: nothing was started" in run.stdout
+    assert "install.sh: started" not in ok(install(tmp_path, "--no-start")).stdout
+
+
+def test_uninstalling_twice_is_harmless(tmp_path):
+    ok(install(tmp_path))
+    ok(install(tmp_path, "--uninstall"))
+    run = ok(install(tmp_path, "--uninstall"))
+    assert not [s for s in steps(run) if "disable" in s]

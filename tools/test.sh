@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh Debian 12 / Python 3.11 machine, then run it.
-#   ./tools/test.sh            # the whole suite (what CI runs)
-#   ./tools/test.sh -k mood    # extra arguments go to pytest
+#   ./tools/test.sh            # the whole suite, then the emulated Pi install (what CI runs)
+#   ./tools/test.sh -k mood    # extra arguments go to pytest (and skip the emulated Pi install)
+#   MOOD_EDGE_PI_EMULATION=0 ./tools/test.sh    # the whole suite without the emulated Pi install
 # Idempotent: a second run reuses .venv, .cache/wheels and node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,4 +59,13 @@ if [ -f displays/package.json ]; then
 fi
 
 echo "==> pytest"
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "$@"
+
+# The Raspberry Pi install, proved on arm64 Bookworm under emulation (tools/pi-emulated-test.sh; needs
+# root or sudo; ~8 min cold, ~4 warm). It runs after the whole suite, i.e. when no pytest arguments were
+# given (CI); MOOD_EDGE_PI_EMULATION=0 skips it, =1 runs it after a partial run too.
+pi=${MOOD_EDGE_PI_EMULATION:-}
+if [ "$pi" = 1 ] || { [ -z "$pi" ] && [ $# -eq 0 ]; }; then
+  echo "==> tools/pi-emulated-test.sh (MOOD_EDGE_PI_EMULATION=0 skips it)"
+  exec ./tools/pi-emulated-test.sh
+fi
