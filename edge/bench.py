@@ -315,14 +315,14 @@ def resize_to(gray: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
 
 def run_pipeline(cfg: Config, frames: int, warmup: int, size: tuple[int, int] | None,
                  progress: bool) -> MainRun:
-    from .daemon import Pipeline, scale_faces  # noqa: PLC0415 - pulls the whole daemon
+    from .daemon import Pipeline  # noqa: PLC0415 - pulls the whole daemon
 
     pipe = Pipeline(cfg)
     clf = pipe.classifier
     run = MainRun(detector=pipe.detector.name, model_id=clf.model_id, model_int8=clf.is_int8,
                   threads=cfg.model.num_threads, source=cfg.camera.source)
     publisher = pipe.publisher
-    if publisher is not None:
+    if publisher.enabled:
         publisher.start()
         if not publisher.wait_connected(10.0):
             publisher.stop()
@@ -334,6 +334,11 @@ def run_pipeline(cfg: Config, frames: int, warmup: int, size: tuple[int, int] | 
     source = pipe.source
     bar = Progress("pipeline", frames + warmup, enabled=progress)
     clock = time.perf_counter_ns
+    ends: dict[str, int] = {}  # when each stage of this frame ended
+
+    def lap(stage: str) -> None:
+        ends[stage] = clock()
+
     try:
         source.open()
         cpu0 = wall0 = 0
@@ -344,43 +349,32 @@ def run_pipeline(cfg: Config, frames: int, warmup: int, size: tuple[int, int] | 
             frame = source.read()
             if frame is None:
                 break
-            gray = resize_to(frame.gray, size)
-            seen = resize_to(frame.detect_image, size) if size else frame.detect_image
-            t1 = clock()
-            faces = scale_faces(pipe.detector.detect(seen), gray.shape[1] / seen.shape[1])
-            t2 = clock()
-            batch = clf.preprocess(gray, faces) if faces else None
-            t3 = clock()
-            preds = []
-            if batch is not None:
-                probs = clf.infer(batch)
-                preds = clf.predictions(faces, probs)
-            t4 = clock()
-            state = pipe.smoother.update(preds)
-            pipe.recommendations_for(state)  # recommends when the mood changed, else cached
-            t5 = clock()
-            # the daemon's own publish step (message, change check, send), forced so every frame
-            # pays it: the daemon itself sends only on a change or a heartbeat
-            pipe.publish(state, force=True)
-            if publisher is None:
-                pipe.message(state).to_json()  # what a send would have serialised
-            t6 = clock()
+            if size:
+                frame = dataclasses.replace(frame, gray=resize_to(frame.gray, size), color=(
+                    resize_to(frame.color, size) if frame.color is not None else None))
+            lap("capture")
+            # the daemon's own step; its publish forced so every frame pays it (message, change
+            # check, send or, without a broker, serialise): the daemon itself sends only on a
+            # change or a heartbeat
+            faces = pipe.step(frame, force_publish=True, lap=lap).faces
             bar.update()
             if i < warmup:
                 continue
-            run.frame_size = (gray.shape[1], gray.shape[0])
-            for name, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
-                if name in ("preprocess", "classify") and not faces:
-                    continue  # nothing to classify: timing an empty call would flatter the stage
-                run.stages[name].append(dt)
-            run.end_to_end.append(t6 - t0)
+            run.frame_size = (frame.gray.shape[1], frame.gray.shape[0])
+            start = t0
+            for name in STAGES:
+                if not (name in ("preprocess", "classify") and not faces):
+                    # (nothing to classify: timing an empty call would flatter the stage)
+                    run.stages[name].append(ends[name] - start)
+                start = ends[name]
+            run.end_to_end.append(ends[STAGES[-1]] - t0)
             run.faces.append(len(faces))
         run.cpu_ns = time.process_time_ns() - cpu0
         run.wall_ns = clock() - wall0
     finally:
         bar.close()
         source.close()
-        if publisher is not None:
+        if publisher.enabled:
             run.published, run.dropped = publisher.stats.published, publisher.stats.dropped
             publisher.publish(publisher.state_topic, "", retain=True)  # clear the bench's retained state
             publisher.stop()

@@ -444,7 +444,7 @@ def end_to_end(cfg: Config, *, width: int, height: int, distance: float = 3.5, f
                 frame = Frame(gray=yuv420_gray(main, w, h), t=0.0, index=i, color=yuv420_to_bgr(lores, lw, lh))
             else:
                 frame = Frame(gray=cv2.cvtColor(main, cv2.COLOR_BGR2GRAY), t=0.0, index=i, color=main)
-            result = pipe.process(frame)
+            result = pipe.step(frame)
             pipe.message(result.state).to_json()
             ns.append(time.perf_counter_ns() - t0)
             truth_here = tuple(int(round(v * s)) for v in t)

@@ -22,6 +22,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -109,6 +110,11 @@ class Source(ABC):
     """Open, read frames, close. Implement :meth:`_open`, :meth:`_read` and :meth:`_close`."""
 
     description = "source"
+    #: a camera paces itself; a file or folder is paced to camera.fps to behave like one
+    live = True
+    #: a source that must be there at start (a path given by the user: missing is a mistake, exit 2);
+    #: a device that is not there yet is retried instead
+    must_exist = False
 
     def __init__(self) -> None:
         self._index = 0
@@ -182,6 +188,7 @@ class VideoCaptureSource(Source):
         self.loop = loop
         self.width, self.height = width, height
         self.is_file = is_file
+        self.live, self.must_exist = not is_file, is_file
         self.description = f"file:{target}" if is_file else f"v4l2:{target}"
         self._cap: cv2.VideoCapture | None = None
 
@@ -223,6 +230,9 @@ class VideoCaptureSource(Source):
 
 class ImageFolderSource(Source):
     """Every image in a folder, in name order (``dir:PATH``); handy for tests and demos."""
+
+    live = False
+    must_exist = True
 
     def __init__(self, folder: str, *, loop: bool = False) -> None:
         super().__init__()
@@ -415,3 +425,51 @@ def open_source(cfg: CameraConfig) -> Source:
                           expected='"picamera2", "v4l2:N", "file:PATH" or "dir:PATH"')
     source.region = valid_region(region)  # no sensor crop here: a software crop of every frame
     return source
+
+
+class CameraWatch:
+    """The camera's health for the daemon: opens the source, says why it does not open once (the
+    same reason again goes to DEBUG: a camera may stay away for days), knows whether it is up or
+    down, and gives the backoff between reopening attempts (``retry_s`` doubling to ``retry_max_s``)."""
+
+    def __init__(self, source: Source, retry_s: float, retry_max_s: float) -> None:
+        self.source = source
+        self.retry_s, self.retry_max_s = retry_s, retry_max_s
+        #: "ok" or "down", as the state message's ``camera`` field says
+        self.status = "ok"
+        self._log = logging.getLogger("edge.daemon")  # the daemon's log lines, as before they moved here
+        #: the reason last logged for a camera that does not open
+        self._problem: str | None = None
+
+    def try_open(self) -> bool:
+        """Open the source; False (and the reason logged, once) when it does not open."""
+        try:
+            self.source.open()
+        except SourceError as exc:
+            if str(exc) != self._problem:
+                self._log.warning("camera: %s", exc)
+                self._problem = str(exc)
+            else:
+                self._log.debug("camera: %s", exc)
+            return False
+        self._problem = None
+        return True
+
+    def went_down(self, reason: str) -> bool:
+        """Mark it down; True when it was up until now (the moment to tell the world)."""
+        if self.status == "down":
+            return False
+        self._log.warning("camera down: %s; retrying with backoff", reason)
+        self.status = "down"
+        return True
+
+    def came_back(self) -> None:
+        self._log.info("camera back: %s", self.source.description)
+        self.status = "ok"
+
+    def delays(self) -> Iterator[float]:
+        """The waits between reopening attempts: retry_s, doubled each time, at most retry_max_s."""
+        delay = self.retry_s
+        while True:
+            yield delay
+            delay = min(delay * 2, self.retry_max_s)

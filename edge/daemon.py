@@ -15,22 +15,24 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
+from typing import Callable
 
 from . import config as config_mod
 from . import homeassistant, notify
-from .camera import Frame, Source, VideoCaptureSource, open_source
-from .catalog import MOODS, load_catalog
+from .camera import CameraWatch, Frame, Source, open_source
+from .catalog import load_catalog
 from .classify import Classifier, FacePrediction
 from .config import Config, detector_kinds
+from .debug import FaceCropWriter, debug_dir
 from .detect import Detector, Face, make_detector
-from .errors import ConfigError, ModelError, SourceError
-from .messages import StateMessage
-from .mqtt import warn_password_on_command_line
-from .mood import MoodSmoother, MoodState
-from .publish import Publisher
+from .errors import ConfigError, SourceError
 from .library import library_catalog
-from .recommend import Recommender
+from .messages import StateMessage
+from .mood import MoodSmoother, MoodState
+from .mqtt import warn_password_on_command_line
+from .publish import NullPublisher, Publisher, make_publisher
+from .publish_policy import PublishPolicy
+from .recommend import MoodRecommendations, Recommender, check_policies
 
 log = logging.getLogger("edge.daemon")
 
@@ -102,25 +104,30 @@ class StepResult:
     published: bool = False
 
 
+def _no_lap(stage: str) -> None:
+    pass
+
+
 @dataclass
 class Pipeline:
-    """The stages, built once from the config. ``process`` runs one frame through all of them."""
+    """The stages, built once from the config. ``step`` runs one frame through all of them."""
 
     cfg: Config
     source: Source = field(init=False)
+    camera: CameraWatch = field(init=False)
     detector: Detector = field(init=False)
     classifier: Classifier = field(init=False)
     smoother: MoodSmoother = field(init=False)
     recommender: Recommender = field(init=False)
-    publisher: Publisher | None = field(init=False, default=None)
+    recommendations: MoodRecommendations = field(init=False)
+    policy: PublishPolicy = field(init=False)
+    publisher: Publisher | NullPublisher = field(init=False)
+    debug: FaceCropWriter = field(init=False)
 
     def __post_init__(self) -> None:
         cfg = self.cfg
         self.classifier = Classifier(cfg.model.path, cfg.model.num_threads, cfg.model.labels)
-        unknown = [label for label in self.classifier.labels if label not in MOODS]
-        if unknown:  # the recommender has no policy for them: refuse now, not when one of them wins
-            raise ModelError(f"labels {unknown} have no movie policy", path=self.classifier.card.path,
-                             field="labels", expected="class names from " + ", ".join(m for m in MOODS if m != "nobody"))
+        check_policies(self.classifier.labels, self.classifier.card.path)
         self.detector = make_detector(cfg.detector)
         self.smoother = MoodSmoother(cfg.mood, self.classifier.labels)
         state_dir = Path(cfg.daemon.state_dir)
@@ -132,17 +139,13 @@ class Pipeline:
                                        count=cfg.recommend.count, family_safe=cfg.recommend.family_safe,
                                        history=cfg.recommend.history,
                                        state_path=state_file, seed=cfg.recommend.seed)
+        self.recommendations = MoodRecommendations(self.recommender)
         self.source = open_source(cfg.camera)
-        if cfg.mqtt.broker:
-            self.publisher = Publisher(cfg.mqtt, state_dir if state_file else None)
-        self.camera_status = "ok"
-        self._recommendations: list[dict] = []
-        self._rec_mood: str | None = None
-        self._last_msg: StateMessage | None = None
-        self._last_publish = 0.0
-        self._debug_dir = _debug_dir(cfg) if cfg.daemon.debug_save_faces_dir else None
-        #: the last problem writing a crop, logged once (a full disk must not crash the loop)
-        self._debug_problem: str | None = None
+        self.camera = CameraWatch(self.source, cfg.camera.retry_s, cfg.camera.retry_max_s)
+        self.publisher = make_publisher(cfg.mqtt, state_dir if state_file else None)
+        self.policy = PublishPolicy(cfg.mqtt.heartbeat_s)
+        folder = cfg.daemon.debug_save_faces_dir
+        self.debug = FaceCropWriter(debug_dir(folder, cfg.origin) if folder else None, self.classifier.crop)
 
     def model_info(self) -> dict[str, str]:
         return {"id": self.classifier.model_id, "sha256": self.classifier.card.sha256}
@@ -151,86 +154,46 @@ class Pipeline:
         """Faces found in the frame's colour picture, in the grey picture's pixels (the crops)."""
         return scale_faces(self.detector.detect(frame.detect_image), frame.detect_scale)
 
-    def process(self, frame: Frame) -> StepResult:
+    def step(self, frame: Frame, *, force_publish: bool = False,
+             lap: Callable[[str], None] = _no_lap) -> StepResult:
+        """One frame through every stage. ``lap(stage)`` is called as each stage ends (the
+        benchmark times them with it); ``force_publish`` sends even an unchanged state."""
         faces = self.detect(frame)
-        preds = self.classifier.classify(frame.gray, faces)
-        if self._debug_dir is not None:
-            self._save_debug_crops(frame, faces)
+        lap("detect")
+        batch = self.classifier.preprocess(frame.gray, faces) if faces else None
+        lap("preprocess")
+        preds = self.classifier.predictions(faces, self.classifier.infer(batch)) if batch is not None else []
+        lap("classify")
+        self.debug.save(frame, faces)
         state = self.smoother.update(preds)
         if state.changed:
             log.info("mood changed to %s (confidence %.2f, %d face%s)", state.mood, state.confidence,
                      state.faces, "" if state.faces == 1 else "s")
             notify.status(f"mood: {state.mood}")
+        self.recommendations_for(state)
+        lap("smooth_recommend")
         result = StepResult(frame, faces, preds, state)
-        result.published = self.publish(state)
+        result.published = self.publish(state, force=force_publish)
+        lap("publish")
         return result
 
     def recommendations_for(self, state: MoodState) -> list[dict]:
-        if state.mood != self._rec_mood:
-            probs = state.probabilities if state.mood != "nobody" else None
-            self._recommendations = [r.to_dict() for r in self.recommender.recommend(state.mood, probs)]
-            self._rec_mood = state.mood
-        return self._recommendations
+        return self.recommendations.for_state(state.mood, state.probabilities)
 
     def message(self, state: MoodState) -> StateMessage:
         return StateMessage(device=self.cfg.mqtt.device_id, mood=state.mood, confidence=state.confidence,
                             probabilities=state.probabilities, faces=state.faces, since=state.since,
                             recommendations=self.recommendations_for(state), labels=self.cfg.model.labels,
                             strategy=self.cfg.recommend.strategy, model=self.model_info(),
-                            camera=self.camera_status)
+                            camera=self.camera.status)
 
     def publish(self, state: MoodState, force: bool = False) -> bool:
-        """Publish when the content changed, at most once a second for face-count changes, and as a
-        heartbeat; returns True when a message was sent."""
+        """Send the state when the publish policy says so; True when it did."""
         msg = self.message(state)
-        now = time.monotonic()
-        last = self._last_msg
-        important = last is None or (msg.mood, msg.camera, msg.recommendations) != (
-            last.mood, last.camera, last.recommendations)
-        minor = not msg.same_content(last) and now - self._last_publish >= 1.0
-        heartbeat = now - self._last_publish >= self.cfg.mqtt.heartbeat_s
-        if not (force or important or minor or heartbeat):
+        if not self.policy.due(msg, force):
             return False
-        self._last_msg, self._last_publish = msg, now
-        if self.publisher is not None:
-            self.publisher.publish_state(msg)
+        self.publisher.publish_state(msg)
         return True
-
-    def _save_debug_crops(self, frame: Frame, faces: list[Face]) -> None:
-        """Face crops as PNGs readable by this user only (they are faces); a failure is logged
-        once and the loop goes on."""
-        assert self._debug_dir is not None
-        for i, face in enumerate(faces):
-            path = self._debug_dir / f"frame{frame.index:06d}-face{i}.png"
-            try:
-                ok, png = cv2.imencode(".png", self.classifier.crop(frame.gray, face))
-                if not ok:
-                    raise OSError("PNG encoding failed")
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(png.tobytes())
-            except OSError as exc:
-                problem = exc.strerror or str(exc)
-                if problem != self._debug_problem:
-                    log.warning("DEBUG: cannot write face crops to %s: %s", self._debug_dir, problem)
-                    self._debug_problem = problem
-                return
-            self._debug_problem = None
-
-
-def _debug_dir(cfg: Config) -> Path:
-    """daemon.debug_save_faces_dir, made (mode 0700) and checked writable now: an unwritable one
-    is a start-up error, not a crash on the first face (a crash loop under systemd)."""
-    d = Path(cfg.daemon.debug_save_faces_dir)
-    try:
-        d.mkdir(mode=0o700, parents=True, exist_ok=True)
-        probe = d / f".mood-edge-write-test-{os.getpid()}"
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"cannot write face crops there: {exc.strerror or exc}", path=cfg.origin,
-                          field="daemon.debug_save_faces_dir", expected="a folder this user can write, or \"\"") from None
-    return d
 
 
 def scale_faces(faces: list[Face], scale: float) -> list[Face]:
@@ -260,8 +223,6 @@ class Daemon:
         self.stop_event = threading.Event()
         self.pipeline = Pipeline(cfg)
         self.frames = 0
-        #: the reason last logged for a camera that does not open (logged once, not per retry)
-        self._camera_problem: str | None = None
         self.birth_watcher: homeassistant.BirthWatcher | None = None
 
     def request_stop(self, *_: object) -> None:
@@ -269,7 +230,7 @@ class Daemon:
 
     def _start_mqtt(self) -> None:
         pub = self.pipeline.publisher
-        if pub is None:
+        if not pub.enabled:
             log.info("MQTT disabled (mqtt.broker is empty): nothing is published")
             return
         if self.cfg.homeassistant.enabled:
@@ -286,40 +247,23 @@ class Daemon:
             pub.subscribe(homeassistant.birth_topic(self.cfg), self.birth_watcher)
         pub.start()
 
-    def _open_camera(self) -> bool:
-        source = self.pipeline.source
-        try:
-            source.open()
-            return True
-        except SourceError as exc:
-            # say why once; the same reason on every retry goes to DEBUG (a camera may stay away for days)
-            if str(exc) != self._camera_problem:
-                log.warning("camera: %s", exc)
-                self._camera_problem = str(exc)
-            else:
-                log.debug("camera: %s", exc)
-            return False
-
     def _camera_down(self, reason: str) -> None:
-        if self.pipeline.camera_status != "down":
-            log.warning("camera down: %s; retrying with backoff", reason)
-            self.pipeline.camera_status = "down"
+        if self.pipeline.camera.went_down(reason):
             self.pipeline.publish(self.pipeline.smoother.state(), force=True)
             notify.status(f"camera down: {reason}")
 
     def _wait_for_camera(self) -> bool:
-        """Reopen the source with exponential backoff; False if asked to stop meanwhile."""
-        delay = self.cfg.camera.retry_s
-        while not self.stop_event.is_set():
-            self.pipeline.source.close()
-            if self._open_camera():
-                log.info("camera back: %s", self.pipeline.source.description)
-                self._camera_problem = None
-                self.pipeline.camera_status = "ok"
+        """Reopen the source with the camera's backoff; False if asked to stop meanwhile."""
+        camera = self.pipeline.camera
+        for delay in camera.delays():
+            if self.stop_event.is_set():
+                break
+            camera.source.close()
+            if camera.try_open():
+                camera.came_back()
                 self.pipeline.publish(self.pipeline.smoother.state(), force=True)
                 return True
             self._sleep_alive(delay)
-            delay = min(delay * 2, self.cfg.camera.retry_max_s)
         return False
 
     def _sleep_alive(self, seconds: float) -> None:
@@ -335,19 +279,18 @@ class Daemon:
     def run(self) -> int:
         pipe = self.pipeline
         source = pipe.source
-        # a path that is not there at start is a user mistake; a device that is not there yet is not
-        must_exist = isinstance(source, VideoCaptureSource) and source.is_file or source.description.startswith("dir:")
-        if must_exist:
+        if source.must_exist:
             source.open()
         self._start_mqtt()
-        camera_ok = source.is_open or self._open_camera()
+        camera_ok = source.is_open or pipe.camera.try_open()
         notify.ready()
         log.info("running: camera %s, detector %s, model %s (%s, %dx%d), %s", source.description,
                  pipe.detector.name, pipe.classifier.model_id, "int8" if pipe.classifier.is_int8 else "float",
-                 *pipe.classifier.input_size, "MQTT " + pipe.publisher.state_topic if pipe.publisher else "no MQTT")
+                 *pipe.classifier.input_size,
+                 "MQTT " + pipe.publisher.state_topic if pipe.publisher.enabled else "no MQTT")
         if not camera_ok:
             self._camera_down("cannot open it")
-        period = 1.0 / self.cfg.camera.fps if self.cfg.camera.fps > 0 and not _is_live(source) else 0.0
+        period = 1.0 / self.cfg.camera.fps if self.cfg.camera.fps > 0 and not source.live else 0.0
         next_t = time.monotonic()
         try:
             while not self.stop_event.is_set():
@@ -362,7 +305,7 @@ class Daemon:
                 if frame is None:
                     log.info("end of %s after %d frames", source.description, self.frames)
                     break
-                pipe.process(frame)
+                pipe.step(frame)
                 self.frames += 1
                 notify.watchdog()
                 if self.max_frames is not None and self.frames >= self.max_frames:
@@ -383,14 +326,8 @@ class Daemon:
         log.info("stopping after %d frames", self.frames)
         if self.birth_watcher is not None:
             self.birth_watcher.cancel()
-        if self.pipeline.publisher is not None:
-            self.pipeline.publisher.stop()
+        self.pipeline.publisher.stop()
         self.pipeline.source.close()
-
-
-def _is_live(source: Source) -> bool:
-    """Cameras pace themselves; files and folders are paced to camera.fps to behave like one."""
-    return not (source.description.startswith("file:") or source.description.startswith("dir:"))
 
 
 def main(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .config import MqttConfig
 from .messages import OFFLINE, ONLINE, StateMessage, availability_topic, state_topic
-from .mqtt import Connection, MessageHandler, Presence
+from .mqtt import Connection, ConnectionStats, MessageHandler, Presence
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,11 @@ def private_client_id(device_id: str, state_dir: Path | None = None) -> str:
     return client_id
 
 
-
 class Publisher:
     """The daemon's side of the broker: retained state and availability that survive reconnects
     and broker restarts, and a publish that never blocks the camera loop."""
+
+    enabled = True
 
     def __init__(self, cfg: MqttConfig, state_dir: Path | None = None) -> None:
         self.cfg = cfg
@@ -132,3 +133,41 @@ class Publisher:
             retained = list(self._retained.items())
         for topic, (payload, qos) in retained:
             self.connection.client.publish(topic, payload, qos=qos, retain=True)
+
+
+class NullPublisher:
+    """The publisher when ``mqtt.broker`` is empty: the same interface, nothing leaves the process.
+    ``publish_state`` still serialises the message, so a run without a broker costs what one with
+    a broker costs up to the network (the benchmark's "serialisation only" mode)."""
+
+    enabled = False
+    state_topic = ""
+    connected = False
+    queued = 0
+
+    def __init__(self) -> None:
+        self.stats = ConnectionStats()  # stays at zero
+
+    def start(self) -> None:
+        pass
+
+    def stop(self, timeout: float = 3.0) -> None:
+        pass
+
+    def wait_connected(self, timeout: float) -> bool:
+        return False
+
+    def subscribe(self, topic: str, handler: MessageHandler) -> None:
+        pass
+
+    def publish(self, topic: str, payload: str, *, retain: bool = False, qos: int | None = None) -> bool:
+        return False
+
+    def publish_state(self, msg: StateMessage) -> bool:
+        msg.to_json()
+        return False
+
+
+def make_publisher(cfg: MqttConfig, state_dir: Path | None = None) -> "Publisher | NullPublisher":
+    """A real publisher when a broker is configured, else the do-nothing one."""
+    return Publisher(cfg, state_dir) if cfg.broker else NullPublisher()

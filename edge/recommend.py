@@ -32,7 +32,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .catalog import GENRES, MOODS, STRATEGIES, Catalog, Film
-from .errors import ConfigError
+from .errors import ConfigError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -346,3 +346,29 @@ class Recommender:
                     return out
                 out.append((int(i), kind))
         return out
+
+
+def check_policies(labels: list[str] | tuple[str, ...], card_path: object) -> None:
+    """Refuse a model whose classes the recommender has no policy for now, at start-up, not when
+    one of them first wins."""
+    unknown = [label for label in labels if label not in MOODS]
+    if unknown:
+        raise ModelError(f"labels {unknown} have no movie policy", path=card_path,
+                         field="labels", expected="class names from " + ", ".join(m for m in MOODS if m != "nobody"))
+
+
+class MoodRecommendations:
+    """The recommender asked once per mood: the list stays the same while the mood does (a new
+    draw on every frame would make the display flicker and wear out the history)."""
+
+    def __init__(self, recommender: Recommender) -> None:
+        self.recommender = recommender
+        self._mood: str | None = None
+        self._list: list[dict] = []
+
+    def for_state(self, mood: str, probabilities: Mapping[str, float] | None) -> list[dict]:
+        if mood != self._mood:
+            probs = probabilities if mood != "nobody" else None
+            self._list = [r.to_dict() for r in self.recommender.recommend(mood, probs)]
+            self._mood = mood
+        return self._list

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import cv2
 
-from edge.camera import ImageFolderSource, Picamera2Source, VideoCaptureSource, open_source
+from edge.camera import CameraWatch, ImageFolderSource, Picamera2Source, VideoCaptureSource, open_source
 from edge.config import CameraConfig
 from edge.errors import SourceError
 from edge.paths import sample_clip
@@ -78,3 +78,58 @@ def test_picamera2_without_the_library_says_how_to_install_it():
 def test_missing_v4l2_device_is_a_source_error():
     with pytest.raises(SourceError, match=r"v4l2:/dev/video99: cannot open it"):
         open_source(CameraConfig(source="v4l2:/dev/video99")).open()
+
+
+def test_cameras_pace_themselves_files_and_folders_are_paced(tmp_path):
+    assert open_source(CameraConfig(source="v4l2:0")).live
+    assert open_source(CameraConfig(source="picamera2")).live
+    assert not open_source(CameraConfig(source=f"file:{sample_clip()}")).live
+    assert not open_source(CameraConfig(source=f"dir:{tmp_path}")).live
+
+
+def test_a_file_or_folder_must_exist_at_start_a_camera_may_come_later(tmp_path):
+    assert open_source(CameraConfig(source=f"file:{tmp_path / 'clip.mp4'}")).must_exist
+    assert open_source(CameraConfig(source=f"dir:{tmp_path}")).must_exist
+    assert not open_source(CameraConfig(source="v4l2:/dev/video9")).must_exist
+    assert not open_source(CameraConfig(source="picamera2")).must_exist
+
+
+class _FlakySource(ImageFolderSource):
+    """A folder that fails to open while ``failures`` says so: a camera that comes and goes."""
+
+    def __init__(self, folder, failures):
+        super().__init__(str(folder))
+        self.failures = list(failures)
+
+    def _open(self):
+        if self.failures:
+            raise SourceError(self.failures.pop(0), path="cam")
+        super()._open()
+
+
+def _images(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8), np.uint8))
+    return tmp_path
+
+
+def test_reopening_backs_off_from_retry_s_doubling_to_retry_max_s(tmp_path):
+    watch = CameraWatch(_FlakySource(_images(tmp_path), []), retry_s=1, retry_max_s=10)
+    delays = watch.delays()
+    assert [next(delays) for _ in range(6)] == [1, 2, 4, 8, 10, 10]
+
+
+def test_the_same_reason_a_camera_does_not_open_is_logged_once(tmp_path, caplog):
+    watch = CameraWatch(_FlakySource(_images(tmp_path), ["unplugged"] * 3 + ["no power"]), 1, 10)
+    with caplog.at_level("DEBUG"):
+        assert [watch.try_open() for _ in range(5)] == [False, False, False, False, True]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["camera: cam: unplugged", "camera: cam: no power"]
+
+
+def test_a_camera_goes_down_once_and_comes_back(tmp_path):
+    watch = CameraWatch(_FlakySource(_images(tmp_path), []), 1, 10)
+    assert watch.status == "ok"
+    assert watch.went_down("returned no frame") and watch.status == "down"
+    assert not watch.went_down("returned no frame"), "already down: nothing new to tell"
+    watch.came_back()
+    assert watch.status == "ok"
