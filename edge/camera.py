@@ -432,8 +432,7 @@ class CameraWatch:
     same reason again goes to DEBUG: a camera may stay away for days), knows whether it is up or
     down, and gives the backoff between reopening attempts (``retry_s`` doubling to ``retry_max_s``)."""
 
-    def __init__(self, source: Source, retry_s: float, retry_max_s: float) -> None:
-        self.source = source
+    def __init__(self, retry_s: float, retry_max_s: float) -> None:
         self.retry_s, self.retry_max_s = retry_s, retry_max_s
         #: "ok" or "down", as the state message's ``camera`` field says
         self.status = "ok"
@@ -441,10 +440,10 @@ class CameraWatch:
         #: the reason last logged for a camera that does not open
         self._problem: str | None = None
 
-    def try_open(self) -> bool:
-        """Open the source; False (and the reason logged, once) when it does not open."""
+    def try_open(self, source: Source) -> bool:
+        """Open ``source``; False (and the reason logged, once) when it does not open."""
         try:
-            self.source.open()
+            source.open()
         except SourceError as exc:
             if str(exc) != self._problem:
                 self._log.warning("camera: %s", exc)
@@ -463,8 +462,8 @@ class CameraWatch:
         self.status = "down"
         return True
 
-    def came_back(self) -> None:
-        self._log.info("camera back: %s", self.source.description)
+    def came_back(self, source: Source) -> None:
+        self._log.info("camera back: %s", source.description)
         self.status = "ok"
 
     def delays(self) -> Iterator[float]:

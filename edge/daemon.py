@@ -141,7 +141,7 @@ class Pipeline:
                                        state_path=state_file, seed=cfg.recommend.seed)
         self.recommendations = MoodRecommendations(self.recommender)
         self.source = open_source(cfg.camera)
-        self.camera = CameraWatch(self.source, cfg.camera.retry_s, cfg.camera.retry_max_s)
+        self.camera = CameraWatch(cfg.camera.retry_s, cfg.camera.retry_max_s)
         self.publisher = make_publisher(cfg.mqtt, state_dir if state_file else None)
         self.policy = PublishPolicy(cfg.mqtt.heartbeat_s)
         folder = cfg.daemon.debug_save_faces_dir
@@ -254,13 +254,13 @@ class Daemon:
 
     def _wait_for_camera(self) -> bool:
         """Reopen the source with the camera's backoff; False if asked to stop meanwhile."""
-        camera = self.pipeline.camera
+        camera, source = self.pipeline.camera, self.pipeline.source
         for delay in camera.delays():
             if self.stop_event.is_set():
                 break
-            camera.source.close()
-            if camera.try_open():
-                camera.came_back()
+            source.close()
+            if camera.try_open(source):
+                camera.came_back(source)
                 self.pipeline.publish(self.pipeline.smoother.state(), force=True)
                 return True
             self._sleep_alive(delay)
@@ -282,7 +282,7 @@ class Daemon:
         if source.must_exist:
             source.open()
         self._start_mqtt()
-        camera_ok = source.is_open or pipe.camera.try_open()
+        camera_ok = source.is_open or pipe.camera.try_open(source)
         notify.ready()
         log.info("running: camera %s, detector %s, model %s (%s, %dx%d), %s", source.description,
                  pipe.detector.name, pipe.classifier.model_id, "int8" if pipe.classifier.is_int8 else "float",

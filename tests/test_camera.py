@@ -112,24 +112,25 @@ def _images(tmp_path):
     return tmp_path
 
 
-def test_reopening_backs_off_from_retry_s_doubling_to_retry_max_s(tmp_path):
-    watch = CameraWatch(_FlakySource(_images(tmp_path), []), retry_s=1, retry_max_s=10)
+def test_reopening_backs_off_from_retry_s_doubling_to_retry_max_s():
+    watch = CameraWatch(retry_s=1, retry_max_s=10)
     delays = watch.delays()
     assert [next(delays) for _ in range(6)] == [1, 2, 4, 8, 10, 10]
 
 
 def test_the_same_reason_a_camera_does_not_open_is_logged_once(tmp_path, caplog):
-    watch = CameraWatch(_FlakySource(_images(tmp_path), ["unplugged"] * 3 + ["no power"]), 1, 10)
+    source = _FlakySource(_images(tmp_path), ["unplugged"] * 3 + ["no power"])
+    watch = CameraWatch(1, 10)
     with caplog.at_level("DEBUG"):
-        assert [watch.try_open() for _ in range(5)] == [False, False, False, False, True]
+        assert [watch.try_open(source) for _ in range(5)] == [False, False, False, False, True]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warnings == ["camera: cam: unplugged", "camera: cam: no power"]
 
 
 def test_a_camera_goes_down_once_and_comes_back(tmp_path):
-    watch = CameraWatch(_FlakySource(_images(tmp_path), []), 1, 10)
+    watch = CameraWatch(1, 10)
     assert watch.status == "ok"
     assert watch.went_down("returned no frame") and watch.status == "down"
     assert not watch.went_down("returned no frame"), "already down: nothing new to tell"
-    watch.came_back()
+    watch.came_back(_FlakySource(_images(tmp_path), []))
     assert watch.status == "ok"
