@@ -15,6 +15,7 @@ COMMANDS = {
     "evaluate": "convert.evaluate",
     "catalog": "convert.catalog",
     "blazeface": "convert.blazeface",
+    "bench-keras": "convert.bench_keras",
 }
 
 DESCRIPTION = """\

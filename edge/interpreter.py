@@ -1,4 +1,4 @@
-"""The TFLite interpreter, found once: LiteRT first, then tflite-runtime, then TensorFlow.
+"""The TFLite interpreter, found once: LiteRT first, then tflite-runtime (never TensorFlow).
 
 A neutral module so that detectors and the classifier both load models without importing each
 other (a detector must not import the classifier).
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def _interpreter_class() -> tuple[Any, str]:
-    """LiteRT first, then tflite-runtime, then full TensorFlow (training hosts only)."""
+    """LiteRT first, then tflite-runtime; nothing else, so edge/ never loads TensorFlow."""
     try:
         from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
 
@@ -29,13 +29,9 @@ def _interpreter_class() -> tuple[Any, str]:
         return Interpreter, "tflite-runtime"
     except ImportError:
         pass
-    try:
-        import tensorflow as tf  # noqa: PLC0415
-
-        return tf.lite.Interpreter, "tensorflow"
-    except ImportError:
-        raise ModelError("no TFLite interpreter is installed",
-                         expected="`pip install ai-edge-litert` (or tflite-runtime on Python <= 3.11)") from None
+    # never TensorFlow: edge/ stays small (a training host installs ai-edge-litert like the Pi)
+    raise ModelError("no TFLite interpreter is installed",
+                     expected="`pip install ai-edge-litert` (or tflite-runtime on Python <= 3.11)")
 
 
 def load_interpreter(path: str | Path, num_threads: int = 2, input_shape: list[int] | None = None) -> Any:

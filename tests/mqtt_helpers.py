@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import grp
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -136,3 +139,44 @@ class Subscriber:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+# ---- the shipped broker config (systemd/mosquitto/mood-edge.conf) on test ports ----------------------
+
+def shipped_conf_on(text: str, etc: Path, plain: int, tls: int, ws: int, *, log_all: bool = False) -> str:
+    """The shipped file with test ports, loopback binds and ``etc`` instead of /etc/mosquitto/mood-edge."""
+    text = text.replace("/etc/mosquitto/mood-edge", str(etc))
+    text = re.sub(r"^listener 1883 127\.0\.0\.1$", f"listener {plain} 127.0.0.1", text, flags=re.M)
+    text = re.sub(r"^listener 8883$", f"listener {tls} 127.0.0.1", text, flags=re.M)
+    text = re.sub(r"^listener 9001$", f"listener {ws} 127.0.0.1", text, flags=re.M)
+    return text + "\npersistence false\nlog_dest stderr\n" + ("log_type all\n" if log_all else "")
+
+
+def let_mosquitto_read(etc: Path) -> None:
+    """As in /etc: root-owned, group mosquitto. Run as root, mosquitto drops to user mosquitto before it
+    reads the password files, so the folders must be reachable by that group (what install.sh's
+    chgrp/chmod steps do)."""
+    if os.geteuid() != 0:
+        return
+    gid = grp.getgrnam("mosquitto").gr_gid
+    for path in (etc, *etc.rglob("*")):
+        os.chown(path, 0, gid)
+        path.chmod(0o750 if path.is_dir() else 0o640)
+    for parent in etc.parents:  # a temporary root above it is 0700
+        if parent == Path(tempfile.gettempdir()):
+            break
+        parent.chmod(0o755)
+
+
+def start_mosquitto(conf: Path, ports: tuple[int, ...], log, what: str) -> subprocess.Popen:
+    """mosquitto on ``conf``, once every port answers; its log in the error when it does not start."""
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for port in ports:
+            wait_port(port)
+    except TimeoutError:
+        proc.kill()
+        proc.wait()
+        log.seek(0)
+        raise AssertionError(f"mosquitto did not start with {what}:\n" + log.read()) from None
+    return proc

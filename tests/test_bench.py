@@ -80,17 +80,12 @@ def test_comparisons_cover_models_threads_and_detectors_with_ratios(full_run):
     assert positive(report["ratios"]["float32_over_int8"])
 
 
-def test_keras_is_compared_when_tensorflow_is_installed(full_run):
-    pytest.importorskip("tensorflow")
+def test_keras_and_fer_are_reported_as_moved_to_mood_convert(full_run):
     _, report, _ = full_run
-    assert positive(report["comparisons"]["classify_keras_call"]["median_ms"])
-    assert positive(report["ratios"]["keras_call_over_int8"])
-    assert report["machine"]["tensorflow"]
-
-
-def test_fer_is_reported_as_not_installed(full_run):
-    _, report, _ = full_run
-    assert "fer" in report["skipped"]["fer_pipeline"]
+    assert not any("keras" in name or "fer" in name for name in report["comparisons"])
+    assert "mood-convert bench-keras" in report["skipped"]["classify_keras"]
+    assert "mood-convert bench-keras" in report["skipped"]["fer_pipeline"]
+    assert "tensorflow" not in report["machine"]
 
 
 def test_plot_is_a_png(full_run):
@@ -132,13 +127,21 @@ def test_publishes_to_a_real_broker_and_clears_its_retained_state(cli, broker, s
         late.wait_for("mood-edge/bench/state", lambda m: m.payload, timeout=1.5)
 
 
-def test_without_tensorflow_the_keras_comparison_is_skipped_with_a_reason(cli, tmp_path):
-    result = cli("bench", *QUICK, "--json", str(tmp_path / "b.json"), env=blocked(tmp_path, "tensorflow"))
+def test_bench_runs_without_tensorflow(cli, tmp_path):
+    result = cli("bench", *QUICK, "--json", str(tmp_path / "b.json"),
+                 env=blocked(tmp_path, "tensorflow", "keras"))
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "b.json").read_text())
-    assert "classify_keras_call" not in report["comparisons"]
-    assert "TensorFlow" in report["skipped"]["classify_keras"]
     assert "classify_int8_1t" in report["comparisons"]
+
+
+@pytest.mark.parametrize("option", [("--keras-model", "m.keras"), ("--compare-fer",)])
+def test_the_old_keras_and_fer_options_point_to_mood_convert(cli, option):
+    result = cli("bench", *QUICK, *option)
+    assert result.returncode == 2
+    assert f"{option[0]}: the Keras and fer comparisons moved" in result.stderr
+    assert "mood-convert bench-keras" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_plot_without_matplotlib_is_a_clear_error_before_measuring(cli, tmp_path):
@@ -185,7 +188,8 @@ def test_bad_values_are_clear_errors(cli, args, message):
 def test_help_describes_the_comparisons(cli):
     result = cli("bench", "--help")
     assert result.returncode == 0
-    for word in ("--camera", "--frames", "--json", "--plot", "--broker", "--compare-fer", "int8", "BlazeFace"):
+    for word in ("--camera", "--frames", "--json", "--plot", "--broker", "mood-convert bench-keras", "int8",
+                 "BlazeFace"):
         assert word in result.stdout
 
 

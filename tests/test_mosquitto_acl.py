@@ -12,9 +12,6 @@ after it must reach the observer first-in-first-out.
 
 from __future__ import annotations
 
-import grp
-import os
-import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +26,7 @@ import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mqtt_helpers import MOSQUITTO, Subscriber, free_port, wait_port  # noqa: E402
+from mqtt_helpers import MOSQUITTO, Subscriber, free_port, let_mosquitto_read, shipped_conf_on, start_mosquitto, wait_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER_DIR = ROOT / "systemd" / "mosquitto"
@@ -50,29 +47,9 @@ class Broker:
     ca: Path
 
 
-def _rewrite_conf(text: str, etc: Path, plain: int, tls: int, ws: int) -> str:
-    """The shipped file with test ports, loopback binds and the temp dir instead of /etc."""
-    text = text.replace("/etc/mosquitto/mood-edge", str(etc))
-    text = re.sub(r"^listener 1883 127\.0\.0\.1$", f"listener {plain} 127.0.0.1", text, flags=re.M)
-    text = re.sub(r"^listener 8883$", f"listener {tls} 127.0.0.1", text, flags=re.M)
-    text = re.sub(r"^listener 9001$", f"listener {ws} 127.0.0.1", text, flags=re.M)
-    return text + "\npersistence false\nlog_dest stderr\nlog_type all\n"
-
-
 def _user(etc: Path, kind: str, name: str, password: str) -> None:
     subprocess.run([str(BROKER_DIR / "mood-edge-user.sh"), "--dir", str(etc), "--password-stdin", "add", kind, name],
                    input=password + "\n", check=True, capture_output=True, text=True)
-
-
-def _let_mosquitto_read(etc: Path) -> None:
-    """As in /etc: root-owned, group mosquitto. Run as root, mosquitto drops to user mosquitto
-    before it reads the password files, so the folder must be reachable by that group."""
-    if os.geteuid() != 0:
-        return
-    gid = grp.getgrnam("mosquitto").gr_gid
-    for path in (etc, *etc.iterdir()):
-        os.chown(path, 0, gid)
-        path.chmod(0o750 if path.is_dir() else 0o640)
 
 
 @pytest.fixture(scope="module")
@@ -88,18 +65,10 @@ def broker() -> Broker:
     _user(etc, "display", "wall", "wall-secret")
     plain, tls, ws = free_port(), free_port(), free_port()
     conf = etc / "mood-edge.conf"
-    conf.write_text(_rewrite_conf((BROKER_DIR / "mood-edge.conf").read_text(), etc, plain, tls, ws))
-    _let_mosquitto_read(etc)
+    conf.write_text(shipped_conf_on((BROKER_DIR / "mood-edge.conf").read_text(), etc, plain, tls, ws, log_all=True))
+    let_mosquitto_read(etc)
     log = (Path(tempfile.mkdtemp(prefix="mood-edge-broker-log-")) / "mosquitto.log").open("w+")
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for port in (plain, tls, ws):
-            wait_port(port)
-    except TimeoutError:
-        proc.kill()
-        proc.wait()
-        log.seek(0)
-        raise AssertionError("mosquitto did not start with the shipped config:\n" + log.read()) from None
+    proc = start_mosquitto(conf, (plain, tls, ws), log, "the shipped config")
     yield Broker(etc, plain, tls, ws, proc, etc / "certs" / "ca.crt")
     proc.terminate()
     proc.wait(10)

@@ -9,8 +9,6 @@ would, and must find the page, its mqtt.js and the broker on that same port.
 
 from __future__ import annotations
 
-import grp
-import os
 import re
 import shutil
 import subprocess
@@ -23,7 +21,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mqtt_helpers import MOSQUITTO, wait_port, free_port  # noqa: E402
+from mqtt_helpers import MOSQUITTO, free_port, let_mosquitto_read, shipped_conf_on, start_mosquitto  # noqa: E402
 from test_web_display import ARTIFACTS, CHROMIUM, NODE, Browser, Publisher, only, sel, state  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,28 +34,6 @@ pytestmark = [
 ]
 needs_browser = pytest.mark.skipif(NODE is None or not Path(CHROMIUM).exists(),
                                    reason="needs node and Chromium to drive a browser")
-
-
-def _rewrite(text: str, etc: Path, plain: int, tls: int, ws: int) -> str:
-    text = text.replace("/etc/mosquitto/mood-edge", str(etc))
-    text = re.sub(r"^listener 1883 127\.0\.0\.1$", f"listener {plain} 127.0.0.1", text, flags=re.M)
-    text = re.sub(r"^listener 8883$", f"listener {tls} 127.0.0.1", text, flags=re.M)
-    text = re.sub(r"^listener 9001$", f"listener {ws} 127.0.0.1", text, flags=re.M)
-    return text + "\npersistence false\nlog_dest stderr\n"
-
-
-def _let_mosquitto_read(etc: Path) -> None:
-    """As in /etc: root-owned, group mosquitto (run as root, mosquitto drops to its own user)."""
-    if os.geteuid() != 0:
-        return
-    gid = grp.getgrnam("mosquitto").gr_gid
-    for path in (etc, *etc.rglob("*")):
-        os.chown(path, 0, gid)
-        path.chmod(0o750 if path.is_dir() else 0o640)  # what install.sh's chgrp/chmod steps do
-    for parent in etc.parents:  # the temporary root above it is 0700
-        if parent == Path(tempfile.gettempdir()):
-            break
-        parent.chmod(0o755)
 
 
 @pytest.fixture(scope="module")
@@ -75,18 +51,10 @@ def pi():
                    capture_output=True, text=True)
     plain, tls, ws = free_port(), free_port(), free_port()
     conf = etc / "test.conf"
-    conf.write_text(_rewrite((root / "etc/mosquitto/conf.d/mood-edge.conf").read_text(), etc, plain, tls, ws))
-    _let_mosquitto_read(etc)
+    conf.write_text(shipped_conf_on((root / "etc/mosquitto/conf.d/mood-edge.conf").read_text(), etc, plain, tls, ws))
+    let_mosquitto_read(etc)
     log = open(root / "mosquitto.log", "w+")
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for port in (plain, tls, ws):
-            wait_port(port)
-    except TimeoutError:
-        proc.kill()
-        proc.wait()
-        log.seek(0)
-        raise AssertionError("mosquitto did not start with the installed config:\n" + log.read()) from None
+    proc = start_mosquitto(conf, (plain, tls, ws), log, "the installed config")
     proc.etc, proc.plain, proc.ws, proc.install_log = etc, plain, ws, run.stdout
     yield proc
     proc.terminate()
