@@ -358,7 +358,7 @@ def test_watch_keeps_its_queue_bounded_under_a_flood():
             sent = [flood.publish("mood-edge/kitchen/availability", b"online", qos=1) for _ in range(total)]
             for info in sent:
                 info.wait_for_publish(30)
-            _wait_for(lambda: w.events.qsize() + w.dropped >= total, "the flood to arrive", timeout=60)
+            _wait_for(lambda: w.events.qsize() + w.dropped >= total, "the flood to arrive", timeout=180)
             assert w.events.qsize() == MAX_QUEUED and w.dropped == total - MAX_QUEUED
             flood.loop_stop()
             flood.disconnect()
@@ -370,8 +370,9 @@ def test_watch_keeps_its_queue_bounded_under_a_flood():
 
 def test_anonymous_loopback_clients_may_write_only_sensor_discovery_and_mood_edge(broker, clients, observer):
     local = clients(broker.plain)
-    assert local.publish("homeassistant/sensor/mood_edge_kitchen/mood/config", "{}").value == 0
-    assert local.publish("mood-edge/kitchen/state", "{}").value == 0
+    # allowed: success, or its MQTT 5 variant 0x10 "no matching subscribers"; refused: 0x87 not authorized
+    assert not local.publish("homeassistant/sensor/mood_edge_kitchen/mood/config", "{}").is_failure
+    assert not local.publish("mood-edge/kitchen/state", "{}").is_failure
     for topic in ("homeassistant/status", "homeassistant/switch/garage/config",
                   "homeassistant/light/kitchen/config", "homeassistant/sensor/x/config/extra"):
         assert local.publish(topic, "spoofed").value == 0x87, topic
