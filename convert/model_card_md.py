@@ -183,11 +183,12 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
     lines = [
         f"# Model card: {card['id']}",
         "",
-        f"The expression model the daemon runs by default: {src.get('architecture', 'mood-xception')}, "
-        f"{src.get('parameters', 0):,} parameters, trained on FER-2013 by `mood-convert train` and quantized to "
-        "full-integer int8. Generated from the JSON cards beside it (`mood-convert train` writes it); the "
-        "imported mini-Xception it replaced stays in `models/` as the baseline "
-        "([its card](mini_xception_fer7_MODEL_CARD.md)).",
+        f"An expression model trained on FER-2013 by `mood-convert train`: {src.get('architecture', 'mood-xception')}, "
+        f"{src.get('parameters', 0):,} parameters, quantized to full-integer int8. Generated from the JSON cards "
+        "beside it (`mood-convert train` writes it). The imported mini-Xception "
+        "([its card](MODEL_CARD.md)) is the baseline it is compared with below. "
+        "The daemon's default (`edge/paths.py`) is the shipped model that reads the held-out test faces best (a "
+        "test checks it); `model.path` picks another.",
         "",
         "| file | bytes | sha256 |",
         "|---|---|---|",

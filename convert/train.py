@@ -42,7 +42,8 @@ and cosine decay, the checkpoint with the best validation accuracy, a fixed seed
 
 Writes into --out: best.keras, history.csv, train_report.json, curves.png, and (unless --no-export)
 the int8 model with its float twin and cards (calibrated on training images), evaluated once on the test
-split (all of it, and without the images FER-2013 shares with Training) and at distant-face sizes.
+split (all of it, and without the images FER-2013 shares with Training) and at distant-face sizes, and
+<name>_MODEL_CARD.md (compared with the shipped baseline when that was evaluated on the same split).
 Then copy <name>_int8.tflite/.json and the float twin into models/ (or point model.path at them)."""
 
 
@@ -320,7 +321,7 @@ def _export(model: Any, ds: Dataset, args: argparse.Namespace, report: dict[str,
     for name, r in ev["models"].items():
         print(f"{name}: test accuracy {r['accuracy']:.4f}, macro-F1 {r['macro_f1']:.4f}, "
               f"4-mood accuracy {r['mood4_accuracy']:.4f}")
-    write_model_card(written.int8_path, args.out / "MODEL_CARD.md")
+    write_model_card(written.int8_path, args.out / f"{stem}_MODEL_CARD.md")
 
 
 def write_model_card(int8_path: Path, md_path: Path, baseline: Path | None = None) -> None:
