@@ -30,7 +30,7 @@ def mark(tag: int) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--detector", choices=["blazeface", "haar"], help="default: the config's (blazeface)")
+    p.add_argument("--detector", help="a detector kind from edge.detectors (default: the config's)")
     p.add_argument("--frames", type=int, default=30, help="frames measured (default 30)")
     p.add_argument("--warmup", type=int, default=5, help="frames run first, not measured (default 5)")
     p.add_argument("--threads", type=int, default=1, help="detector and classifier threads (default 1)")
@@ -45,7 +45,7 @@ def main() -> int:
     state_dir = tempfile.TemporaryDirectory(prefix="mood-edge-cost-")
     cfg.daemon.state_dir = state_dir.name
     pipe = Pipeline(cfg)
-    clf, source = pipe.classifier, pipe.source
+    source = pipe.source
     source.open()
     for k in range(1, 41):
         mark(-k)
@@ -55,25 +55,16 @@ def main() -> int:
         frame = source.read()
         if frame is None:
             break
-        gray = frame.gray
         mark(tag + 1)
-        faces = pipe.detector.detect(gray)
-        mark(tag + 2)
-        batch = clf.preprocess(gray, faces) if faces else None
-        mark(tag + 3)
-        preds = clf.predictions(faces, clf.infer(batch)) if batch is not None else []
-        mark(tag + 4)
-        state = pipe.smoother.update(preds)
-        pipe.recommendations_for(state)
-        mark(tag + 5)
-        pipe.publish(state, force=True)
-        if pipe.publisher is None:
-            pipe.message(state).to_json()
-        mark(tag + 6)
-        print(f"frame {i} faces {len(faces)}", flush=True)
+        # the daemon's own step; a marker as each stage ends (detect, preprocess, classify, ...)
+        laps = iter(range(2, len(STAGES) + 1))
+        result = pipe.step(frame, force_publish=True, lap=lambda stage: mark(tag + next(laps)))
+        print(f"frame {i} faces {len(result.faces)}", flush=True)
     source.close()
-    print("stages " + " ".join(STAGES) + f" detector {pipe.detector.name} warmup {args.warmup}"
-          f" size {gray.shape[1]}x{gray.shape[0]}", flush=True)
+    gray = frame.gray if frame is not None else None
+    size = f"{gray.shape[1]}x{gray.shape[0]}" if gray is not None else "?"
+    print("stages " + " ".join(STAGES) + f" detector {getattr(pipe.detector, 'name', cfg.detector.kind)}"
+          f" warmup {args.warmup} size {size}", flush=True)
     return 0
 
 
