@@ -523,24 +523,24 @@ cost_setup() {
 run_cost() {
     cost_setup
     local det budget=300
-    for det in blazeface haar; do
-        step "instructions per frame: $det, the default config, 1 thread, $QEMU_CPU (qemu TCG plugin)"
+    for det in default blazeface haar; do
+        step "instructions per frame: $det detector, the default config otherwise, 1 thread, $QEMU_CPU (qemu TCG plugin)"
         local marks=$LOGS/marks-$det.txt guest=$LOGS/cost-$det.txt json=$CACHE/pi$PI-instructions-$det.json
         run_fg env -i PATH=/usr/bin:/bin timeout 1200 /usr/bin/qemu-aarch64 -L "$R" -cpu "$QEMU_CPU" \
             -plugin "$PLUGIN,out=$marks" \
             -E "PYTHONPATH=$R/opt/mood-edge/venv/lib/python3.11/site-packages" \
             -E "MOOD_EDGE_DATA=$R/opt/mood-edge/venv/share/mood-edge" -E PYTHONDONTWRITEBYTECODE=1 \
             -E "LD_LIBRARY_PATH=$R/usr/lib/aarch64-linux-gnu/blas:$R/usr/lib/aarch64-linux-gnu/lapack" \
-            "$R/usr/bin/python3.11" "$REPO/tools/pi/stage_cost.py" --detector "$det" > "$guest" 2>&1 \
+            "$R/usr/bin/python3.11" "$REPO/tools/pi/stage_cost.py" $([ "$det" = default ] || echo --detector "$det") > "$guest" 2>&1 \
             || { show "$guest"; fail "the instruction count ($det) failed"; }
         python3 "$REPO/tools/pi/stage_cost_report.py" "$marks" "$guest" "pi$PI $QEMU_CPU" "$json" | tee "$LOGS/cost-$det-table.txt"
         echo "    (written to $json)"
     done
     local m
-    m=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["per_frame_minstr"]["median"])' "$CACHE/pi$PI-instructions-blazeface.json")
+    m=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["per_frame_minstr"]["mean"])' "$CACHE/pi$PI-instructions-default.json")
     python3 -c "import sys; sys.exit(0 if $m <= $budget else 1)" \
-        || fail "the default pipeline costs $m M instructions per frame: over the Pi 4 budget of $budget M (5 frames/s in one 1.5 GHz core)"
-    pass "the default pipeline: $m M instructions per frame, within the Pi 4 budget of $budget M (5 frames/s in one core)"
+        || fail "the default pipeline costs $m M instructions per frame on average: over the Pi 4 budget of $budget M (5 frames/s in one 1.5 GHz core)"
+    pass "the default pipeline: $m M instructions per frame on average (tracked frames and whole-frame searches), within the Pi 4 budget of $budget M (5 frames/s in one core)"
 }
 
 run_uninstall() {
