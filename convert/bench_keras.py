@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from edge.bench import verdict_lines
 from edge.errors import MoodEdgeError, ModelError, SourceError
 
 log = logging.getLogger(__name__)
@@ -299,11 +300,7 @@ def format_table(report: dict[str, Any]) -> str:
     for c in report["comparisons"].values():
         lines.append(f"{c['title'][:47]:<48}{c['median_ms']:8.3f}{c['p95_ms']:8.3f}      {c['n']:>5}")
     lines.append("")
-    lines.append("ratios: " + ", ".join(f"{k} {v}" for k, v in report["ratios"].items()))
-    for name, t in report["targets"].items():
-        lines.append(f"target {name}: {t['value']} (target {t['target']}): {'met' if t['met'] else 'NOT met'}")
-    for name, why in report["skipped"].items():
-        lines.append(f"skipped {name}: {why}")
+    lines += verdict_lines(report)
     return "\n".join(lines)
 
 

@@ -617,6 +617,16 @@ def _targets(m: dict[str, float], e2e: dict[str, Any], run: MainRun) -> dict[str
     return out
 
 
+def verdict_lines(report: dict[str, Any]) -> list[str]:
+    """The closing lines of a benchmark report: its ratios, each aim met or not, and what was skipped
+    (``mood-convert bench-keras`` ends its report the same way)."""
+    lines = ["ratios: " + ", ".join(f"{k} {v}" for k, v in report["ratios"].items())] if report["ratios"] else []
+    lines += [f"target {name}: {t['value']} (target {t['target']}): {'met' if t['met'] else 'NOT met'}"
+              for name, t in report["targets"].items()]
+    lines += [f"skipped {name}: {why}" for name, why in report["skipped"].items()]
+    return lines
+
+
 def _fmt(v: Any, width: int = 8, digits: int = 3) -> str:
     if v is None:
         return "-".rjust(width)
@@ -657,11 +667,7 @@ def format_table(report: dict[str, Any]) -> str:
                          f"{_fmt(ratio, 7, 2)}  {c.get('baseline', '')}{extra}")
     if report["ratios"]:
         lines.append("")
-        lines.append("ratios: " + ", ".join(f"{k} {v}" for k, v in report["ratios"].items()))
-    for name, t in report["targets"].items():
-        lines.append(f"target {name}: {t['value']} (target {t['target']}): {'met' if t['met'] else 'NOT met'}")
-    for name, why in report["skipped"].items():
-        lines.append(f"skipped {name}: {why}")
+    lines += verdict_lines(report)
     for note in report["notes"]:
         lines.append(f"note: {note}")
     return "\n".join(lines)
