@@ -181,22 +181,22 @@ class TensorInfo:
     axis: int
     values: np.ndarray | None
 
+    def step(self) -> np.ndarray:
+        """One quantization step, broadcastable over :attr:`values` (0 for float tensors)."""
+        return self._per_channel(self.scales) if self.scales.size else np.zeros(1)
+
     def dequantized(self) -> np.ndarray | None:
         if self.values is None or self.scales.size == 0:
             return self.values
-        shape = [1] * self.values.ndim
-        if self.scales.size > 1:
-            shape[self.axis] = -1
-        return (self.values.astype(np.float64) - self.zero_points.reshape(shape)) * self.scales.reshape(shape)
+        return (self.values.astype(np.float64) - self._per_channel(self.zero_points)) * self.step()
 
-    def step(self) -> np.ndarray:
-        """One quantization step, broadcastable over :attr:`values` (0 for float tensors)."""
-        if self.values is None or self.scales.size == 0:
-            return np.zeros(1)
-        shape = [1] * self.values.ndim
-        if self.scales.size > 1:
+    def _per_channel(self, params: np.ndarray) -> np.ndarray:
+        """Quantization parameters shaped to broadcast along :attr:`axis` (or as one scalar)."""
+        ndim = self.values.ndim if self.values is not None else len(self.shape)
+        shape = [1] * ndim
+        if params.size > 1:
             shape[self.axis] = -1
-        return self.scales.reshape(shape)
+        return params.reshape(shape)
 
 
 def tensors(model: bytes | str | Path) -> dict[str, TensorInfo]:
@@ -240,8 +240,10 @@ def model_differences(a: bytes | str | Path, b: bytes | str | Path, *, steps: fl
         if (x.shape, x.dtype) != (y.shape, y.dtype):
             diffs.append(f"{name}: {x.dtype}{list(x.shape)} != {y.dtype}{list(y.shape)}")
             continue
-        if x.scales.shape != y.scales.shape or not np.array_equal(x.zero_points, y.zero_points) and (
-                np.abs(x.zero_points - y.zero_points).max() > steps):
+        if x.scales.shape != y.scales.shape or x.zero_points.shape != y.zero_points.shape:
+            diffs.append(f"{name}: quantized over {x.scales.size} vs {y.scales.size} channel(s)")
+            continue
+        if x.zero_points.size and np.abs(x.zero_points - y.zero_points).max() > steps:
             diffs.append(f"{name}: quantization zero points {x.zero_points[:4]} != {y.zero_points[:4]}")
             continue
         if x.scales.size and not np.allclose(x.scales, y.scales, rtol=1e-3 * max(steps, 1), atol=0):
