@@ -75,18 +75,18 @@ def evaluate_model(model_path: Path, data: Path, split: str = "test", png: Path 
     def probabilities(clf: Classifier, images: np.ndarray) -> np.ndarray:
         return clf.infer(clf.preprocess_crops(images))
 
-    results = {name: classification_metrics(chosen.y, probabilities(clf, chosen.x), card.labels)
-               for name, clf in classifiers.items()}
+    probs = {name: probabilities(clf, chosen.x) for name, clf in classifiers.items()}
+    results = {name: classification_metrics(chosen.y, p, card.labels) for name, p in probs.items()}
     png = png or model_path.with_name(model_path.stem + "_confusion.png")
     plot_confusions(results, png, f"{data.name}, {split} split ({len(chosen)} images)")
     evaluation: dict[str, Any] = {"data": str(data), "split": split, "split_is": ds.notes.get(split, split),
                                   "n": len(chosen), "confusion_png": png.name, "models": results}
     if split == "test" and ds.test_seen is not None and ds.test_seen.any():
-        unseen = ds.split("test_unseen")
+        unseen = ~ds.test_seen  # the same faces minus those also in training: no second inference
         evaluation["without_images_also_in_training"] = {
-            "n": len(unseen), "removed": int(ds.test_seen.sum()),
-            "models": {name: _summary(classification_metrics(unseen.y, probabilities(clf, unseen.x), card.labels))
-                       for name, clf in classifiers.items()}}
+            "n": int(unseen.sum()), "removed": int(ds.test_seen.sum()),
+            "models": {name: _summary(classification_metrics(chosen.y[unseen], p[unseen], card.labels))
+                       for name, p in probs.items()}}
     evaluation["at_face_size"] = {}
     for side in DISTANT_FACE_SIZES:
         small = np.stack([cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA) for img in chosen.x])
