@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convert.export import TfliteInfo
+from convert.export import ModelPair, TfliteInfo
 from edge.modelcard import ModelCard, Preprocess, sha256_of
 
 log = logging.getLogger(__name__)
@@ -38,10 +38,10 @@ def _quant(info: TfliteInfo, which: str) -> dict[str, Any]:
     return out
 
 
-def write_model_pair(out_dir: Path, stem: str, int8: bytes, float32: bytes, int8_info: TfliteInfo,
-                     float_info: TfliteInfo, labels: list[str], input_size: int, preprocess: Preprocess,
-                     extra: dict[str, Any]) -> WrittenModel:
-    """``<stem>_int8.tflite`` + ``.json`` and ``<stem>_float32.tflite`` + ``.json`` in ``out_dir``."""
+def write_model_pair(out_dir: Path, stem: str, pair: ModelPair, labels: list[str], input_size: int,
+                     preprocess: Preprocess, extra: dict[str, Any]) -> WrittenModel:
+    """``<stem>_int8.tflite`` + ``.json``, ``<stem>_float32.tflite`` + ``.json`` and ``labels.txt``."""
+    int8, float32, int8_info, float_info = pair.int8, pair.float32, pair.int8_info, pair.float_info
     out_dir.mkdir(parents=True, exist_ok=True)
     int8_path, float_path = out_dir / f"{stem}_int8.tflite", out_dir / f"{stem}_float32.tflite"
     int8_path.write_bytes(int8)
@@ -58,10 +58,7 @@ def write_model_pair(out_dir: Path, stem: str, int8: bytes, float32: bytes, int8
         float_twin={"file": float_path.name, "sha256": float_sha}, extra=extra)
     float_card.save(float_path.with_suffix(".json"))
     int8_card.save(int8_path.with_suffix(".json"))
+    (out_dir / "labels.txt").write_text("".join(f"{name}\n" for name in labels), encoding="utf-8")
     log.info("wrote %s (%d bytes) and %s (%d bytes) with their cards", int8_path, len(int8),
              float_path, len(float32))
     return WrittenModel(int8_path, float_path, int8_card, float_card)
-
-
-def write_labels(path: Path, labels: list[str]) -> None:
-    path.write_text("".join(f"{name}\n" for name in labels), encoding="utf-8")

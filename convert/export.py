@@ -102,6 +102,27 @@ class TfliteInfo:
                    for op in self.ops)
 
 
+@dataclass
+class ModelPair:
+    """One Keras model converted twice: the full-integer int8 model the Pi runs and its float twin."""
+
+    int8: bytes
+    float32: bytes
+    int8_info: TfliteInfo
+    float_info: TfliteInfo
+
+
+def to_tflite_pair(model: Any, representative: np.ndarray) -> ModelPair:
+    """The int8 model (calibrated on ``representative``) and its float twin; refuses a model the
+    converter could not make full-integer (a float op left in would run slowly or not at all)."""
+    float32, int8 = to_float_tflite(model), to_int8_tflite(model, representative)
+    pair = ModelPair(int8, float32, inspect_tflite(int8), inspect_tflite(float32))
+    if not pair.int8_info.full_integer:
+        raise ModelError(f"the converter left non-integer parts: ops {pair.int8_info.ops}, tensors "
+                         f"{sorted(pair.int8_info.tensor_types)}", expected="a full-integer int8 model")
+    return pair
+
+
 def interpreter(model: bytes | str | Path, num_threads: int = 2, *, delegates: bool = True) -> Any:
     """A LiteRT interpreter (the runtime the Pi uses), tensors allocated.
 
@@ -142,31 +163,15 @@ def inspect_tflite(model: bytes | str | Path) -> TfliteInfo:
 
 
 def predict_tflite(model: bytes | str | Path, x: np.ndarray, num_threads: int = 2) -> np.ndarray:
-    """Probabilities (N x classes, float) for float inputs ``x`` (N x H x W x 1, already scaled).
+    """Probabilities (N x classes, float) for float inputs ``x`` (N x H x W x 1, already scaled),
+    quantized in and dequantized out by the daemon's own :class:`edge.interpreter.ModelIO`."""
+    from edge.interpreter import ModelIO  # noqa: PLC0415
 
-    For an int8 model the input is quantized with the model's own scale/zero-point and the output
-    dequantized, exactly as the daemon does.
-    """
-    interp = interpreter(model, num_threads)
-    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
-    dtype = np.dtype(inp["dtype"])
-    in_scale, in_zp = inp["quantization"]
-    out_scale, out_zp = out["quantization"]
-    shape = list(inp["shape"])
-    results = []
-    for row in np.asarray(x, dtype=np.float32):
-        sample = row[None]
-        if dtype == np.int8:
-            sample = np.clip(np.round(sample / in_scale) + in_zp, -128, 127).astype(np.int8)
-        if list(sample.shape) != shape:
-            raise ModelError(f"input has shape {list(sample.shape)}, the model wants {shape}")
-        interp.set_tensor(inp["index"], sample)
-        interp.invoke()
-        y = interp.get_tensor(out["index"])[0]
-        if np.dtype(out["dtype"]) == np.int8:
-            y = (y.astype(np.float32) - out_zp) * out_scale
-        results.append(y.astype(np.float32))
-    return np.stack(results)
+    io = ModelIO(interpreter(model, num_threads))
+    x = np.asarray(x, dtype=np.float32)
+    if x.shape[1:] != io.input_shape[1:]:
+        raise ModelError(f"input has shape {[1, *x.shape[1:]]}, the model wants {list(io.input_shape)}")
+    return io.run(io.quantize(x))
 
 
 @dataclass

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from convert.export import predict_tflite
+from convert.export import ModelPair, predict_tflite
 from edge.labels import FER7, mood4_index
+
+log = logging.getLogger(__name__)
 
 TARGET_AGREEMENT = 0.98
 
@@ -69,4 +72,18 @@ def fidelity_report(float_model: bytes | str | Path, int8_model: bytes | str | P
                 rep[f"float_vs_float_with_noise_pm{amp:g}_grey"] = round(float(np.mean(
                     pf.argmax(1) == pn.argmax(1))), 4)
         report[name] = rep
+    return report
+
+
+def measure_fidelity(pair: ModelPair, sets: dict[str, np.ndarray], labels: list[str],
+                     truth: dict[str, np.ndarray] | None = None, *, grey_level: float = 0.0) -> dict[str, Any]:
+    """:func:`fidelity_report` of a freshly converted pair, logged, with a warning below the target."""
+    report = fidelity_report(pair.float32, pair.int8, sets, labels, truth, grey_level=grey_level)
+    for name, rep in report.items():
+        log.info("fidelity on %s (%d images): top-1 agreement %.2f%%, mean |dp| %.4f, max |dp| %.3f", name,
+                 rep["n"], 100 * rep["top1_agreement"], rep["mean_abs_dprob"], rep["max_abs_dprob"])
+    overall = report.get("all") or next(iter(report.values()), None)
+    if overall and overall["top1_agreement"] < TARGET_AGREEMENT:
+        log.warning("top-1 agreement %.2f%% is below the %.0f%% target", 100 * overall["top1_agreement"],
+                    100 * TARGET_AGREEMENT)
     return report

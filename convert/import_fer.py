@@ -152,8 +152,8 @@ def astronaut_check(float_model: bytes, int8_model: bytes, margin: float) -> dic
 
 def main(args: argparse.Namespace) -> int:
     from convert import calibrate, export, fer_weights  # noqa: PLC0415
-    from convert.cards import write_labels, write_model_pair  # noqa: PLC0415
-    from convert.fidelity import TARGET_AGREEMENT, fidelity_report  # noqa: PLC0415
+    from convert.cards import write_model_pair  # noqa: PLC0415
+    from convert.fidelity import measure_fidelity  # noqa: PLC0415
     from convert.model import build_mini_xception  # noqa: PLC0415
     from edge.paths import models_dir  # noqa: PLC0415
 
@@ -177,42 +177,27 @@ def main(args: argparse.Namespace) -> int:
 
     margin = args.crop_margin
     cal = calibrate.calibration_crops(args.calibration_size, margin=margin, size=64)
-    float_bytes = export.to_float_tflite(model)
-    int8_bytes = export.to_int8_tflite(model, to_input(cal, PIXEL_SCALE, PIXEL_OFFSET))
-    int8_info, float_info = export.inspect_tflite(int8_bytes), export.inspect_tflite(float_bytes)
-    if not int8_info.full_integer:
-        raise ModelError(f"the converter left non-integer parts: ops {int8_info.ops}, tensors "
-                         f"{sorted(int8_info.tensor_types)}", expected="a full-integer int8 model")
-    if len(int8_bytes) > MAX_MODEL_BYTES:
-        raise ModelError(f"the int8 model is {len(int8_bytes)} bytes", expected=f"<= {MAX_MODEL_BYTES}")
-
+    pair = export.to_tflite_pair(model, to_input(cal, PIXEL_SCALE, PIXEL_OFFSET))
+    if len(pair.int8) > MAX_MODEL_BYTES:
+        raise ModelError(f"the int8 model is {len(pair.int8)} bytes", expected=f"<= {MAX_MODEL_BYTES}")
     sets = calibrate.fidelity_crops(args.fidelity_size, margin=margin, size=64)
-    fidelity = fidelity_report(float_bytes, int8_bytes,
-                               {k: to_input(v, PIXEL_SCALE, PIXEL_OFFSET) for k, v in sets.items()}, FER7,
-                               grey_level=PIXEL_SCALE)
-    for name, rep in fidelity.items():
-        log.info("fidelity on %s (%d crops): top-1 agreement %.2f%%, mean |dp| %.4f, max |dp| %.3f", name,
-                 rep["n"], 100 * rep["top1_agreement"], rep["mean_abs_dprob"], rep["max_abs_dprob"])
-    if fidelity["all"]["top1_agreement"] < TARGET_AGREEMENT:
-        log.warning("top-1 agreement %.2f%% is below the %.0f%% target", 100 * fidelity["all"]["top1_agreement"],
-                    100 * TARGET_AGREEMENT)
-    astro = astronaut_check(float_bytes, int8_bytes, margin)
+    fidelity = measure_fidelity(pair, {k: to_input(v, PIXEL_SCALE, PIXEL_OFFSET) for k, v in sets.items()}, FER7,
+                                grey_level=PIXEL_SCALE)
+    astro = astronaut_check(pair.float32, pair.int8, margin)
     if astro["label_int8"] != "happy":
         raise ModelError(f"the int8 model calls the smiling astronaut {astro['label_int8']!r}",
                          expected='"happy" (check --crop-margin)')
 
     preprocess = Preprocess(color="gray", crop_margin=margin, interpolation="area", scale=PIXEL_SCALE,
                             offset=PIXEL_OFFSET)
-    extra = _provenance(h5, check, fidelity, astro, args, int8_info, len(cal))
-    written = write_model_pair(out_dir, STEM, int8_bytes, float_bytes, int8_info, float_info, FER7, 64,
-                               preprocess, extra)
-    write_labels(out_dir / "labels.txt", FER7)
+    extra = _provenance(h5, check, fidelity, astro, args, pair.int8_info, len(cal))
+    written = write_model_pair(out_dir, STEM, pair, FER7, 64, preprocess, extra)
     from convert.model_card_md import render  # noqa: PLC0415
 
-    md = render({**written.int8_card.to_json(), "_size": len(int8_bytes)},
-                {**written.float_card.to_json(), "_size": len(float_bytes)})
+    md = render({**written.int8_card.to_json(), "_size": len(pair.int8)},
+                {**written.float_card.to_json(), "_size": len(pair.float32)})
     (out_dir / "MODEL_CARD.md").write_text(md, encoding="utf-8")
-    print(f"{written.int8_path} ({len(int8_bytes)} bytes, sha256 {written.int8_card.sha256[:12]}...): "
+    print(f"{written.int8_path} ({len(pair.int8)} bytes, sha256 {written.int8_card.sha256[:12]}...): "
           f"top-1 agreement with float {100 * fidelity['all']['top1_agreement']:.1f}% on "
           f"{fidelity['all']['n']} held-out face crops; astronaut -> {astro['label_int8']}")
     return 0

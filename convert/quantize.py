@@ -82,31 +82,18 @@ def quantize_keras(model: Any, labels: list[str], out_dir: Path, stem: str, cali
                    preprocess: Preprocess, extra: dict[str, Any]) -> Any:
     """Convert, check full-integer-ness and fidelity, write the pair. Images are uint8 (N, S, S)."""
     from convert import export  # noqa: PLC0415
-    from convert.cards import write_labels, write_model_pair  # noqa: PLC0415
+    from convert.cards import write_model_pair  # noqa: PLC0415
     from convert.data import to_input  # noqa: PLC0415
-    from convert.fidelity import fidelity_report  # noqa: PLC0415
+    from convert.fidelity import measure_fidelity  # noqa: PLC0415
 
-    size = int(model.input_shape[1])
-    float_bytes = export.to_float_tflite(model)
-    int8_bytes = export.to_int8_tflite(model, to_input(calibration, preprocess.scale, preprocess.offset))
-    int8_info, float_info = export.inspect_tflite(int8_bytes), export.inspect_tflite(float_bytes)
-    if not int8_info.full_integer:
-        raise ModelError(f"the converter left non-integer parts: ops {int8_info.ops}, tensors "
-                         f"{sorted(int8_info.tensor_types)}", expected="a full-integer int8 model")
-    fidelity = fidelity_report(float_bytes, int8_bytes,
-                               {k: to_input(v, preprocess.scale, preprocess.offset) for k, v in fidelity_sets.items()},
-                               labels, truth, grey_level=preprocess.scale)
-    for name, rep in fidelity.items():
-        log.info("fidelity on %s (%d images): top-1 agreement %.2f%%, mean |dp| %.4f", name, rep["n"],
-                 100 * rep["top1_agreement"], rep["mean_abs_dprob"])
+    pair = export.to_tflite_pair(model, to_input(calibration, preprocess.scale, preprocess.offset))
+    fidelity = measure_fidelity(pair, {k: to_input(v, preprocess.scale, preprocess.offset)
+                                       for k, v in fidelity_sets.items()}, labels, truth, grey_level=preprocess.scale)
     extra = {**extra, "fidelity": {"reference": "float32 twin (same weights) on LiteRT", **fidelity},
              "quantization": {"kind": "full-integer int8 (TFLITE_BUILTINS_INT8, int8 input and output)",
-                              "ops": int8_info.ops, "calibration_images": int(len(calibration)),
+                              "ops": pair.int8_info.ops, "calibration_images": int(len(calibration)),
                               **extra.get("quantization", {})}}
-    written = write_model_pair(out_dir, stem, int8_bytes, float_bytes, int8_info, float_info, labels, size,
-                               preprocess, extra)
-    write_labels(out_dir / "labels.txt", labels)
-    return written
+    return write_model_pair(out_dir, stem, pair, labels, int(model.input_shape[1]), preprocess, extra)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -12,7 +12,6 @@ import argparse
 import json
 import logging
 import shlex
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -194,6 +193,22 @@ def make_callbacks(model: Any, refresh_x: np.ndarray, out: Path, patience: int) 
     ]
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """The ``mood-convert train`` command that repeats this run: the data and every option that differs
+    from its default (for the card; read from the parsed options, not from ``sys.argv``)."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    words = [str(args.data)]
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public list of its options
+        if not action.option_strings or action.dest == "help":
+            continue
+        value = getattr(args, action.dest, action.default)
+        if value == action.default:
+            continue
+        words += [action.option_strings[0]] if action.nargs == 0 else [action.option_strings[0], str(value)]
+    return "mood-convert train " + shlex.join(words)
+
+
 def save_curves(history: dict[str, list[float]], path: Path) -> None:
     import matplotlib  # noqa: PLC0415
 
@@ -255,14 +270,13 @@ def main(args: argparse.Namespace) -> int:
     # fit
     history = model.fit(train_data, validation_data=val_data, epochs=args.epochs, class_weight=weights,
                         callbacks=make_callbacks(model, refresh_x, args.out, args.patience), verbose=2)
+    # EarlyStopping restored the best epoch's weights, whose BatchNorm statistics RefreshBatchNorm
+    # measured on clean faces before that epoch's validation; ModelCheckpoint saved the same weights
     hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-    refresh_batchnorm(model, refresh_x)  # the restored best weights, with clean-face statistics
-    model.save(args.out / "best.keras")
     save_curves(hist, args.out / "curves.png")
     train_minutes = (time.monotonic() - started) / 60
     best_epoch = int(np.argmax(hist.get("val_accuracy", [0]))) + 1
-    argv = sys.argv[sys.argv.index("train") + 1:] if "train" in sys.argv else [str(args.data)]
-    command = "mood-convert train " + shlex.join(argv)
+    command = command_line(args)
     report = {
         "training_data": {"source": ds.source, "classes": args.classes, "labels": ds.labels,
                           "splits": {"train": len(ds.train), "val": len(ds.val), "test": len(ds.test)},

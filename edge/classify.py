@@ -15,7 +15,7 @@ import numpy as np
 
 from .detect import Face
 from .errors import ModelError
-from .interpreter import load_interpreter
+from .interpreter import ModelIO, load_interpreter
 from .labels import FER7, MOOD4, to_mood4
 from .modelcard import ModelCard, load_card
 
@@ -42,9 +42,8 @@ class Classifier:
         self.model_path = Path(model_path)
         self.card = card or load_card(self.model_path)
         self.interpreter = load_interpreter(self.model_path, num_threads)
-        inp = self.interpreter.get_input_details()[0]
-        out = self.interpreter.get_output_details()[0]
-        shape = tuple(int(v) for v in inp["shape"])
+        self.io = ModelIO(self.interpreter)
+        shape = self.io.input_shape
         if len(shape) != 4 or shape[3] != 1:
             raise ModelError(f"input shape {list(shape)}", path=self.model_path,
                              expected="[N, H, W, 1] grayscale input")
@@ -52,25 +51,15 @@ class Classifier:
         if tuple(self.card.input_size) != self.input_size:
             raise ModelError(f"card says {list(self.card.input_size)}, model has {list(self.input_size)}",
                              path=self.card.path, field="input.size", expected="the model's own input size")
-        n_out = int(out["shape"][-1])
+        n_out = int(self.interpreter.get_output_details()[0]["shape"][-1])
         if n_out != len(self.card.labels):
             raise ModelError(f"{len(self.card.labels)} labels for {n_out} outputs", path=self.card.path,
                              field="labels", expected="one label per model output")
-        self._in_index, self._out_index = inp["index"], out["index"]
-        self._in_dtype = inp["dtype"]
-        self._in_scale, self._in_zero = inp["quantization"]
-        self._out_dtype = out["dtype"]
-        self._out_scale, self._out_zero = out["quantization"]
-        self.is_int8 = self._in_dtype == np.int8
-        self._batch = shape[0]
+        self.is_int8 = self.io.is_int8
         pre = self.card.preprocess
         self._interp = _INTERPOLATION[pre.interpolation]
-        # fold the card's scaling and the model's input quantization into one affine map on pixels
-        lut = np.arange(256, dtype=np.float32) * pre.scale + pre.offset
-        if self._in_dtype in (np.int8, np.uint8):
-            info = np.iinfo(self._in_dtype)
-            lut = np.clip(np.round(lut / self._in_scale + self._in_zero), info.min, info.max)
-        self._lut = lut.astype(self._in_dtype)
+        # the card's scaling and the model's input quantization folded into one lookup table on pixels
+        self._lut = self.io.quantize(np.arange(256, dtype=np.float32) * pre.scale + pre.offset)
         self.model_labels = list(self.card.labels)
         if labels == "mood4":
             if not set(FER7) <= set(self.model_labels) and not set(MOOD4) <= set(self.model_labels):
@@ -106,7 +95,7 @@ class Classifier:
         evaluate`` (whose FER-2013 images are crops already) all come through here.
         """
         hh, ww = self.input_size
-        batch = np.empty((len(crops), hh, ww, 1), dtype=self._in_dtype)
+        batch = np.empty((len(crops), hh, ww, 1), dtype=self.io.input_dtype)
         for i, crop in enumerate(crops):
             if crop.size == 0:
                 crop = np.zeros((hh, ww), np.uint8)
@@ -117,15 +106,7 @@ class Classifier:
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities (N, classes) in the model's label order."""
-        out = np.empty((len(batch), len(self.model_labels)), dtype=np.float32)
-        for i in range(len(batch)):
-            self.interpreter.set_tensor(self._in_index, batch[i: i + 1])
-            self.interpreter.invoke()
-            raw = self.interpreter.get_tensor(self._out_index)[0]
-            if self._out_dtype in (np.int8, np.uint8):
-                out[i] = (raw.astype(np.float32) - self._out_zero) * self._out_scale
-            else:
-                out[i] = raw
+        out = self.io.run(batch) if len(batch) else np.empty((0, len(self.model_labels)), np.float32)
         out = np.clip(out, 0.0, None)
         sums = out.sum(axis=1, keepdims=True)
         np.divide(out, sums, out=out, where=sums > 0)

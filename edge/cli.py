@@ -9,8 +9,8 @@ Each sub-command lives in its own module, which provides:
 
 Only the chosen sub-command's module is imported; the command list reads the others' ``SUMMARY``
 from their source without running it, so ``mood-edge --help`` loads neither OpenCV nor numpy nor paho.
-A module should still keep optional dependencies (TensorFlow, matplotlib, amqtt) inside functions, so
-a training-only dependency never loads on the Pi.
+A module should still keep optional dependencies (matplotlib, amqtt; TensorFlow in ``convert/``) inside
+functions, so a training-only dependency never loads on the Pi.
 """
 
 from __future__ import annotations

@@ -13,8 +13,6 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-
 from typing import Callable
 
 from . import config as config_mod
@@ -32,7 +30,8 @@ from .mood import MoodSmoother, MoodState
 from .mqtt import warn_password_on_command_line
 from .publish import NullPublisher, Publisher, make_publisher
 from .publish_policy import PublishPolicy
-from .recommend import MoodRecommendations, Recommender, check_policies
+from .paths import writable_state_dir
+from .recommend import HISTORY_FILE, MoodRecommendations, Recommender, check_policies
 
 log = logging.getLogger("edge.daemon")
 
@@ -130,19 +129,19 @@ class Pipeline:
         check_policies(self.classifier.labels, self.classifier.card.path)
         self.detector = make_detector(cfg.detector)
         self.smoother = MoodSmoother(cfg.mood, self.classifier.labels)
-        state_dir = Path(cfg.daemon.state_dir)
-        state_file = _state_file(state_dir)
+        state_dir = writable_state_dir(cfg.daemon.state_dir)
         catalog = load_catalog(cfg.recommend.catalog)
         if cfg.recommend.library:  # the household's own films, with the catalog's policy and knowledge
             catalog, _ = library_catalog(cfg.recommend.library, catalog)
         self.recommender = Recommender(catalog, strategy=cfg.recommend.strategy,
                                        count=cfg.recommend.count, family_safe=cfg.recommend.family_safe,
                                        history=cfg.recommend.history,
-                                       state_path=state_file, seed=cfg.recommend.seed)
+                                       state_path=state_dir / HISTORY_FILE if state_dir else None,
+                                       seed=cfg.recommend.seed)
         self.recommendations = MoodRecommendations(self.recommender)
         self.source = open_source(cfg.camera)
         self.camera = CameraWatch(cfg.camera.retry_s, cfg.camera.retry_max_s)
-        self.publisher = make_publisher(cfg.mqtt, state_dir if state_file else None)
+        self.publisher = make_publisher(cfg.mqtt, state_dir)
         self.policy = PublishPolicy(cfg.mqtt.heartbeat_s)
         folder = cfg.daemon.debug_save_faces_dir
         self.debug = FaceCropWriter(debug_dir(folder, cfg.origin) if folder else None, self.classifier.crop)
@@ -202,16 +201,6 @@ def scale_faces(faces: list[Face], scale: float) -> list[Face]:
         return faces
     return [Face(int(round(f.x * scale)), int(round(f.y * scale)), int(round(f.w * scale)), int(round(f.h * scale)),
                  f.score) for f in faces]
-
-
-def _state_file(state_dir: Path) -> Path | None:
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        log.warning("state directory %s is not writable (%s): recommendation history is kept in memory only",
-                    state_dir, exc.strerror)
-        return None
-    return state_dir / "recommend-history.json"
 
 
 class Daemon:

@@ -10,6 +10,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -58,3 +60,43 @@ def load_interpreter(path: str | Path, num_threads: int = 2, input_shape: list[i
 def runtime_name() -> str:
     """Which interpreter package :func:`load_interpreter` uses here (for logs and benchmarks)."""
     return _interpreter_class()[1]
+
+
+class ModelIO:
+    """A model's first input and output with their quantization: the one place values are quantized
+    into a model and dequantized out of it (the classifier and the training host's checks share it)."""
+
+    def __init__(self, interpreter: Any) -> None:
+        self.interpreter = interpreter
+        inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+        self.input_shape = tuple(int(v) for v in inp["shape"])
+        self.input_dtype, self.output_dtype = np.dtype(inp["dtype"]), np.dtype(out["dtype"])
+        self.input_scale, self.input_zero = float(inp["quantization"][0]), int(inp["quantization"][1])
+        self.output_scale, self.output_zero = float(out["quantization"][0]), int(out["quantization"][1])
+        self._in_index, self._out_index = inp["index"], out["index"]
+
+    @property
+    def is_int8(self) -> bool:
+        return self.input_dtype == np.int8
+
+    def quantize(self, values: np.ndarray) -> np.ndarray:
+        """Float input values -> the model's input dtype (int8: rounded, clipped to its range)."""
+        values = np.asarray(values, dtype=np.float32)
+        if self.input_dtype.kind in "iu":
+            info = np.iinfo(self.input_dtype)
+            return np.clip(np.round(values / self.input_scale + self.input_zero), info.min, info.max) \
+                .astype(self.input_dtype)
+        return values.astype(self.input_dtype)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """A batch (N, ...) in the input dtype, one invoke per row -> outputs (N, classes), dequantized."""
+        rows = []
+        for i in range(len(batch)):
+            self.interpreter.set_tensor(self._in_index, batch[i: i + 1])
+            self.interpreter.invoke()
+            raw = self.interpreter.get_tensor(self._out_index)[0]
+            if self.output_dtype.kind in "iu":
+                rows.append((raw.astype(np.float32) - self.output_zero) * self.output_scale)
+            else:
+                rows.append(raw.astype(np.float32))
+        return np.stack(rows) if rows else np.empty((0, 0), np.float32)

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelError
+from .errors import ModelError, read_user_text
 
 CARD_SCHEMA = 1
 INTERPOLATIONS = ("area", "linear", "nearest", "cubic")
@@ -165,13 +165,13 @@ def load_card(model_path: str | Path, *, verify: bool = True) -> ModelCard:
     if not model_path.is_file():
         raise ModelError("no such model file", path=model_path, expected="a .tflite model (see models/)")
     cpath = card_path(model_path)
-    try:
-        data = json.loads(cpath.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not cpath.exists():
         raise ModelError("the model has no card beside it", path=cpath,
-                         expected="a JSON model card written by mood-convert") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"cannot read it: {exc}", path=cpath) from None
+                         expected="a JSON model card written by mood-convert")
+    # bounded, non-blocking, regular files only: a FIFO or /dev/zero in its place must not hang the daemon
+    text = read_user_text(cpath, ModelError, "a JSON model card written by mood-convert")
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ModelError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", path=cpath) from None
     card = parse_card(data, cpath)

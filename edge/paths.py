@@ -1,4 +1,4 @@
-"""Where the shipped assets (models/, catalog.json, samples/) live.
+"""Where the shipped assets (models/, catalog.json, samples/) live, and the daemon's own state.
 
 In a source checkout or editable install they sit at the repository root; in a regular install
 setup.py places them under ``<prefix>/share/mood-edge``. ``MOOD_EDGE_DATA`` overrides both.
@@ -6,9 +6,12 @@ setup.py places them under ``<prefix>/share/mood-edge``. ``MOOD_EDGE_DATA`` over
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def data_root() -> Path:
@@ -35,3 +38,16 @@ def default_catalog() -> Path:
 
 def sample_clip() -> Path:
     return data_root() / "samples" / "living-room.mp4"
+
+
+def writable_state_dir(path: str | Path) -> Path | None:
+    """``daemon.state_dir``, created if need be; None when it cannot be written, so the daemon still
+    runs (read-only image, wrong owner) and keeps what it would store there in memory."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("state directory %s is not writable (%s): the recommendation history and the MQTT "
+                    "client id are kept in memory only", path, exc.strerror)
+        return None
+    return path

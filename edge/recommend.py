@@ -41,6 +41,8 @@ DIVERSITY = 0.4
 #: moods below this probability are left out of the reasons (they still count in the blend)
 REASON_MIN_PROBABILITY = 0.05
 STATE_SCHEMA = 1
+#: the history's file name under daemon.state_dir
+HISTORY_FILE = "recommend-history.json"
 #: draws tried against the first cumulative sum before an exact pass over the catalog
 REJECTION_TRIES = 32
 #: a (blended) genre weight at or below this keeps films of that genre out of the draw

@@ -81,3 +81,18 @@ def test_a_card_that_scales_pixels_out_of_any_sane_range_is_refused(tmp_path):
     model.with_suffix(".json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match=r"preprocess\.scale: maps pixels 0\.\.255 to"):
         Classifier(model)
+
+
+def test_the_training_host_reads_a_model_through_the_daemons_own_quantization(classifier):
+    """``convert.export.predict_tflite`` (fidelity, cards) and the daemon share one int8 in/out path."""
+    from convert.data import to_input
+    from convert.export import predict_tflite
+
+    rng = np.random.default_rng(5)
+    size = classifier.input_size[0]
+    crops = rng.integers(0, 256, size=(6, size, size), dtype=np.uint8)
+    pre = classifier.card.preprocess
+    host = predict_tflite(classifier.model_path, to_input(crops, pre.scale, pre.offset))
+    pi = classifier.infer(classifier.preprocess_crops(crops))
+    assert (host.argmax(1) == pi.argmax(1)).all()
+    assert np.abs(host / host.sum(1, keepdims=True) - pi).max() < 0.02

@@ -116,3 +116,14 @@ def test_quantize_and_evaluate_refuse_bad_inputs_with_the_file_named(cli, tmp_pa
     lonely.write_bytes(b"x")
     r = cli("evaluate", str(lonely), "--data", str(tmp_path), module="convert")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "lonely.json" in r.stderr and "no card" in r.stderr
+
+
+def test_the_card_records_the_command_that_repeats_the_run_from_its_options():
+    import argparse
+
+    from convert.train import add_arguments, command_line
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["fer 2013.csv", "--out", "runs/a", "--epochs", "60", "--epochs", "80", "--keep-flaws"])
+    assert command_line(args) == "mood-convert train 'fer 2013.csv' --out runs/a --epochs 80 --keep-flaws"

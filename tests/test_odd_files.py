@@ -73,6 +73,16 @@ def test_an_odd_catalog_is_an_error(tmp_path, kind):
                     str(catalog), what)
 
 
+def test_a_fifo_as_the_model_card_is_an_error_not_a_hang(tmp_path):
+    model = tmp_path / "model_int8.tflite"
+    model.write_bytes((ROOT / "models" / "mini_xception_fer7_int8.tflite").read_bytes())
+    card = fifo(tmp_path, "model_int8.json")
+    cfg = config_file(tmp_path)
+    one_line_exit_2(run_edge("run", "--config", str(cfg), "--model", str(model), "--broker", "",
+                             "--camera", f"dir:{astronaut_folder(tmp_path)}", "--frames", "1"),
+                    str(card), "is a FIFO")
+
+
 def test_a_fifo_as_the_password_file_is_an_error_not_a_hang(tmp_path):
     secret = fifo(tmp_path, "mqtt-password")
     cfg = config_file(tmp_path, mqtt=f'password_file = "{secret}"\nusername = "kitchen"\n')
