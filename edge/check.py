@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import config as config_mod
-from .bench_distance import distance_m, face_px
+from .bench.distance import distance_m, face_px
 from .camera import open_source
 from .config import Config, detector_kinds
 from .daemon import scale_faces
