@@ -13,19 +13,10 @@ import json
 import pytest
 
 from edge import config
-from edge.bench.distance import (
-    CameraView,
-    Variant,
-    build_set,
-    distance_m,
-    evaluate,
-    face_px,
-    people,
-    reference_labels,
-    scenes,
-)
+from edge.bench.distance import CameraView, Variant, build_set, evaluate, people, reference_labels, scenes
 from edge.classify import Classifier
 from edge.detect import make_detector
+from edge.geometry import distance_m, face_px
 
 WIDTH, HEIGHT = 1280, 960
 DISTANCES = (0.5, 1.0, 2.0, 3.5, 4.0, 5.0)

@@ -7,8 +7,9 @@ the camera, and pasted at a random place into real photographs with nobody in th
 coffee, rocket, chelsea, motorcycle, brick; matplotlib's present), at the capture size. The same
 empty scenes, without a face, count false faces.
 
-Geometry: a face is ~0.15 m wide; at distance d it is ``0.15 * W / (2 d tan(HFOV / 2))`` pixels of
-a W-pixel-wide capture (HFOV 62 deg: Camera Module v2; 66: Module 3; 102: Module 3 Wide).
+Geometry (:func:`edge.geometry.face_px`): a face is ~0.15 m wide; at distance d it is
+``0.15 * W / (2 d tan(HFOV / 2))`` pixels of a W-pixel-wide capture (HFOV 62 deg: Camera Module v2;
+66: Module 3; 102: Module 3 Wide).
 
 The detector sees what the camera would give it: on ``picamera2`` the lores stream
 (``camera.lores_width`` x ``lores_height``, in colour), elsewhere the capture itself. The classifier
@@ -36,21 +37,11 @@ import numpy as np
 from ..config import Config, DetectorConfig
 from ..detectors.base import Detector, Face
 from ..errors import ConfigError, SourceError
+from ..geometry import face_px
 
 log = logging.getLogger(__name__)
 
-FACE_WIDTH_M = 0.15
 DEFAULT_DISTANCES = (0.5, 1.0, 2.0, 3.0, 3.5, 4.0, 5.0, 6.0)
-
-
-def face_px(distance_m: float, width_px: int, hfov_deg: float = 62.0) -> float:
-    """A face's width in pixels at ``distance_m`` for a ``width_px``-wide capture."""
-    return FACE_WIDTH_M * width_px / (2 * distance_m * math.tan(math.radians(hfov_deg) / 2))
-
-
-def distance_m(face_width_px: float, width_px: int, hfov_deg: float = 62.0) -> float:
-    """The inverse of :func:`face_px`: how far a face of that width is."""
-    return FACE_WIDTH_M * width_px / (2 * max(face_width_px, 1e-6) * math.tan(math.radians(hfov_deg) / 2))
 
 
 # --- the real images ------------------------------------------------------------------------------
@@ -190,7 +181,7 @@ def build_set(width: int, height: int, distances: tuple[float, ...] = DEFAULT_DI
 def matches(face: Face, truth: tuple[int, int, int, int]) -> bool:
     """A detection is the face when its centre lies on the face and its size is within 2x."""
     x, y, w, h = truth
-    cx, cy = face.x + face.w / 2, face.y + face.h / 2
+    cx, cy = face.center
     return (x - 0.25 * w <= cx <= x + 1.25 * w and y - 0.25 * h <= cy <= y + 1.25 * h
             and 0.5 <= face.w / w <= 2.0)
 
@@ -206,13 +197,6 @@ class CameraView:
             return frame, 1.0
         small = cv2.resize(frame, self.lores, interpolation=cv2.INTER_AREA)
         return small, frame.shape[1] / self.lores[0]
-
-
-def scale_face(face: Face, s: float) -> Face:
-    if s == 1.0:
-        return face
-    return Face(int(round(face.x * s)), int(round(face.y * s)), int(round(face.w * s)), int(round(face.h * s)),
-                face.score)
 
 
 @dataclass
@@ -238,7 +222,7 @@ def evaluate(variant: Variant, samples: list[Sample], view: CameraView, classifi
         if not variant.color:
             image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         t0 = time.perf_counter_ns()
-        faces = [scale_face(f, back) for f in det.detect(image)]
+        faces = [f.scaled(back) for f in det.detect(image)]
         times.append(time.perf_counter_ns() - t0)
         key = "empty" if s.distance is None else f"{s.distance:g}"
         row = rows.setdefault(key, {"distance_m": s.distance, "frames": 0, "found": 0, "false_faces": 0,
