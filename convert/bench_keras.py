@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edge.bench import verdict_lines
+from edge.bench.report import verdict_lines
 from edge.errors import MoodEdgeError, ModelError, SourceError
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _keras_worker(conn: Any, inputs: np.ndarray, keras_model: str | None, architecture: str, classes: int,
                   calls: int, predicts: int) -> None:
     """In a child: build or load the Keras model and time ``model(x)`` and ``model.predict(x)`` per face."""
-    from edge.bench import peak_rss_mb  # noqa: PLC0415
+    from edge.bench.machine import peak_rss_mb  # noqa: PLC0415
 
     result: dict[str, Any] = {}
     try:
@@ -125,7 +125,7 @@ def _keras_worker(conn: Any, inputs: np.ndarray, keras_model: str | None, archit
 def _fer_worker(conn: Any, frames: list[np.ndarray]) -> None:
     import cv2  # noqa: PLC0415
 
-    from edge.bench import _version, peak_rss_mb  # noqa: PLC0415
+    from edge.bench.machine import dist_version as _version, peak_rss_mb  # noqa: PLC0415
 
     result: dict[str, Any] = {}
     try:
@@ -198,14 +198,15 @@ def _keras_inputs(clf: Any, sets: list[tuple[np.ndarray, list[Any]]]) -> np.ndar
 
 
 def _ms(ns: list[int]) -> dict[str, Any]:
-    from edge.bench import summarize  # noqa: PLC0415
+    from edge.bench.timing import summarize  # noqa: PLC0415
 
     return summarize(ns)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every figure of one comparison, as the JSON report holds them."""
-    from edge.bench import face_sets, machine_info, read_frames  # noqa: PLC0415
+    from edge.bench.compare import face_sets, read_frames  # noqa: PLC0415
+    from edge.bench.machine import machine_info  # noqa: PLC0415
     from edge.classify import Classifier  # noqa: PLC0415
     from edge.detect import make_detector  # noqa: PLC0415
 

@@ -15,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 
 from . import config as config_mod
-from .bench_distance import distance_m, face_px
 from .camera import open_source
 from .config import Config, detector_kinds
 from .daemon import scale_faces
 from .detect import make_detector
 from .detectors.base import Face
 from .errors import ConfigError
+from .geometry import distance_m, face_px
 
 log = logging.getLogger("edge.check")
 

@@ -76,13 +76,8 @@ class Classifier:
 
     def crop(self, gray: np.ndarray, face: Face) -> np.ndarray:
         """The face box grown by the card's margin, clamped to the frame."""
-        m = self.card.preprocess.crop_margin
-        h, w = gray.shape[:2]
-        x0 = max(0, int(round(face.x - m * face.w)))
-        y0 = max(0, int(round(face.y - m * face.h)))
-        x1 = min(w, int(round(face.x + face.w * (1 + m))))
-        y1 = min(h, int(round(face.y + face.h * (1 + m))))
-        return gray[y0:y1, x0:x1]
+        box = face.grown(self.card.preprocess.crop_margin).clipped(gray.shape[1], gray.shape[0])
+        return gray[box.y:box.y1, box.x:box.x1]
 
     def preprocess(self, gray: np.ndarray, faces: list[Face]) -> np.ndarray:
         """A batch (N, H, W, 1) in the model's input dtype."""

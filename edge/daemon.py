@@ -197,10 +197,7 @@ class Pipeline:
 
 def scale_faces(faces: list[Face], scale: float) -> list[Face]:
     """Boxes from a picture ``scale`` times smaller (the lores stream) in the larger one's pixels."""
-    if scale == 1.0:
-        return faces
-    return [Face(int(round(f.x * scale)), int(round(f.y * scale)), int(round(f.w * scale)), int(round(f.h * scale)),
-                 f.score) for f in faces]
+    return faces if scale == 1.0 else [f.scaled(scale) for f in faces]
 
 
 class Daemon:

@@ -13,6 +13,7 @@ work than a 320x240 frame); BlazeFace ``face_px=64`` (the window then fills the 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -20,33 +21,20 @@ import cv2
 import numpy as np
 
 from .detect import Detector, Face
+from .geometry import Box
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Window:
+class Window(Box):
     """A region of the frame and the scale it was resized by before detection."""
 
-    x: int
-    y: int
-    w: int
-    h: int
     scale: float
 
     def to_frame(self, face: Face) -> Face:
-        s = self.scale
-        return Face(self.x + int(round(face.x / s)), self.y + int(round(face.y / s)),
-                    int(round(face.w / s)), int(round(face.h / s)), face.score)
-
-
-def overlap(a: Face, b: Face) -> float:
-    """Intersection over union of two faces."""
-    ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
-    iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
-    inter = ix * iy
-    union = a.area + b.area - inter
-    return inter / union if union > 0 else 0.0
+        """A face found in the resized region, in the frame's pixels."""
+        return face.unscaled(self.scale).moved(self.x, self.y)
 
 
 class TrackingDetector(Detector):
@@ -83,12 +71,11 @@ class TrackingDetector(Detector):
         self._since_search = self.search_every
 
     def window(self, face: Face, shape: tuple[int, ...]) -> Window:
-        h, w = shape[:2]
-        mx, my = int(round(face.w * self.margin)), int(round(face.h * self.margin))
-        x0, y0 = max(0, face.x - mx), max(0, face.y - my)
-        x1, y1 = min(w, face.x + face.w + mx), min(h, face.y + face.h + my)
-        scale = min(1.0, self.face_px / max(1, face.w))
-        return Window(x0, y0, x1 - x0, y1 - y0, scale)
+        """The face grown by ``margin`` on every side, clamped to the frame, and the scale that
+        makes the face ``face_px`` wide."""
+        pad_x, pad_y = int(round(face.w * self.margin)), int(round(face.h * self.margin))
+        region = face.padded(pad_x, pad_y).clipped(shape[1], shape[0])
+        return Window(*region.xywh, scale=min(1.0, self.face_px / max(1, face.w)))
 
     def _full(self, gray: np.ndarray) -> list[Face]:
         self._since_full = 0
@@ -105,11 +92,11 @@ class TrackingDetector(Detector):
             size = (max(1, int(round(win.w * win.scale))), max(1, int(round(win.h * win.scale))))
             region = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
             # the exact scale after rounding, so the mapping back is exact
-            win = Window(win.x, win.y, win.w, win.h, size[0] / win.w)
+            win = dataclasses.replace(win, scale=size[0] / win.w)
         found = [win.to_frame(f) for f in self.local.detect(np.ascontiguousarray(region))]
         if not found:
             return None
-        return max(found, key=lambda f: (overlap(f, track), f.area))
+        return max(found, key=lambda f: (f.iou(track), f.area))
 
     def detect(self, gray: np.ndarray) -> list[Face]:
         self._since_full += 1
@@ -125,7 +112,7 @@ class TrackingDetector(Detector):
                 if face is None:  # lost (moved fast, turned away or left): look everywhere, now
                     faces = self._full(gray)
                     break
-                if all(overlap(face, kept) < 0.3 for kept in faces):
+                if all(face.iou(kept) < 0.3 for kept in faces):
                     faces.append(face)
         faces.sort(key=lambda f: f.area, reverse=True)
         self._tracks = faces[: self.max_faces]

@@ -271,7 +271,8 @@ def test_a_model_that_does_not_match_its_card_is_refused(tmp_path):
 
 # --- colour, the full-range model and the whole-frame scan ----------------------------------------
 
-from edge.bench_distance import CameraView, compose, cover, face_px, people, scenes  # noqa: E402
+from edge.bench.distance import CameraView, compose, cover, people, scenes  # noqa: E402
+from edge.geometry import face_px  # noqa: E402
 from edge.detectors import detector_class, kinds  # noqa: E402
 from edge.detectors.blazeface_full import NUM_ANCHORS as FULL_ANCHORS, BlazeFaceFullDetector  # noqa: E402
 from edge.detectors.blazeface_scan import BlazeFaceScanDetector, BlazeFaceScanOptions  # noqa: E402

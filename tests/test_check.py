@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.bench_distance import compose, cover, face_px, people, scenes
+from edge.bench.distance import compose, cover, people, scenes
+from edge.geometry import face_px
 
 
 def clip(path, distance: float | None, width: int = 1280, height: int = 960, frames: int = 12) -> None:

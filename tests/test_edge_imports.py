@@ -47,7 +47,8 @@ def test_no_module_under_edge_puts_the_repository_on_sys_path():
 def test_daemon_bench_and_cli_load_no_tensorflow_or_convert_at_run_time():
     code = (
         "import json, sys\n"
-        "import edge.daemon, edge.bench, edge.cli, edge.classify, edge.watch, edge.demo\n"
+        "import edge.daemon, edge.bench, edge.bench.timing, edge.bench.compare, edge.bench.report, edge.bench.distance\n"
+        "import edge.cli, edge.classify, edge.watch, edge.demo\n"
         "from edge.interpreter import load_interpreter, runtime_name\n"
         "from edge.paths import default_model\n"
         "load_interpreter(default_model())\n"

@@ -10,7 +10,7 @@ import skimage.data
 from edge.config import DetectorConfig
 from edge.detect import Face, HaarDetector
 from edge.detect_blazeface import BlazeFaceDetector
-from edge.track import TrackingDetector, Window, overlap
+from edge.track import TrackingDetector, Window
 
 
 def scene(shift: int = 0, width: int = 320, height: int = 240) -> np.ndarray:
@@ -35,7 +35,7 @@ def test_after_one_full_detection_the_face_is_found_in_its_window(inner):
     for _ in range(5):
         faces = tracker.detect(scene())
         assert len(faces) == 1
-        assert overlap(faces[0], full[0]) > 0.6
+        assert faces[0].iou(full[0]) > 0.6
     assert tracker.full_detections == 1
 
 

@@ -1,4 +1,5 @@
-"""What every detector plug-in shares: the face box, the interface, and colour/grey helpers.
+"""What every detector plug-in shares: the face (a box with a score), the interface, and colour/grey
+helpers.
 
 A detector takes a frame as delivered by the source — 2-D grey, or HxWx3 BGR colour (OpenCV's
 order) — and returns :class:`Face` boxes in that frame's pixel coordinates. Colour matters: BlazeFace
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import cv2
 import numpy as np
 
+from ..geometry import Box
+
 if TYPE_CHECKING:
     from ..config import DetectorConfig
 
@@ -22,17 +25,12 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Face:
-    x: int
-    y: int
-    w: int
-    h: int
+class Face(Box):
+    """A face's box (``x``, ``y``, ``w``, ``h`` and the geometry of :class:`edge.geometry.Box`) and
+    how sure the detector is of it."""
+
     #: detector confidence in [0, 1] (1.0 for detectors that have none)
     score: float = 1.0
-
-    @property
-    def area(self) -> int:
-        return self.w * self.h
 
 
 @dataclass

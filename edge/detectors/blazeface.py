@@ -127,7 +127,10 @@ def non_max_suppression(boxes: np.ndarray, scores: np.ndarray, iou_threshold: fl
 class Letterbox:
     """How a frame was placed into the model input (``size`` x ``size_h``): scaled to
     ``(new_w, new_h)`` and pasted at ``(pad_x, pad_y)``. Separate x and y scales keep the inverse
-    exact after rounding."""
+    exact after rounding.
+
+    A transform (a scale and a pad between two pictures), not a :class:`edge.geometry.Box`: it maps
+    whole arrays of model-input boxes to frame pixels at once."""
 
     frame_w: int
     frame_h: int
@@ -240,13 +243,13 @@ class BlazeFaceNet:
 
 
 def to_faces(boxes: np.ndarray, scores: np.ndarray, w: int, h: int, min_px: float, max_faces: int) -> list[Face]:
+    """Boxes (xmin, ymin, xmax, ymax) in frame pixels -> faces clamped to the w x h frame, the
+    empty ones and those narrower or lower than ``min_px`` dropped, largest first."""
     faces: list[Face] = []
     for (x0, y0, x1, y1), score in zip(boxes, scores):
-        x0, y0 = max(0, int(round(x0))), max(0, int(round(y0)))
-        x1, y1 = min(w, int(round(x1))), min(h, int(round(y1)))
-        if x1 - x0 < min_px or y1 - y0 < min_px:
-            continue
-        faces.append(Face(x0, y0, x1 - x0, y1 - y0, float(score)))
+        face = Face.from_corners(x0, y0, x1, y1, score=float(score)).clipped(w, h)
+        if face.area and face.w >= min_px and face.h >= min_px:
+            faces.append(face)
     faces.sort(key=lambda f: f.area, reverse=True)
     return faces[:max_faces]
 

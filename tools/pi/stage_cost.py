@@ -3,7 +3,7 @@
 Run by ``tools/pi-emulated-test.sh --cost`` inside qemu-aarch64 with the insn-count plugin
 (tools/pi/insn-count.c), which logs the guest's instruction count at each marker: the differences
 are aarch64 instructions per stage per frame, a cost figure that does not depend on this machine's
-speed or load. The stages and their order are those of ``mood-edge bench`` (edge/bench.py); the
+speed or load. The stages and their order are those of ``mood-edge bench`` (edge/bench/timing.py); the
 settings are the default config's, on the bundled sample clip, with one thread for detection and
 classification ("within one core"). Marker tags: ``frame * 8 + stage boundary``; negative tags
 are back-to-back markers that measure the marker's own cost.
@@ -16,7 +16,7 @@ import ctypes
 import tempfile
 
 from edge import config as config_mod
-from edge.bench import STAGES
+from edge.bench.timing import STAGES
 from edge.daemon import Pipeline
 from edge.paths import sample_clip
 

@@ -7,8 +7,9 @@ the camera, and pasted at a random place into real photographs with nobody in th
 coffee, rocket, chelsea, motorcycle, brick; matplotlib's present), at the capture size. The same
 empty scenes, without a face, count false faces.
 
-Geometry: a face is ~0.15 m wide; at distance d it is ``0.15 * W / (2 d tan(HFOV / 2))`` pixels of
-a W-pixel-wide capture (HFOV 62 deg: Camera Module v2; 66: Module 3; 102: Module 3 Wide).
+Geometry (:func:`edge.geometry.face_px`): a face is ~0.15 m wide; at distance d it is
+``0.15 * W / (2 d tan(HFOV / 2))`` pixels of a W-pixel-wide capture (HFOV 62 deg: Camera Module v2;
+66: Module 3; 102: Module 3 Wide).
 
 The detector sees what the camera would give it: on ``picamera2`` the lores stream
 (``camera.lores_width`` x ``lores_height``, in colour), elsewhere the capture itself. The classifier
@@ -22,7 +23,6 @@ Times are per frame on this machine and are printed, never asserted.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -34,24 +34,14 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from .config import Config, DetectorConfig
-from .detectors.base import Detector, Face
-from .errors import ConfigError, SourceError
+from ..config import Config, DetectorConfig
+from ..detectors.base import Detector, Face
+from ..errors import ConfigError, SourceError
+from ..geometry import face_px
 
 log = logging.getLogger(__name__)
 
-FACE_WIDTH_M = 0.15
 DEFAULT_DISTANCES = (0.5, 1.0, 2.0, 3.0, 3.5, 4.0, 5.0, 6.0)
-
-
-def face_px(distance_m: float, width_px: int, hfov_deg: float = 62.0) -> float:
-    """A face's width in pixels at ``distance_m`` for a ``width_px``-wide capture."""
-    return FACE_WIDTH_M * width_px / (2 * distance_m * math.tan(math.radians(hfov_deg) / 2))
-
-
-def distance_m(face_width_px: float, width_px: int, hfov_deg: float = 62.0) -> float:
-    """The inverse of :func:`face_px`: how far a face of that width is."""
-    return FACE_WIDTH_M * width_px / (2 * max(face_width_px, 1e-6) * math.tan(math.radians(hfov_deg) / 2))
 
 
 # --- the real images ------------------------------------------------------------------------------
@@ -191,7 +181,7 @@ def build_set(width: int, height: int, distances: tuple[float, ...] = DEFAULT_DI
 def matches(face: Face, truth: tuple[int, int, int, int]) -> bool:
     """A detection is the face when its centre lies on the face and its size is within 2x."""
     x, y, w, h = truth
-    cx, cy = face.x + face.w / 2, face.y + face.h / 2
+    cx, cy = face.center
     return (x - 0.25 * w <= cx <= x + 1.25 * w and y - 0.25 * h <= cy <= y + 1.25 * h
             and 0.5 <= face.w / w <= 2.0)
 
@@ -207,13 +197,6 @@ class CameraView:
             return frame, 1.0
         small = cv2.resize(frame, self.lores, interpolation=cv2.INTER_AREA)
         return small, frame.shape[1] / self.lores[0]
-
-
-def scale_face(face: Face, s: float) -> Face:
-    if s == 1.0:
-        return face
-    return Face(int(round(face.x * s)), int(round(face.y * s)), int(round(face.w * s)), int(round(face.h * s)),
-                face.score)
 
 
 @dataclass
@@ -239,7 +222,7 @@ def evaluate(variant: Variant, samples: list[Sample], view: CameraView, classifi
         if not variant.color:
             image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         t0 = time.perf_counter_ns()
-        faces = [scale_face(f, back) for f in det.detect(image)]
+        faces = [f.scaled(back) for f in det.detect(image)]
         times.append(time.perf_counter_ns() - t0)
         key = "empty" if s.distance is None else f"{s.distance:g}"
         row = rows.setdefault(key, {"distance_m": s.distance, "frames": 0, "found": 0, "false_faces": 0,
@@ -278,13 +261,13 @@ def reference_labels(classifier: Any) -> dict[str, str]:
 
 def variants(cfg: DetectorConfig, threads: int) -> list[Variant]:
     """Every detector tried, by registry key, plus the old grey feed and tracked combinations."""
-    from .detect import make_detector  # noqa: PLC0415
+    from ..detect import make_detector  # noqa: PLC0415
 
     def make(kind: str, **changes: Any) -> Callable[[], Detector]:
         c = dataclasses.replace(cfg, kind=kind, num_threads=threads, **changes)
         return lambda: make_detector(c)
 
-    from .detectors.blazeface_scan import BlazeFaceScanOptions  # noqa: PLC0415
+    from ..detectors.blazeface_scan import BlazeFaceScanOptions  # noqa: PLC0415
 
     full_w = 8192
     out = [
@@ -311,7 +294,7 @@ def variants(cfg: DetectorConfig, threads: int) -> list[Variant]:
 
 def run(cfg: Config, *, width: int, height: int, distances: tuple[float, ...], per_distance: int, empty: int,
         only: list[str] | None = None, threads: int | None = None, progress: bool = False) -> dict[str, Any]:
-    from .classify import Classifier  # noqa: PLC0415
+    from ..classify import Classifier  # noqa: PLC0415
 
     samples = build_set(width, height, distances, per_distance, empty, cfg.camera.hfov_deg)
     view = CameraView((cfg.camera.lores_width, cfg.camera.lores_height)
@@ -322,7 +305,7 @@ def run(cfg: Config, *, width: int, height: int, distances: tuple[float, ...], p
     results = []
     chosen = variants(cfg.detector, n_threads)
     default_key = "default"
-    from .detect import make_detector  # noqa: PLC0415
+    from ..detect import make_detector  # noqa: PLC0415
 
     chosen.insert(0, Variant(default_key, f"default ({cfg.detector.kind}"
                                           f"{' + tracking' if cfg.detector.track else ''})",
@@ -385,14 +368,11 @@ def parse_distances(text: str | None) -> tuple[float, ...]:
     return values
 
 
-def write_json(report: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-
-
 # --- end to end: one face at sofa distance through the daemon's own pipeline ----------------------
 
 def _today_config(cfg: Config) -> Config:
-    """The defaults before this benchmark: 640x480 grey frames, BlazeFace short-range, no tracking."""
+    """The old default, the baseline of the end-to-end figure: 640x480 grey frames, BlazeFace short-range,
+    no tracking."""
     old = dataclasses.replace(cfg, camera=dataclasses.replace(cfg.camera, width=640, height=480, region=[]),
                               detector=dataclasses.replace(cfg.detector, kind="blazeface", track=False,
                                                            full_every=30, options={}))
@@ -403,8 +383,8 @@ def end_to_end(cfg: Config, *, width: int, height: int, distance: float = 3.5, f
                state_dir: str) -> dict[str, Any]:
     """Median capture->publish ms of the configured pipeline and of the old default, on the same
     sequence (one face at ``distance``, drifting a little), and how many frames found the face."""
-    from .camera import Frame, yuv420_gray, yuv420_to_bgr  # noqa: PLC0415
-    from .daemon import Pipeline  # noqa: PLC0415
+    from ..camera import Frame, yuv420_gray, yuv420_to_bgr  # noqa: PLC0415
+    from ..daemon import Pipeline  # noqa: PLC0415
 
     rng = np.random.default_rng(35)
     person = people()[0]
@@ -464,7 +444,7 @@ def end_to_end(cfg: Config, *, width: int, height: int, distance: float = 3.5, f
 def empty_room_sequence(cfg: Config, width: int, height: int, frames: int = 60) -> dict[str, Any]:
     """The configured detector (tracking included) over a sequence of empty scenes, frame after
     frame as the daemon runs it: a false face that tracking kept alive would count in every frame."""
-    from .detect import make_detector  # noqa: PLC0415
+    from ..detect import make_detector  # noqa: PLC0415
 
     view = CameraView((cfg.camera.lores_width, cfg.camera.lores_height) if cfg.camera.source == "picamera2" else None)
     det = make_detector(cfg.detector)
@@ -478,3 +458,15 @@ def empty_room_sequence(cfg: Config, width: int, height: int, frames: int = 60) 
     total = per_room * len(rooms)
     return {"frames": total, "frames_with_a_face": with_face,
             "full_frame_searches": int(getattr(det, "full_detections", total))}
+
+
+def end_to_end_lines(e2e: dict[str, Any]) -> list[str]:
+    """The closing lines of the table: the pipeline end to end against the old default, and the empty rooms."""
+    empty = e2e["empty_room"]
+    return [f"end to end, one face at {e2e['distance_m']:g} m, capture->publish median: "
+            f"default ({e2e['default']['detector']}) {e2e['default']['median_ms']:.2f} ms, face found in "
+            f"{e2e['default']['found_pct']:.0f}% of frames; before ({e2e['today']['detector']}, 640x480 grey) "
+            f"{e2e['today']['median_ms']:.2f} ms, found in {e2e['today']['found_pct']:.0f}%; "
+            f"ratio {e2e['ratio_to_today']:.2f}",
+            f"empty rooms, frame after frame (tracking as in the daemon): a face in {empty['frames_with_a_face']} "
+            f"of {empty['frames']} frames ({empty['full_frame_searches']} whole-frame searches)"]
