@@ -22,7 +22,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TypeVar
 
 import cv2
 import numpy as np
@@ -30,10 +30,14 @@ import numpy as np
 from .config import CameraConfig
 from .detectors.base import to_gray  # noqa: F401 - also re-exported
 from .errors import SourceError
+from .geometry import Box
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"}
+
+
+B = TypeVar("B", bound=Box)
 
 
 @dataclass
@@ -54,6 +58,11 @@ class Frame:
     def detect_scale(self) -> float:
         """``gray`` pixels per ``detect_image`` pixel (2.0 for a 1280 main and a 640 lores stream)."""
         return self.gray.shape[1] / self.detect_image.shape[1]
+
+    def in_gray(self, boxes: list[B]) -> list[B]:
+        """Boxes found in :attr:`detect_image` in ``gray``'s pixels (where the classifier crops)."""
+        scale = self.detect_scale
+        return boxes if scale == 1.0 else [b.scaled(scale) for b in boxes]
 
 
 def valid_region(region: list[float] | tuple[float, ...] | None) -> tuple[float, float, float, float] | None:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from . import config as config_mod
 from .camera import open_source
 from .config import Config, detector_kinds
-from .daemon import scale_faces
 from .detect import make_detector
 from .detectors.base import Face
 from .errors import ConfigError
@@ -80,7 +79,7 @@ def look(cfg: Config, seconds: float) -> tuple[Seen, float]:
             frame = source.read()
             if frame is None:
                 break
-            faces: list[Face] = scale_faces(detector.detect(frame.detect_image), frame.detect_scale)
+            faces: list[Face] = frame.in_gray(detector.detect(frame.detect_image))
             seen.frames += 1
             seen.counts.append(len(faces))
             seen.widths.append(sorted((f.w for f in faces), reverse=True))

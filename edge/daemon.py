@@ -151,7 +151,7 @@ class Pipeline:
 
     def detect(self, frame: Frame) -> list[Face]:
         """Faces found in the frame's colour picture, in the grey picture's pixels (the crops)."""
-        return scale_faces(self.detector.detect(frame.detect_image), frame.detect_scale)
+        return frame.in_gray(self.detector.detect(frame.detect_image))
 
     def step(self, frame: Frame, *, force_publish: bool = False,
              lap: Callable[[str], None] = _no_lap) -> StepResult:
@@ -193,11 +193,6 @@ class Pipeline:
             return False
         self.publisher.publish_state(msg)
         return True
-
-
-def scale_faces(faces: list[Face], scale: float) -> list[Face]:
-    """Boxes from a picture ``scale`` times smaller (the lores stream) in the larger one's pixels."""
-    return faces if scale == 1.0 else [f.scaled(scale) for f in faces]
 
 
 class Daemon:
