@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from edge.errors import DataError
+from edge.geometry import Box
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +36,11 @@ class FaceImage:
     box: tuple[int, int, int, int]
 
 
-def grow_box(box: tuple[int, int, int, int], margin: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """The box grown by ``margin`` x its size on every side, clamped to the frame: (x0, y0, x1, y1)."""
-    x, y, w, h = box  # the same arithmetic as edge.classify.Classifier.crop
-    return (max(0, int(round(x - margin * w))), max(0, int(round(y - margin * h))),
-            min(shape[1], int(round(x + w * (1 + margin)))), min(shape[0], int(round(y + h * (1 + margin)))))
-
-
 def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float, size: int,
               interpolation: str = "area") -> np.ndarray:
-    """The daemon's crop: grow, clamp, resize to ``size`` x ``size`` (uint8)."""
-    x0, y0, x1, y1 = grow_box(box, margin, gray.shape)
+    """The daemon's crop (:meth:`edge.geometry.Box.grown`, clamped), resized to ``size`` x ``size`` (uint8)."""
+    grown = Box(*box).grown(margin).clipped(gray.shape[1], gray.shape[0])
+    x0, y0, x1, y1 = grown.x, grown.y, grown.x1, grown.y1
     if x1 <= x0 or y1 <= y0:
         raise DataError(f"face box {box} lies outside the {gray.shape[1]}x{gray.shape[0]} image",
                         expected="a box that overlaps the image")

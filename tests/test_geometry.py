@@ -30,15 +30,6 @@ def test_grown_rounds_each_edge_half_to_even():
     assert Box(11, 0, 10, 10).grown(0.25).xywh == (8, -2, 16, 14)
 
 
-def test_grown_and_clipped_is_the_crop_the_model_was_trained_on():
-    from convert.faces import grow_box  # the training crops: the same arithmetic, written once there
-
-    for x, y, w, h in ((11, 0, 10, 10), (0, 0, 33, 17), (300, 200, 25, 41), (-3, 7, 9, 9)):
-        for margin in (0.0, 0.1, 0.2, 0.25, 0.5):
-            box = Box(x, y, w, h).grown(margin).clipped(320, 240)
-            assert (box.x, box.y, box.x1, box.y1) == grow_box((x, y, w, h), margin, (240, 320))
-
-
 def test_padded_adds_whole_pixels_and_keeps_the_box_centred():
     box = Box(100, 100, 41, 21)
     assert box.padded(20, 10) == Box(80, 90, 81, 41) and box.padded(20, 10).center == box.center
