@@ -41,13 +41,15 @@ MAX_CLIENT_ID_BYTES = 128
 
 # --- rules: what a value must be beyond its type --------------------------------------------------
 
-@dataclass(frozen=True)
 class Rule:
     """A test beyond the type, and what was expected when it fails (a callable when the text comes
-    from a registry, so it is read when needed, not at import)."""
+    from a registry, so it is read when needed, not at import). Plain classes here, not dataclasses:
+    each @dataclass costs about a millisecond of import time on a Pi."""
 
-    test: Callable[[Any], bool]
-    text: str | Callable[[], str]
+    __slots__ = ("test", "text")
+
+    def __init__(self, test: Callable[[Any], bool], text: str | Callable[[], str]) -> None:
+        self.test, self.text = test, text
 
     @property
     def expected(self) -> str:
@@ -105,13 +107,13 @@ def setting(default: Any = dataclasses.MISSING, *, doc: str, rule: Rule | None =
     return field(default=default, metadata=meta)
 
 
-@dataclass(frozen=True)
 class AtMost:
     """``low`` may not exceed ``high`` (two keys of one section)."""
 
-    low: str
-    high: str
-    why: str
+    __slots__ = ("low", "high", "why")
+
+    def __init__(self, low: str, high: str, why: str) -> None:
+        self.low, self.high, self.why = low, high, why
 
     @property
     def keys(self) -> tuple[str, str]:
@@ -125,13 +127,13 @@ class AtMost:
                 f"at most {section}.{self.high}: {self.why}")
 
 
-@dataclass(frozen=True)
 class Together:
     """Two keys that are set both or neither."""
 
-    a: str
-    b: str
-    why: str
+    __slots__ = ("a", "b", "why")
+
+    def __init__(self, a: str, b: str, why: str) -> None:
+        self.a, self.b, self.why = a, b, why
 
     @property
     def keys(self) -> tuple[str, str]:
@@ -425,10 +427,11 @@ class Config:
 
 # --- reading: types, rules, cross-checks ----------------------------------------------------------
 
-@dataclass(frozen=True)
 class _Field:
-    type: Any
-    rule: Rule | None
+    __slots__ = ("type", "rule")
+
+    def __init__(self, tp: Any, rule: Rule | None) -> None:
+        self.type, self.rule = tp, rule
 
 
 @functools.cache
@@ -527,7 +530,7 @@ def _checked(f: _Field, value: Any, path: str | None, key: str) -> Any:
     return value
 
 
-def check(key: str, value: Any, origin: str | None = None) -> Any:
+def check_value(key: str, value: Any, origin: str | None = None) -> Any:
     """``value`` for ``section.key`` checked by that key's type and rule (for stages used as a
     library: the same rule and text as the config file); returns it coerced (an int for a float)."""
     section, _, name = key.partition(".")
