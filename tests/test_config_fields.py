@@ -199,3 +199,11 @@ def test_type_hints_are_resolved_once_per_section_not_per_load(tmp_path, monkeyp
     for _ in range(3):
         config.load(path)
     assert len(calls) == len(set(calls))
+
+
+def test_the_state_schema_lists_the_same_label_sets_and_strategies():
+    import json
+
+    props = json.loads((ROOT / "docs/state.schema.json").read_text())["properties"]
+    assert props["labels"]["enum"] == list(labels.LABEL_SETS)
+    assert props["strategy"]["enum"] == list(catalog.STRATEGIES)
