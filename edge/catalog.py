@@ -65,7 +65,7 @@ _FILM_KEYS = ("title", "year", "genres", "runtime", "rating", "family", "descrip
 #: optional, for films in the household's library (edge/library.py): where it is, and its ids
 _FILM_OPTIONAL = ("path", "ids")
 MAX_PATH, MAX_IDS = 4096, 8
-_MOOD_KEYS = ("note", "match", "lift")
+_MOOD_KEYS = ("note", *STRATEGIES)
 
 
 @dataclass(frozen=True)

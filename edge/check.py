@@ -173,9 +173,7 @@ def main(args: argparse.Namespace) -> int:
     if not 0 < args.seconds <= 600:
         raise ConfigError(f"got {args.seconds}", path="command line", field="--seconds", expected="0 to 600 seconds")
     cfg = config_mod.load(args.config)
-    for key, value in {"camera.source": args.camera, "detector.kind": args.detector}.items():
-        if value is not None:
-            config_mod.set_value(cfg, key, value, origin="command line")
+    config_mod.apply_overrides(cfg, {"camera.source": args.camera, "detector.kind": args.detector})
     cfg.camera.loop = False
     seen, reliable = look(cfg, args.seconds)
     lines, ok = describe(cfg, seen, reliable)

@@ -18,12 +18,13 @@ from typing import Callable
 from . import config as config_mod
 from . import homeassistant, notify
 from .camera import CameraWatch, Frame, Source, open_source
-from .catalog import load_catalog
+from .catalog import STRATEGIES, load_catalog
 from .classify import Classifier, FacePrediction
 from .config import Config, detector_kinds
 from .debug import FaceCropWriter, debug_dir
 from .detect import Detector, Face, make_detector
 from .errors import ConfigError, SourceError
+from .labels import LABEL_SETS
 from .library import library_catalog
 from .messages import StateMessage
 from .mood import MoodSmoother, MoodState
@@ -68,8 +69,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, metavar="RATE", help="frame rate to aim for; 0 = as fast as possible")
     p.add_argument("--detector", choices=list(detector_kinds()),
                    help="face detector plug-in (see README \"Detectors\"; default: the config's)")
-    p.add_argument("--labels", choices=["fer7", "mood4"], help="7 FER-2013 classes or the 4-mood view")
-    p.add_argument("--strategy", choices=["match", "lift"], help="movie policy: mood-congruent or mood-lifting")
+    p.add_argument("--labels", choices=list(LABEL_SETS), help="7 FER-2013 classes or the 4-mood view")
+    p.add_argument("--strategy", choices=list(STRATEGIES), help="movie policy: mood-congruent or mood-lifting")
     p.add_argument("--model", metavar="PATH", help="the .tflite model (its card is PATH with .json)")
     p.add_argument("--catalog", metavar="PATH", help="the movie catalog (catalog.json)")
     p.add_argument("--library", metavar="DIR",
@@ -86,9 +87,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         "recommend.strategy": args.strategy, "model.path": args.model, "recommend.catalog": args.catalog,
         "daemon.state_dir": args.state_dir, "recommend.library": getattr(args, "library", None),
     }
-    for key, value in overrides.items():
-        if value is not None:
-            config_mod.set_value(cfg, key, value, origin="command line")
+    config_mod.apply_overrides(cfg, overrides, origin="command line")
     if args.loop:
         cfg.camera.loop = True
     return cfg

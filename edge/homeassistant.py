@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import __version__
-from .config import Config
+from .config import Config, check_value
 from .errors import ConfigError
 from .messages import OFFLINE, ONLINE, availability_topic, state_topic
 from .ratelimit import Coalesce
@@ -77,12 +77,8 @@ _ENTITIES: tuple[_Entity, ...] = (
 
 
 def _prefix(cfg: Config) -> str:
-    prefix = cfg.homeassistant.discovery_prefix
-    if not prefix or any(c in prefix for c in "#+") or prefix.startswith("/") or prefix.endswith("/"):
-        raise ConfigError(f"got {prefix!r}", path=cfg.origin, field="homeassistant.discovery_prefix",
-                          expected="an MQTT topic without wildcards or a leading/trailing '/'"
-                                   " (Home Assistant's default is \"homeassistant\")")
-    return prefix
+    # the config's own rule, for a Config built in code rather than read from a file
+    return check_value("homeassistant.discovery_prefix", cfg.homeassistant.discovery_prefix, cfg.origin)
 
 
 def birth_topic(cfg: Config) -> str:

@@ -32,6 +32,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .catalog import GENRES, MOODS, STRATEGIES, Catalog, Film
+from .config import check_value
 from .errors import ConfigError, ModelError
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,7 @@ class Recommender:
 
     def __init__(self, catalog: Catalog, strategy: str = "lift", count: int = 5, family_safe: bool = False,
                  history: int = 30, state_path: Path | str | None = None, seed: int | None = None) -> None:
-        if strategy not in STRATEGIES:
-            raise ConfigError(f"got {strategy!r}", field="recommend.strategy", expected='"match" or "lift"')
+        strategy = check_value("recommend.strategy", strategy)  # the config's rule: a library user gets its error
         if count < 0:
             raise ConfigError(f"got {count!r}", field="recommend.count", expected="0 or more")
         if history < 0:
