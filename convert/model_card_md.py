@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from convert.model import DESCRIPTIONS
+
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
@@ -172,6 +174,7 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
     train_m, ev = card["metrics"]["training"], card["metrics"]["evaluation"]
     cfg, versions = card["training"]["config"], card["training"]["versions"]
     size = card["input"]["size"]
+    native = " (FER-2013's own resolution)" if size[0] == 48 else ""
     int8, flt = ev["models"][card["id"]], ev["models"][twin["id"]]
     models = {card["id"]: int8, twin["id"]: flt}
     base_ev = (baseline or {}).get("metrics", {}).get("evaluation")
@@ -265,11 +268,8 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         f"({100 * (int8['accuracy'] - flt['accuracy']):+.1f} points).",
         "",
         "## Architecture",
-        f"`{src.get('architecture')}` (`convert/model.py`): {size[0]}x{size[1]}x1 input (FER-2013's own resolution), "
-        "one 3x3 conv stem (16 filters), four residual blocks of two depthwise-separable 3x3 convs each "
-        "(32/64/96/128 filters, batch normalization, 3x3 stride-2 max pooling, a strided 1x1 conv + BN shortcut), "
-        "ReLU, global average pooling, dropout 0.2, a dense layer to the 7 classes, softmax. "
-        f"{src.get('parameters', 0):,} parameters.",
+        f"`{src.get('architecture')}` (`convert/model.py`): {size[0]}x{size[1]}x1 input{native}, "
+        f"{DESCRIPTIONS.get(src.get('architecture'), 'see convert/model.py')}. {src.get('parameters', 0):,} parameters.",
         "",
         "## Input, preprocessing, output",
         f"- Outputs, in order: {', '.join(card['labels'])} (also `labels.txt`), softmax probabilities.",

@@ -110,13 +110,13 @@ def augment(x: Any, seed: Any, size: int) -> Any:
     side = tf.cast(tf.round(uniform(8, [], 14.0, 40.0)), tf.int32)
     small = tf.image.resize(tf.image.resize(x, [side, side], method="area"), [size, size], method="bilinear")
     x = tf.where(uniform(9, [b, 1, 1, 1], 0, 1) < 0.35, small, x)
-    # random erasing: a grey rectangle of 15-45% of each side on 40% of the faces
+    # random erasing: a grey rectangle of 15-45% of each side on 30% of the faces
     h, w = uniform(10, [b, 1, 1], 0.15 * s, 0.45 * s), uniform(11, [b, 1, 1], 0.15 * s, 0.45 * s)
     y0, x0 = uniform(12, [b, 1, 1], 0, 1) * (s - h), uniform(13, [b, 1, 1], 0, 1) * (s - w)
     grid = tf.range(size, dtype=tf.float32)
     inside = ((grid[None, :, None] >= y0) & (grid[None, :, None] < y0 + h)
               & (grid[None, None, :] >= x0) & (grid[None, None, :] < x0 + w))
-    erase = inside & (uniform(14, [b, 1, 1], 0, 1) < 0.4)
+    erase = inside & (uniform(14, [b, 1, 1], 0, 1) < 0.3)
     x = tf.where(erase[..., None], tf.zeros_like(x), x)
     return tf.clip_by_value(x, -1.0, 1.0)
 
