@@ -51,7 +51,7 @@ class Classifier:
         if tuple(self.card.input_size) != self.input_size:
             raise ModelError(f"card says {list(self.card.input_size)}, model has {list(self.input_size)}",
                              path=self.card.path, field="input.size", expected="the model's own input size")
-        n_out = int(self.interpreter.get_output_details()[0]["shape"][-1])
+        n_out = self.io.output_shape[-1]
         if n_out != len(self.card.labels):
             raise ModelError(f"{len(self.card.labels)} labels for {n_out} outputs", path=self.card.path,
                              field="labels", expected="one label per model output")
@@ -101,7 +101,7 @@ class Classifier:
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities (N, classes) in the model's label order."""
-        out = self.io.run(batch) if len(batch) else np.empty((0, len(self.model_labels)), np.float32)
+        out = self.io.run(batch)
         out = np.clip(out, 0.0, None)
         sums = out.sum(axis=1, keepdims=True)
         np.divide(out, sums, out=out, where=sums > 0)

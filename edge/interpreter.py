@@ -70,6 +70,7 @@ class ModelIO:
         self.interpreter = interpreter
         inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
         self.input_shape = tuple(int(v) for v in inp["shape"])
+        self.output_shape = tuple(int(v) for v in out["shape"])
         self.input_dtype, self.output_dtype = np.dtype(inp["dtype"]), np.dtype(out["dtype"])
         self.input_scale, self.input_zero = float(inp["quantization"][0]), int(inp["quantization"][1])
         self.output_scale, self.output_zero = float(out["quantization"][0]), int(out["quantization"][1])
@@ -99,4 +100,4 @@ class ModelIO:
                 rows.append((raw.astype(np.float32) - self.output_zero) * self.output_scale)
             else:
                 rows.append(raw.astype(np.float32))
-        return np.stack(rows) if rows else np.empty((0, 0), np.float32)
+        return np.stack(rows) if rows else np.empty((0, self.output_shape[-1]), np.float32)
