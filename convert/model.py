@@ -136,8 +136,9 @@ DESCRIPTIONS = {
                      "conv + BN shortcut), one more block of two separable convs with an identity shortcut "
                      "after the 64-filter one (at 12x12), ReLU, global average pooling, dropout 0.2, a dense "
                      "layer to the classes, softmax",
-    "mini-xception": "two 3x3 'valid' conv stem layers (8 filters), four residual depthwise-separable blocks "
-                     "(16/32/64/128 filters), a 3x3 conv to the classes, global average pooling, softmax",
+    "mini-xception": "two 3x3 conv stem layers (8 filters), four residual depthwise-separable blocks "
+                     "(16/32/64/128 filters, strided 1x1 conv shortcuts), batch normalization, a 3x3 conv to "
+                     "the classes, global average pooling, softmax",
 }
 
 #: ``mood-convert train --arch``: name -> builder(input_size, num_classes)

@@ -63,9 +63,7 @@ hand (the figures come from `{card['file'].replace('.tflite', '.json')}`).
   {card['training_data']['split']}.
 
 ## Architecture
-{card['architecture']}: two 3x3 conv stem layers (8 filters), four residual depthwise-separable blocks
-(16/32/64/128 filters, strided 1x1 conv shortcuts), batch normalization, a 3x3 conv to the 7 classes, global
-average pooling, softmax. Our Keras 3 definition is `convert/model.py`; the h5 cannot be loaded by Keras 3,
+{card['architecture']}: {DESCRIPTIONS['mini-xception']}. Our Keras 3 definition is `convert/model.py`; the h5 cannot be loaded by Keras 3,
 so the weights are read with h5py and copied layer by layer (`convert/fer_weights.py`).
 
 Import check: {card['import_check']['method']}, on {card['import_check']['inputs']}: max |Δp| =
