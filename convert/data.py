@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import csv
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from convert import ferplus as fp
 from edge.errors import DataError
 from edge.labels import FER7, FER7_TO_MOOD4, LABEL_SETS
 
@@ -49,13 +50,26 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm"}
 
 @dataclass
 class Split:
-    """Images (uint8, N x H x W) and class indices into :attr:`Dataset.labels`."""
+    """Images (uint8, N x H x W) and class indices into :attr:`Dataset.labels`.
+
+    With FER+ votes (:mod:`convert.ferplus`), ``y`` is the label the model is steered by (the vote
+    distribution's top class for training, the FER+ majority or -1 for evaluation), ``soft`` the vote
+    distribution and ``fer`` FER-2013's own single label, kept for reporting.
+    """
 
     x: np.ndarray
     y: np.ndarray
+    soft: np.ndarray | None = None
+    fer: np.ndarray | None = None
+    #: row of each image in its csv (aligns FER+ votes); None for folders
+    rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(len(self.y))
+
+    def take(self, keep: np.ndarray) -> "Split":
+        """The images selected by a mask or an index array, with everything that belongs to them."""
+        return Split(*(None if a is None else a[keep] for a in (self.x, self.y, self.soft, self.fer, self.rows)))
 
 
 @dataclass
@@ -82,7 +96,7 @@ class Dataset:
         ``private``."""
         if name == "test_unseen":
             keep = ~self.test_seen if self.test_seen is not None else np.ones(len(self.test), bool)
-            return Split(self.test.x[keep], self.test.y[keep])
+            return self.test.take(keep)
         if name == "private":
             return self.private if self.private is not None else _split([], [])
         return getattr(self, name)
@@ -103,18 +117,30 @@ def resize_all(images: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _remap(y: np.ndarray, classes: str) -> np.ndarray:
+def _remap(split: Split, classes: str, size: int) -> Split:
+    """The split at ``size`` px with its labels in the ``classes`` set (FER7 folds into the 4 moods)."""
+    x = resize_all(split.x, size)
     if classes == "fer7":
-        return y
+        return replace(split, x=x)
     target = LABEL_SETS[classes]
-    table = np.array([target.index(FER7_TO_MOOD4[name]) for name in FER7])
-    return table[y]
+    table = np.array([target.index(FER7_TO_MOOD4[name]) for name in FER7] + [-1])  # -1 stays -1
+    soft = None
+    if split.soft is not None:
+        soft = np.zeros((len(split), len(target)), np.float32)
+        for i, t in enumerate(table[:-1]):
+            soft[:, t] += split.soft[:, i]
+    return replace(split, x=x, y=table[split.y], soft=soft, fer=None if split.fer is None else table[split.fer])
 
 
 def load(path: str | Path, *, size: int = 64, classes: str = "fer7", val_fraction: float = 0.1,
-         seed: int = 1337, limit: int | None = None, clean_data: bool = True) -> Dataset:
-    """FER-2013 from a csv file or a folder layout, resized to ``size``, labelled ``classes``."""
+         seed: int = 1337, limit: int | None = None, clean_data: bool = True,
+         ferplus: str | Path | None = None) -> Dataset:
+    """FER-2013 from a csv file or a folder layout, resized to ``size``, labelled ``classes``: by FER-2013's
+    single labels, or by FER+'s ten votes when ``ferplus`` names ``fer2013new.csv`` (csv layout only)."""
     path = Path(path)
+    if ferplus is not None and not path.is_file():
+        raise DataError("FER+ votes are aligned by csv row", path=path, field="--ferplus",
+                        expected="fer2013.csv (the csv layout) beside fer2013new.csv")
     if classes not in LABEL_SETS:
         raise DataError(f"unknown class set {classes!r}", field="--classes", expected=" or ".join(LABEL_SETS))
     if not 0 < val_fraction < 1:
@@ -122,8 +148,10 @@ def load(path: str | Path, *, size: int = 64, classes: str = "fer7", val_fractio
     if path.is_dir():
         train, test, private, test_name = *load_folders(path, limit=limit), None, "test/"
     elif path.is_file():
-        train, test, private = load_csv(path, limit=limit)
+        train, test, private, usages = load_csv(path, limit=limit)
         test_name = "PublicTest"
+        if ferplus is not None:
+            train, test, private = with_ferplus_votes(Path(ferplus), path, usages, train, test, private)
     else:
         raise DataError("no such file or folder", path=path,
                         expected="fer2013.csv or a folder holding train/<class>/ and test/<class>/")
@@ -144,11 +172,12 @@ def load(path: str | Path, *, size: int = 64, classes: str = "fer7", val_fractio
                  notes={"val": f"stratified {val_fraction:.0%} of {'Training' if test_name == 'PublicTest' else 'train/'}"
                                f" (seed {seed})", "test": test_name,
                         "cleaning": describe_cleaning(cleaning) if clean_data else "none (--keep-flaws)"})
+    if ferplus is not None:
+        ds.notes["labels"] = f"FER+ votes ({Path(ferplus).name}): {FERPLUS_RULES}"
     for name in ("train", "val", "test"):
-        split = getattr(ds, name)
-        setattr(ds, name, Split(resize_all(split.x, size), _remap(split.y, classes)))
+        setattr(ds, name, _remap(getattr(ds, name), classes, size))
     if ds.private is not None:
-        ds.private = Split(resize_all(ds.private.x, size), _remap(ds.private.y, classes))
+        ds.private = _remap(ds.private, classes, size)
     ds.labels = list(LABEL_SETS[classes])
     log.info("loaded %s: train %d, val %d, test %d images (%s, %dx%d); %s", path, len(ds.train), len(ds.val),
              len(ds.test), classes, size, size, ds.notes["cleaning"])
@@ -189,7 +218,7 @@ def clean(train: Split, test: Split) -> tuple[Split, dict[str, int]]:
         else:
             first.add(k)
             keep[i] = True
-    return Split(train.x[keep], train.y[keep]), dropped
+    return train.take(keep), dropped
 
 
 def describe_cleaning(dropped: dict[str, int]) -> str:
@@ -206,13 +235,15 @@ def stratified_split(train: Split, val_fraction: float, seed: int) -> tuple[Spli
         rng.shuffle(idx)
         n = int(round(len(idx) * val_fraction))
         mask[idx[: max(n, 1) if len(idx) > 1 else 0]] = True  # every class with 2+ images is validated
-    return Split(train.x[~mask], train.y[~mask]), Split(train.x[mask], train.y[mask])
+    return train.take(~mask), train.take(mask)
 
 
-def load_csv(path: Path, *, limit: int | None = None) -> tuple[Split, Split, Split | None]:
-    """``fer2013.csv`` -> (Training, PublicTest, PrivateTest or None); ``limit`` keeps at most that many
-    rows per split (quick runs)."""
-    parts: dict[str, tuple[list[np.ndarray], list[int]]] = {s: ([], []) for s in USAGE_TO_SPLIT.values()}
+def load_csv(path: Path, *, limit: int | None = None) -> tuple[Split, Split, Split | None, list[str]]:
+    """``fer2013.csv`` -> (Training, PublicTest, PrivateTest or None, the Usage of every row);
+    ``limit`` keeps at most that many rows per split (quick runs)."""
+    parts: dict[str, tuple[list[np.ndarray], list[int], list[int]]] = {
+        s: ([], [], []) for s in USAGE_TO_SPLIT.values()}
+    usages: list[str] = []
     try:
         f = open(path, newline="", encoding="utf-8")
     except OSError as exc:
@@ -229,17 +260,49 @@ def load_csv(path: Path, *, limit: int | None = None) -> tuple[Split, Split, Spl
             for row in reader:
                 line = reader.line_num
                 split = _usage(row["Usage"], path, line)
-                xs, ys = parts[split]
+                usages.append(row["Usage"].strip())
+                xs, ys, rows = parts[split]
                 if limit is not None and len(ys) >= limit:
                     continue
                 ys.append(_emotion(row["emotion"], path, line))
                 xs.append(_pixels(row["pixels"], path, line))
+                rows.append(len(usages) - 1)
         except UnicodeDecodeError:
             raise DataError("is not UTF-8 text", path=path, expected="the FER-2013 csv file") from None
         except csv.Error as exc:
             raise DataError(f"is not valid CSV ({exc})", path=path, field=f"line {reader.line_num}") from None
     private = _split(*parts["private"]) if parts["private"][1] else None
-    return _split(*parts["train"]), _split(*parts["test"]), private
+    return _split(*parts["train"]), _split(*parts["test"]), private, usages
+
+
+#: how FER+ votes become labels, for cards and reports (details in convert.ferplus)
+FERPLUS_RULES = ("single votes dropped; trained on the 7 emotions' vote distribution (contempt, unknown and "
+                 "not-a-face votes set aside; faces where those hold half the votes or more, and faces FER+ "
+                 "dropped, not trained on); evaluated on the majority (top emotion with more than half of the "
+                 "remaining votes; faces without one among the 7 emotions left out)")
+
+
+def with_ferplus_votes(votes_path: Path, images: Path, usages: list[str],
+                       *splits: Split | None) -> list[Split | None]:
+    """Each split relabelled by FER+ (aligned by csv row): training faces FER+ cannot teach are dropped;
+    the test splits keep every face, with y = the FER+ majority or -1 where there is none."""
+    votes = fp.align(fp.read_votes(votes_path), usages, images)
+    out: list[Split | None] = []
+    for i, split in enumerate(splits):
+        if split is None or split.rows is None:
+            out.append(split)
+            continue
+        counts = votes.counts[split.rows]
+        soft, usable = fp.soft_targets(counts, votes.has_face[split.rows])
+        if i == 0:  # training: taught by the votes, steered by their top class
+            relabelled = Split(split.x, soft.argmax(1), soft, split.y, split.rows).take(usable)
+        else:
+            relabelled = Split(split.x, fp.majority_labels(counts), soft, split.y, split.rows)
+        out.append(relabelled)
+    log.info("FER+ votes from %s: %d of %d training faces kept; test faces with a majority among the 7 "
+             "emotions: %d of %d", votes_path, len(out[0]), len(splits[0]), int(np.sum(out[1].y >= 0)),
+             len(out[1]))
+    return out
 
 
 def _usage(value: str | None, path: Path, line: int) -> str:
@@ -278,10 +341,12 @@ def _pixels(value: str | None, path: Path, line: int) -> np.ndarray:
     return arr.astype(np.uint8).reshape(FER_SIDE, FER_SIDE)
 
 
-def _split(xs: list[np.ndarray], ys: list[int]) -> Split:
+def _split(xs: list[np.ndarray], ys: list[int], rows: list[int] | None = None) -> Split:
     if not ys:
-        return Split(np.zeros((0, FER_SIDE, FER_SIDE), dtype=np.uint8), np.zeros(0, dtype=np.int64))
-    return Split(np.stack(xs), np.array(ys, dtype=np.int64))
+        return Split(np.zeros((0, FER_SIDE, FER_SIDE), dtype=np.uint8), np.zeros(0, dtype=np.int64),
+                     rows=None if rows is None else np.zeros(0, dtype=np.int64))
+    return Split(np.stack(xs), np.array(ys, dtype=np.int64),
+                 rows=None if rows is None else np.array(rows, dtype=np.int64))
 
 
 def load_folders(root: Path, *, limit: int | None = None) -> tuple[Split, Split]:

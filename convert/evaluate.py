@@ -70,6 +70,9 @@ def evaluate_model(model_path: Path, data: Path, split: str = "test", png: Path 
     classifiers = {name: Classifier(c.path.with_name(c.file), card=c) for name, c in cards.items()}
     ds = dataset if dataset is not None else load(data, size=FER_SIDE, classes=classes)
     chosen = ds.split(split)
+    labelled = chosen.y >= 0  # FER+: faces with a majority among our classes
+    chosen = chosen.take(labelled)
+    test_seen = ds.test_seen[labelled] if split == "test" and ds.test_seen is not None else None
     if len(chosen) == 0:
         raise DataError(f"the {split} split is empty", path=data, expected="labelled images")
 
@@ -82,10 +85,10 @@ def evaluate_model(model_path: Path, data: Path, split: str = "test", png: Path 
     plot_confusions(results, png, f"{data.name}, {split} split ({len(chosen)} images)")
     evaluation: dict[str, Any] = {"data": str(data), "split": split, "split_is": ds.notes.get(split, split),
                                   "n": len(chosen), "confusion_png": png.name, "models": results}
-    if split == "test" and ds.test_seen is not None and ds.test_seen.any():
-        unseen = ~ds.test_seen  # the same faces minus those also in training: no second inference
+    if test_seen is not None and test_seen.any():
+        unseen = ~test_seen  # the same faces minus those also in training: no second inference
         evaluation["without_images_also_in_training"] = {
-            "n": int(unseen.sum()), "removed": int(ds.test_seen.sum()),
+            "n": int(unseen.sum()), "removed": int(test_seen.sum()),
             "models": {name: _summary(classification_metrics(chosen.y[unseen], p[unseen], card.labels))
                        for name, p in probs.items()}}
     evaluation["at_face_size"] = {}

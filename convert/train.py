@@ -50,6 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from convert.model import ARCHITECTURES  # noqa: PLC0415 - no TensorFlow at import
 
     p.add_argument("data", type=Path, help="fer2013.csv, or a folder with train/ and test/")
+    p.add_argument("--ferplus", type=Path, default=None, metavar="FER2013NEW_CSV",
+                   help="FER+'s fer2013new.csv (ten votes a face, row for row with the csv): learn the vote "
+                        "distribution and steer by the FER+ majority; without it, FER-2013's single labels")
     p.add_argument("--out", type=Path, default=Path("artifacts/train"), help="output folder")
     p.add_argument("--classes", choices=sorted(LABEL_SETS), default="fer7")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default="mood-xception",
@@ -62,6 +65,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--class-weight", choices=["none", "sqrt", "balanced"], default="sqrt",
                    help="per-class loss weights against FER-2013's imbalance (disgust is 1.5%% of it)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
+                   help="stop after the epoch that passes this much training time (the best epoch is kept)")
     p.add_argument("--patience", type=int, default=25, help="epochs without validation gain before stopping")
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of Training / train/ for validation")
     p.add_argument("--keep-flaws", action="store_true",
@@ -129,15 +134,19 @@ def make_datasets(ds: Dataset, batch: int, seed: int, size: int) -> tuple[Any, A
 
     k = len(ds.labels)
     onehot = np.eye(k, dtype=np.float32)
+
+    def targets(split: Any) -> np.ndarray:  # FER+'s vote distribution where there is one
+        return split.soft if split.soft is not None else onehot[split.y]
+
     steps = tf.data.Dataset.counter().map(lambda i: tf.stack([tf.constant(seed, tf.int64), i]))
-    train = (tf.data.Dataset.from_tensor_slices((to_input(ds.train.x), onehot[ds.train.y]))
+    train = (tf.data.Dataset.from_tensor_slices((to_input(ds.train.x), targets(ds.train)))
              .shuffle(len(ds.train), seed=seed, reshuffle_each_iteration=True)
              .batch(batch))
     train = (tf.data.Dataset.zip((train, steps))
              .map(lambda xy, s: (augment(xy[0], s, size), xy[1]), num_parallel_calls=tf.data.AUTOTUNE,
                   deterministic=True)
              .prefetch(tf.data.AUTOTUNE))
-    val = tf.data.Dataset.from_tensor_slices((to_input(ds.val.x), onehot[ds.val.y])).batch(256)
+    val = tf.data.Dataset.from_tensor_slices((to_input(ds.val.x), targets(ds.val))).batch(256)
     return train, val
 
 
@@ -174,8 +183,19 @@ def refresh_batchnorm(model: Any, x: np.ndarray, chunk: int = 256) -> None:
             layer.momentum = m
 
 
-def make_callbacks(model: Any, refresh_x: np.ndarray, out: Path, patience: int) -> list[Any]:
+def make_callbacks(model: Any, refresh_x: np.ndarray, out: Path, patience: int,
+                   time_limit: float | None = None) -> list[Any]:
     import keras  # noqa: PLC0415
+
+    started = time.monotonic()
+
+    class TimeLimit(keras.callbacks.Callback):
+        """A run that must fit a budget (the issue's 150 minutes on 2 cores) ends at an epoch boundary."""
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if time_limit is not None and time.monotonic() - started > time_limit * 60:
+                log.warning("time limit of %.0f min reached after epoch %d", time_limit, epoch + 1)
+                model.stop_training = True
 
     class RefreshBatchNorm(keras.callbacks.Callback):
         """Validation (and so the checkpoint choice) sees the statistics of clean faces."""
@@ -190,6 +210,7 @@ def make_callbacks(model: Any, refresh_x: np.ndarray, out: Path, patience: int) 
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience,
                                       restore_best_weights=True),
         keras.callbacks.CSVLogger(str(out / "history.csv")),
+        TimeLimit(),
     ]
 
 
@@ -242,7 +263,7 @@ def main(args: argparse.Namespace) -> int:
 
     # data (read and checked before TensorFlow loads, so a bad file fails fast)
     ds = load(args.data, size=args.input_size, classes=args.classes, val_fraction=args.val_fraction,
-              seed=args.seed, limit=args.limit, clean_data=not args.keep_flaws)
+              seed=args.seed, limit=args.limit, clean_data=not args.keep_flaws, ferplus=args.ferplus)
     quiet_tensorflow()
     import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
@@ -269,7 +290,8 @@ def main(args: argparse.Namespace) -> int:
 
     # fit
     history = model.fit(train_data, validation_data=val_data, epochs=args.epochs, class_weight=weights,
-                        callbacks=make_callbacks(model, refresh_x, args.out, args.patience), verbose=2)
+                        callbacks=make_callbacks(model, refresh_x, args.out, args.patience, args.time_limit),
+                        verbose=2)
     # EarlyStopping restored the best epoch's weights, whose BatchNorm statistics RefreshBatchNorm
     # measured on clean faces before that epoch's validation; ModelCheckpoint saved the same weights
     hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
