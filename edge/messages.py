@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from edge.textsafe import clean
 
 SCHEMA = 1
 ONLINE, OFFLINE = "online", "offline"
@@ -77,13 +78,6 @@ class StateMessage:
 _VOLATILE = {"updated", "probabilities", "confidence"}
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean(value: Any, limit: int = 200) -> str:
-    """Network text made safe for a terminal: no escape sequences, no bidi tricks, bounded."""
-    text = _CONTROL.sub(" ", str(value)).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- decoding: what a display makes of a message --------------------------------------------------
