@@ -150,8 +150,6 @@ def load(path: str | Path, *, size: int = 64, classes: str = "fer7", val_fractio
     elif path.is_file():
         train, test, private, usages = load_csv(path, limit=limit)
         test_name = "PublicTest"
-        if ferplus is not None:
-            train, test, private = with_ferplus_votes(Path(ferplus), path, usages, train, test, private)
     else:
         raise DataError("no such file or folder", path=path,
                         expected="fer2013.csv or a folder holding train/<class>/ and test/<class>/")
@@ -159,7 +157,9 @@ def load(path: str | Path, *, size: int = 64, classes: str = "fer7", val_fractio
         if len(split) == 0:
             raise DataError(f"the {name} split is empty", path=path,
                             expected="images in Training and PublicTest (csv) or in train/ and test/ (folders)")
-    test_seen = seen_in(test, train)
+    test_seen = seen_in(test, train)  # against all of Training, before FER+ sets any face aside
+    if ferplus is not None:
+        train, test, private = with_ferplus_votes(Path(ferplus), path, usages, train, test, private)
     cleaning: dict[str, int] = {}
     if clean_data:
         train, cleaning = clean(train, test)

@@ -20,26 +20,36 @@ import numpy as np
 from edge.errors import DataError, ModelError
 from edge.labels import LABEL_SETS
 
-#: face widths (px) at which accuracy is also reported: 40 px is a face at 4 m in the 1280 px capture,
-#: 24-32 px one at 5-6 m or in a 640 px capture
-DISTANT_FACE_SIZES = (24, 32, 40)
+#: face widths (px) at which accuracy is also reported: 48 px is FER-2013's own size; 40 px is a face at 4 m
+#: in the 1280 px capture, 24-32 px one at 5-6 m or in a 640 px capture
+FACE_SIZES = (48, 40, 32, 24)
 
 log = logging.getLogger(__name__)
 
-SUMMARY = "accuracy, macro-F1, per-class P/R, 4-mood accuracy and confusion matrix, written into the card"
+SUMMARY = "FER+ majority and FER-2013 accuracy, macro-F1, per-class recall, 4 moods, confusion, at 48-24 px"
 DESCRIPTION = """\
 Evaluates MODEL (a .tflite with its JSON card, usually the int8 one) and the float twin its card names,
-on one split of FER-2013 data (csv or folder layout), through the daemon's own classifier code:
-accuracy, macro-F1, per-class precision/recall, accuracy on the 4 moods (disgust, fear -> angry;
-surprise -> happy) and the confusion matrix (numbers and a PNG); also the split without the images it
-shares with Training, and accuracy with the faces shrunk to 24, 32 and 40 px (sofa distance). The results
-are written into both model cards (metrics.evaluation). Use the test split (PublicTest / test/) once,
-for the final figure; the validation split (a stratified slice of Training) for anything you tune on."""
+on one split of FER-2013 data (csv or folder layout), through the daemon's own classifier code.
+
+Two yardsticks. With --ferplus (FER+'s fer2013new.csv, ten annotators a face, row for row with the csv) the
+model is judged by the FER+ majority, the one we steer by: FERPlus's own "majority" rule (single votes
+dropped; a face counts when its top emotion has more than half of the remaining votes; faces whose
+majority is contempt, unknown or not-a-face, or that have none, are left out). FER-2013's single labels
+(one person a face, ~1 in 3 disagreeing with the FER+ majority) are reported beside it, not steered by,
+with how often the two label sets agree per class. Without --ferplus, FER-2013's labels are the yardstick.
+
+Reported: accuracy, macro-F1, per-class precision/recall, accuracy on the 4 moods (disgust, fear -> angry;
+surprise -> happy) and the confusion matrix (numbers and a PNG); the split without the images it shares
+with Training; and all of it with the faces shrunk to 40, 32 and 24 px (sofa distance) and scaled back up
+by the classifier. The results are written into both model cards (metrics.evaluation). Use the test split
+(PublicTest / test/) once, for the final figure; the validation split for anything you tune on."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", type=Path, help="the .tflite model (its card is the same path with .json)")
     p.add_argument("--data", type=Path, required=True, help="FER-2013 csv file or folder layout")
+    p.add_argument("--ferplus", type=Path, default=None, metavar="FER2013NEW_CSV",
+                   help="FER+'s fer2013new.csv: judge by the FER+ majority (FER-2013's labels reported beside)")
     p.add_argument("--split", choices=["test", "val", "private"], default="test",
                    help="test = PublicTest / test/ (default); val = the slice of Training / train/; "
                         "private = PrivateTest rows of a csv that has them")
@@ -49,11 +59,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def evaluate_model(model_path: Path, data: Path, split: str = "test", png: Path | None = None,
-                   write: bool = True, dataset: Any = None) -> dict[str, Any]:
+                   write: bool = True, dataset: Any = None, ferplus: Path | None = None) -> dict[str, Any]:
     """Metrics of the model and its twin on ``split``; ``dataset`` reuses an already loaded one."""
     import cv2  # noqa: PLC0415
 
     from convert.data import FER_SIDE, load  # noqa: PLC0415
+    from convert.ferplus import agreement  # noqa: PLC0415
     from convert.metrics import classification_metrics, plot_confusions  # noqa: PLC0415
     from edge.classify import Classifier  # noqa: PLC0415
     from edge.modelcard import load_card  # noqa: PLC0415
@@ -68,38 +79,50 @@ def evaluate_model(model_path: Path, data: Path, split: str = "test", png: Path 
         twin = load_card(model_path.parent / card.float_twin["file"])
         cards[twin.id] = twin
     classifiers = {name: Classifier(c.path.with_name(c.file), card=c) for name, c in cards.items()}
-    ds = dataset if dataset is not None else load(data, size=FER_SIDE, classes=classes)
+    ds = dataset if dataset is not None else load(data, size=FER_SIDE, classes=classes, ferplus=ferplus)
     chosen = ds.split(split)
-    labelled = chosen.y >= 0  # FER+: faces with a majority among our classes
-    chosen = chosen.take(labelled)
-    test_seen = ds.test_seen[labelled] if split == "test" and ds.test_seen is not None else None
     if len(chosen) == 0:
         raise DataError(f"the {split} split is empty", path=data, expected="labelled images")
+    by_votes = chosen.fer is not None  # y is the FER+ majority (-1: none), fer FER-2013's own label
+    judged = chosen.y >= 0
+    labels = card.labels
 
-    def probabilities(clf: Classifier, images: np.ndarray) -> np.ndarray:
-        return clf.infer(clf.preprocess_crops(images))
+    def score(probs: np.ndarray, keep: np.ndarray) -> dict[str, Any]:
+        r = classification_metrics(chosen.y[keep & judged], probs[keep & judged], labels)
+        if by_votes:
+            r["fer2013"] = _summary(classification_metrics(chosen.fer[keep], probs[keep], labels))
+        return r
 
-    probs = {name: probabilities(clf, chosen.x) for name, clf in classifiers.items()}
-    results = {name: classification_metrics(chosen.y, p, card.labels) for name, p in probs.items()}
+    everyone = np.ones(len(chosen), dtype=bool)
+    at_size: dict[str, dict[str, Any]] = {}
+    results: dict[str, dict[str, Any]] = {}
+    probs: dict[str, np.ndarray] = {}
+    for side in FACE_SIZES:
+        images = chosen.x if side == FER_SIDE else np.stack(
+            [cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA) for img in chosen.x])
+        for name, clf in classifiers.items():
+            p = clf.infer(clf.preprocess_crops(images))
+            full = score(p, everyone)
+            if side == FER_SIDE:
+                results[name], probs[name] = full, p
+            at_size.setdefault(f"{side}px", {})[name] = _summary(full)
     png = png or model_path.with_name(model_path.stem + "_confusion.png")
-    plot_confusions(results, png, f"{data.name}, {split} split ({len(chosen)} images)")
+    yardstick = "FER+ majority" if by_votes else "FER-2013 labels"
+    plot_confusions(results, png, f"{data.name}, {split} split, {yardstick} ({int(judged.sum())} faces)")
     evaluation: dict[str, Any] = {"data": str(data), "split": split, "split_is": ds.notes.get(split, split),
-                                  "n": len(chosen), "confusion_png": png.name, "models": results}
-    if test_seen is not None and test_seen.any():
-        unseen = ~test_seen  # the same faces minus those also in training: no second inference
+                                  "n": len(chosen), "yardstick": yardstick, "confusion_png": png.name,
+                                  "models": results, "at_face_size": at_size}
+    if by_votes:
+        evaluation["ferplus"] = {"labels": ds.notes.get("labels", ""), "n_with_majority": int(judged.sum()),
+                                 "fer2013_agrees_with_majority": agreement(chosen.fer, chosen.y)}
+    seen = ds.test_seen if split == "test" else None
+    if seen is not None and seen.any():
         evaluation["without_images_also_in_training"] = {
-            "n": int(unseen.sum()), "removed": int(test_seen.sum()),
-            "models": {name: _summary(classification_metrics(chosen.y[unseen], p[unseen], card.labels))
-                       for name, p in probs.items()}}
-    evaluation["at_face_size"] = {}
-    for side in DISTANT_FACE_SIZES:
-        small = np.stack([cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA) for img in chosen.x])
-        evaluation["at_face_size"][f"{side}px"] = {
-            name: _summary(classification_metrics(chosen.y, probabilities(clf, small), card.labels))
-            for name, clf in classifiers.items()}
+            "n": int((~seen).sum()), "removed": int(seen.sum()),
+            "models": {name: _summary(score(p, ~seen)) for name, p in probs.items()}}
     for name, r in results.items():
-        log.info("%s on %s/%s: accuracy %.4f, macro-F1 %.4f, 4-mood accuracy %.4f", name, data.name, split,
-                 r["accuracy"], r["macro_f1"], r["mood4_accuracy"])
+        log.info("%s on %s/%s (%s): accuracy %.4f, macro-F1 %.4f, 4-mood accuracy %.4f", name, data.name, split,
+                 yardstick, r["accuracy"], r["macro_f1"], r["mood4_accuracy"])
     if write:
         for c in cards.values():
             if c.path is not None:
@@ -111,22 +134,35 @@ def evaluate_model(model_path: Path, data: Path, split: str = "test", png: Path 
 
 
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "mood4_accuracy")}
+    out = {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "mood4_accuracy")}
+    if "per_class" in metrics:
+        out["recall"] = {c: v["recall"] for c, v in metrics["per_class"].items()}
+    if "fer2013" in metrics:
+        out["fer2013_accuracy"] = metrics["fer2013"]["accuracy"]
+    return out
 
 
 def main(args: argparse.Namespace) -> int:
-    ev = evaluate_model(args.model, args.data, args.split, args.png, write=not args.no_write)
-    print(f"{'model':34} {'accuracy':>9} {'macro-F1':>9} {'4-mood':>7}   ({ev['n']} images, {ev['split']} split)")
+    ev = evaluate_model(args.model, args.data, args.split, args.png, write=not args.no_write,
+                        ferplus=args.ferplus)
+    print(f"{ev['split']} split ({ev['split_is']}), {ev['n']} faces; judged by the {ev['yardstick']}")
+    if "ferplus" in ev:
+        fp = ev["ferplus"]
+        print(f"  {fp['n_with_majority']} faces have a FER+ majority among our 7 classes; FER-2013's label agrees "
+              f"with it on {fp['fer2013_agrees_with_majority']['all']:.1%} of them")
+    head = f"{'model':34} {'size':>5} {'accuracy':>9} {'macro-F1':>9} {'4-mood':>7}"
+    print(head + ("  FER-2013" if "ferplus" in ev else ""))
+    for side, models in ev["at_face_size"].items():
+        for name, r in models.items():
+            extra = f"  {r['fer2013_accuracy']:8.4f}" if "fer2013_accuracy" in r else ""
+            print(f"{name:34} {side:>5} {r['accuracy']:9.4f} {r['macro_f1']:9.4f} {r['mood4_accuracy']:7.4f}{extra}")
     for name, r in ev["models"].items():
-        print(f"{name:34} {r['accuracy']:9.4f} {r['macro_f1']:9.4f} {r['mood4_accuracy']:7.4f}")
+        recall = ", ".join(f"{c} {v['recall']:.2f}" for c, v in r["per_class"].items())
+        print(f"{name}: recall {recall}")
     rest = ev.get("without_images_also_in_training")
     if rest:
-        print(f"without the {rest['removed']} images also in training ({rest['n']} images):")
+        print(f"without the {rest['removed']} images also in training ({rest['n']} faces):")
         for name, r in rest["models"].items():
-            print(f"{name:34} {r['accuracy']:9.4f} {r['macro_f1']:9.4f} {r['mood4_accuracy']:7.4f}")
-    for side, models in ev["at_face_size"].items():
-        print(f"faces shrunk to {side} and scaled back up by the classifier:")
-        for name, r in models.items():
-            print(f"{name:34} {r['accuracy']:9.4f} {r['macro_f1']:9.4f} {r['mood4_accuracy']:7.4f}")
+            print(f"{name:34} {'48px':>5} {r['accuracy']:9.4f} {r['macro_f1']:9.4f} {r['mood4_accuracy']:7.4f}")
     print(f"confusion matrices: {ev['confusion_png']}")
     return 0

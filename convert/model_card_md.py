@@ -144,7 +144,16 @@ few quantized weights; re-run the fidelity check (`pytest tests/test_shipped_mod
 # ---- a model trained by `mood-convert train` ----------------------------------------------------------
 
 def _row(name: str, m: dict[str, Any]) -> str:
-    return f"| {name} | {_pct(m['accuracy'])} | {m['macro_f1']:.3f} | {_pct(m['mood4_accuracy'])} |"
+    fer = m.get("fer2013", {}).get("accuracy", m.get("fer2013_accuracy"))
+    tail = f" {_pct(fer)} |" if fer is not None else ""
+    return f"| {name} | {_pct(m['accuracy'])} | {m['macro_f1']:.3f} | {_pct(m['mood4_accuracy'])} |{tail}"
+
+
+def _at(per: dict[str, Any], key: str) -> str:
+    """One face-size cell: the yardstick's accuracy, and FER-2013's beside it when both were measured."""
+    m = per.get(key, {})
+    acc = _pct(m.get("accuracy", float("nan")))
+    return f"{acc} / {_pct(m['fer2013_accuracy'])}" if "fer2013_accuracy" in m else acc
 
 
 def _recall_table(models: dict[str, dict[str, Any]]) -> str:
@@ -176,7 +185,9 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
     int8, flt = ev["models"][card["id"]], ev["models"][twin["id"]]
     models = {card["id"]: int8, twin["id"]: flt}
     base_ev = (baseline or {}).get("metrics", {}).get("evaluation")
-    if base_ev and base_ev.get("split_is") == ev.get("split_is") and base_ev.get("n") == ev.get("n"):
+    votes = "ferplus" in ev
+    if (base_ev and base_ev.get("split_is") == ev.get("split_is") and base_ev.get("n") == ev.get("n")
+            and base_ev.get("yardstick") == ev.get("yardstick")):
         models[baseline["id"] + " (imported baseline)"] = base_ev["models"][baseline["id"]]
     else:
         base_ev = None
@@ -184,7 +195,8 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
     lines = [
         f"# Model card: {card['id']}",
         "",
-        f"An expression model trained on FER-2013 by `mood-convert train`: {src.get('architecture', 'mood-xception')}, "
+        f"An expression model trained on FER-2013's faces{' and FER+' + chr(39) + 's ten votes a face' if votes else ''} "
+        f"by `mood-convert train`: {src.get('architecture', 'mood-xception')}, "
         f"{src.get('parameters', 0):,} parameters, quantized to full-integer int8. Generated from the JSON cards "
         "beside it (`mood-convert train` writes it). The imported mini-Xception "
         "([its card](MODEL_CARD.md)) is the baseline it is compared with below. "
@@ -208,6 +220,8 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         f"- Data: FER-2013 (Goodfellow et al., ICML 2013), `{_file_name(data['source'])}`, Kaggle csv layout, "
         "48x48 grey faces, classes " + ", ".join(card["labels"]) + ". FER-2013's own terms apply to the data; "
         "none of its pixels are in this project.",
+        *([f"- Labels: FER+ (Barsoum et al., ICMI 2016; Microsoft, MIT licence), ten annotators a face, aligned "
+           f"row for row: {data['split_rules']['labels']}."] if data.get("split_rules", {}).get("labels") else []),
         f"- Splits: train = Training, cleaned ({data['splits']['train']:,} images); validation = "
         f"{data['split_rules'].get('val', '')} ({data['splits']['val']:,}), used for the checkpoint choice only; "
         f"test = {data['split_rules'].get('test', '')} ({data['splits']['test']:,}), evaluated once, at the end. "
@@ -220,20 +234,30 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         "and the test figure is given with and without them.",
         "",
         "## Results on the test split (through the daemon's own classifier code)",
-        f"{ev['split_is']}, {ev['n']:,} images; accuracy, macro-F1, and accuracy in the daemon's 4-mood view "
-        "(disgust, fear -> angry; surprise -> happy):",
+        f"{ev['split_is']}, {ev['n']:,} images, judged by the **{ev.get('yardstick', 'FER-2013 labels')}**"
+        + (f" ({ev['ferplus']['n_with_majority']:,} faces have one among our 7 classes; FER-2013's single labels "
+           "are reported beside it, not steered by)" if votes else "")
+        + "; accuracy, macro-F1, and accuracy in the daemon's 4-mood view (disgust, fear -> angry; surprise -> happy):",
         "",
-        "| model | top-1 accuracy | macro-F1 | 4-mood accuracy |",
-        "|---|---|---|---|",
+        "| model | top-1 accuracy | macro-F1 | 4-mood accuracy |" + (" FER-2013 labels |" if votes else ""),
+        "|---|---|---|---|" + ("---|" if votes else ""),
         *[_row(name, m) for name, m in models.items()],
         "",
     ]
+    if votes:
+        agree = ev["ferplus"]["fer2013_agrees_with_majority"]
+        lines += ["Why FER+ is the yardstick: FER-2013 has one label a face, from one person; FER+ asked ten. On "
+                  f"these faces FER-2013's label equals the FER+ majority on only {_pct(agree['all'])} of them ("
+                  + ", ".join(f"{c} {_pct(v)}" for c, v in agree.items() if c != "all")
+                  + ", by FER-2013's class), so a model that read every face as the ten annotators did would score "
+                  f"about {_pct(agree['all'])} against FER-2013's labels.", ""]
     rest = ev.get("without_images_also_in_training")
     if rest:
         base_rest = (base_ev or {}).get("without_images_also_in_training", {}).get("models", {})
         lines += [f"Without the {rest['removed']} test images that are also in FER-2013's Training rows "
-                  f"({rest['n']:,} images):", "", "| model | top-1 accuracy | macro-F1 | 4-mood accuracy |",
-                  "|---|---|---|---|",
+                  f"({rest['n']:,} images):", "",
+                  "| model | top-1 accuracy | macro-F1 | 4-mood accuracy |" + (" FER-2013 labels |" if votes else ""),
+                  "|---|---|---|---|" + ("---|" if votes else ""),
                   *[_row(name, m) for name, m in rest["models"].items()],
                   *[_row(name + " (imported baseline)", m) for name, m in base_rest.items() if name == baseline["id"]],
                   ""]
@@ -242,14 +266,14 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         base_sizes = (base_ev or {}).get("at_face_size", {})
         lines += ["Faces at sofa distance: the test faces shrunk to the width a face has far from the camera "
                   "(40 px: 4 m in the daemon's 1280 px capture; 24-32 px: 5-6 m, or 2.5-3.5 m in a 640 px "
-                  "capture), then scaled back up by the classifier as a distant face is (top-1 accuracy):", "",
-                  "| model | 48 px (as they are) | " + " | ".join(sizes) + " |",
-                  "|---|---|" + "---|" * len(sizes)]
+                  "capture), then scaled back up by the classifier as a distant face is (top-1 accuracy"
+                  + (", FER+ majority / FER-2013 labels" if votes else "") + "):", "",
+                  "| model | " + " | ".join(sizes) + " |",
+                  "|---|" + "---|" * len(sizes)]
         for name, m in models.items():
             key = name.replace(" (imported baseline)", "")
             per = base_sizes if name.endswith("(imported baseline)") else sizes
-            lines.append(f"| {name} | {_pct(m['accuracy'])} | " +
-                         " | ".join(_pct(per.get(s, {}).get(key, {}).get("accuracy", float("nan"))) for s in sizes) + " |")
+            lines.append(f"| {name} | " + " | ".join(_at(per.get(s, {}), key) for s in sizes) + " |")
         lines.append("")
     lines += ["Per class:", "", _recall_table(models), "",
               f"Confusion matrix of `{card['id']}` (rows: true class; also `{ev.get('confusion_png', '')}`):", "",

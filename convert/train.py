@@ -1,4 +1,5 @@
-"""``mood-convert train``: train the expression model on FER-2013, then export and evaluate it.
+"""``mood-convert train``: train the expression model on FER-2013's faces (FER+'s votes or FER-2013's
+labels), then export and evaluate it.
 
 Read it top to bottom like a keras-io example: data -> augmentation -> model -> fit -> export.
 Honest protocol: fit on Training (cleaned of FER-2013's known flaws, see :mod:`convert.data`), choose
@@ -24,9 +25,16 @@ from edge.labels import LABEL_SETS
 
 log = logging.getLogger(__name__)
 
-SUMMARY = "train the expression model on FER-2013 (csv or folders), then quantize and evaluate it"
+SUMMARY = "train the expression model on FER-2013's faces and FER+'s votes, then quantize and evaluate it"
 DESCRIPTION = """\
-Trains the expression model on FER-2013 in either public layout:
+Trains the expression model on FER-2013's faces, labelled by FER+'s ten annotators (--ferplus
+fer2013new.csv, the shipped model's recipe) or by FER-2013's own single labels (without --ferplus).
+FER+ is read row for row beside fer2013.csv: the row counts and every row's Usage must agree, or the run
+stops in one line. Single votes are dropped; the model learns the remaining vote distribution over our
+7 emotions (contempt, unknown and not-a-face votes set aside; faces where those hold half the votes or
+more, and faces FER+ dropped, are not trained on); validation steers by the top class and the test split
+is judged by the FER+ majority, with FER-2013's labels reported beside it.
+The images come in either public layout:
   fer2013.csv          columns emotion,pixels,Usage: Training is split into train and a stratified
                        validation slice (--val-fraction); PublicTest is the test split, used once at the end;
                        PrivateTest rows, if present, are kept apart (mood-convert evaluate --split private)
@@ -34,10 +42,11 @@ Trains the expression model on FER-2013 in either public layout:
                        surprise, neutral): validation is the same slice of train/, test/ is the test split
 FER-2013's flaws are removed from train first: blank images, extra copies of duplicates (groups that
 disagree on the label are dropped whole), and images that are also in the test split (--keep-flaws keeps
-them). The defaults are the recipe of the shipped model: the 82k-parameter mood-xception at 48x48,
-augmentation (flips, rotation, zoom and shifts, brightness and contrast, down-and-up scaling to
-sofa-distance face sizes, random erasing), label smoothing, square-root class weights, AdamW with warm-up
-and cosine decay, the checkpoint with the best validation accuracy, a fixed seed.
+them). The defaults, with --ferplus, are the recipe of the shipped model: the 92k-parameter
+mood-xception at 48x48, augmentation (flips, rotation, zoom and shifts, brightness and contrast,
+down-and-up scaling to sofa-distance face sizes, random erasing), label smoothing, no class weights,
+AdamW with warm-up and cosine decay over 50 epochs, the checkpoint with the best validation accuracy,
+a fixed seed.
 
 Writes into --out: best.keras, history.csv, train_report.json, curves.png, and (unless --no-export)
 the int8 model with its float twin and cards (calibrated on training images), evaluated once on the test
@@ -58,13 +67,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default="mood-xception",
                    help="network (default mood-xception; mini-xception is Arriaga's original)")
     p.add_argument("--input-size", type=int, default=48, help="square input side (default 48, FER-2013's own)")
-    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW, cosine decay)")
     p.add_argument("--weight-decay", type=float, default=0.01, help="AdamW decoupled weight decay")
     p.add_argument("--label-smoothing", type=float, default=0.1)
-    p.add_argument("--class-weight", choices=["none", "sqrt", "balanced"], default="sqrt",
-                   help="per-class loss weights against FER-2013's imbalance (disgust is 1.5%% of it)")
+    p.add_argument("--class-weight", choices=["none", "sqrt", "balanced"], default="none",
+                   help="per-class loss weights against the imbalance (disgust is 1.5%% of FER-2013, 0.7%% of "
+                        "FER+); none (default) steers by accuracy, sqrt trades some of it for rare classes")
     p.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
                    help="stop after the epoch that passes this much training time (the best epoch is kept)")
     p.add_argument("--patience", type=int, default=25, help="epochs without validation gain before stopping")
@@ -340,7 +350,9 @@ def _export(model: Any, ds: Dataset, args: argparse.Namespace, report: dict[str,
         "source": {"keras_model": str(args.out / "best.keras"), "sha256": sha256_of(args.out / "best.keras"),
                    "trained_by": "mood-convert train", "architecture": args.arch,
                    "parameters": report["metrics"]["parameters"]},
-        "license": "MIT (weights trained by mood-convert train on FER-2013; FER-2013's own terms apply to the data)",
+        "license": ("MIT (weights trained by mood-convert train on FER-2013's faces"
+                    + (" with FER+'s labels, MIT, (c) Microsoft Corporation" if args.ferplus else "")
+                    + "; FER-2013's own terms apply to the data)"),
         "training_data": report["training_data"],
         "metrics": {"training": report["metrics"]},
         "training": {"config": report["config"], "versions": report["versions"],

@@ -59,3 +59,41 @@ def write_folders(root: Path, n_train: int = 70, n_test: int = 15, seed: int = 0
             folder.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(folder / f"{i:05d}.png"), img)
     return root
+
+
+#: FER+'s header; its vote columns are in another order than FER7
+FERPLUS_HEADER = ["Usage", "Image name", "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
+                  "contempt", "unknown", "NF"]
+_FERPLUS_COLUMN = {"angry": 4, "disgust": 5, "fear": 6, "happy": 1, "sad": 3, "surprise": 2, "neutral": 0}
+
+
+def ferplus_votes(label: int, rng: np.random.Generator, kind: str = "clear") -> list[int]:
+    """Ten votes for one face whose FER-2013 label is ``label``: ``clear`` (a majority for it, plus one stray
+    vote FER+ drops), ``nf`` (not a face), ``contempt`` (a contempt majority)."""
+    v = [0] * 10
+    if kind == "nf":
+        v[9] = 10
+    elif kind == "contempt":
+        v[7], v[_FERPLUS_COLUMN[FER7[label]]] = 7, 3
+    else:
+        v[_FERPLUS_COLUMN[FER7[label]]] = 7
+        v[(_FERPLUS_COLUMN[FER7[label]] + 1) % 7] = 2
+        v[int(rng.integers(7, 9))] += 1  # one stray contempt/unknown vote
+    return v
+
+
+def write_ferplus(path: Path, fer_csv: Path, seed: int = 0, odd_every: int = 10, extra_private: int = 0) -> Path:
+    """``fer2013new.csv`` row for row with ``fer_csv``: votes agreeing with its labels, except every
+    ``odd_every``-th row, which alternates not-a-face (no image name) and a contempt majority;
+    ``extra_private`` PrivateTest rows past the end (the original has labels for rows whose pixels a csv lacks)."""
+    rng = np.random.default_rng(seed)
+    with open(fer_csv, newline="", encoding="utf-8") as f:
+        rows = [(int(r["emotion"]), r["Usage"]) for r in csv.DictReader(f)]
+    rows += [(6, "PrivateTest")] * extra_private
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(FERPLUS_HEADER)
+        for i, (label, usage) in enumerate(rows):
+            kind = "clear" if i % odd_every else ("nf" if (i // odd_every) % 2 else "contempt")
+            w.writerow([usage, "" if kind == "nf" else f"fer{i:07d}.png", *ferplus_votes(label, rng, kind)])
+    return path

@@ -34,6 +34,32 @@ def csv_run(tmp_path_factory):
     return data, out
 
 
+@pytest.fixture(scope="module")
+def ferplus_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ferplus")
+    data = fer_data.write_csv(root / "fer2013.csv", n_train=40, n_val=10, n_test=0, seed=5)
+    votes = fer_data.write_ferplus(root / "fer2013new.csv", data, extra_private=7)
+    out = root / "run"
+    assert _run("train", str(data), "--ferplus", str(votes), "--out", str(out), "--epochs", "6",
+                "--batch-size", "32", "--lr", "0.005") == 0
+    return out
+
+
+def test_training_on_ferplus_votes_learns_and_is_judged_by_the_majority(ferplus_run):
+    report = json.loads((ferplus_run / "train_report.json").read_text())
+    assert report["metrics"]["val_accuracy"] >= 0.6  # chance is 1/7
+    assert "FER+" in report["training_data"]["split_rules"]["labels"]
+    card = load_card(ferplus_run / "mood_xception_fer7_int8.tflite")
+    ev = card.extra["metrics"]["evaluation"]
+    assert ev["yardstick"] == "FER+ majority" and ev["n"] == 70
+    assert ev["ferplus"]["n_with_majority"] == 63  # every 10th row is not a face or a contempt majority
+    m = ev["models"]["mood_xception_fer7_int8"]
+    assert m["accuracy"] >= 0.6 and m["fer2013"]["accuracy"] >= 0.5
+    assert "FER+" in card.extra["license"]
+    md = (ferplus_run / "mood_xception_fer7_MODEL_CARD.md").read_text()
+    assert "FER+ majority" in md and "FER-2013 labels" in md
+
+
 def test_training_beats_chance_clearly(csv_run):
     _, out = csv_run
     report = json.loads((out / "train_report.json").read_text())
