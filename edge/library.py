@@ -192,6 +192,7 @@ def _read_film(video: Path, top: Path, walk: Walk, videos_here: int, report: Lib
     if film.bad_ids:
         report.bad_ids.append(f"{clean(video, 300)}: {clean(bad_ids_text(film.bad_ids), 300)}")
         log.warning("library: %s", report.bad_ids[-1])
+    film.title = clean(film.title, MAX_TITLE)  # names and .nfo titles: no control bytes, bounded
     return film if film.title else None
 
 
@@ -246,7 +247,7 @@ def map_genres(names: list[str], unmapped: set[str]) -> list[str]:
 
 def _describe(film: LibraryFilm, genres: list[str]) -> str:
     if film.plot:
-        text = film.plot
+        text = clean(film.plot, 10 * MAX_DESCRIPTION)  # no control bytes in what displays show
         if len(text) > MAX_DESCRIPTION:
             cut = text[: MAX_DESCRIPTION - 1]
             text = (cut[: cut.rfind(" ")] if " " in cut else cut).rstrip(",;:- ") + "…"
@@ -299,7 +300,7 @@ def to_films(items: list[LibraryFilm], base: Catalog, report: LibraryReport) -> 
             if not genres:  # owned all the same: a candidate, weighed lower by the recommender
                 report.no_genre.append(item.path)
             family = "family" in genres and item.rating not in ADULT_RATINGS
-            film = Film(title=item.title[:MAX_TITLE].strip(), year=item.year, genres=tuple(genres),
+            film = Film(title=item.title, year=item.year, genres=tuple(genres),
                         runtime=item.runtime, rating=item.rating, family=family,
                         description=_describe(item, genres), path=path, ids=ids)
         if film.key in seen:
