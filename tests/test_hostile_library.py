@@ -89,11 +89,21 @@ def through_pty(cmd: list[str], timeout: float = 180) -> bytes:
     return bytes(out)
 
 
-def nest(folder: Path, levels: int) -> None:
-    """``levels`` folders one inside the other (os.makedirs itself recurses)."""
-    for _ in range(levels):
-        folder = folder / "d"
-        folder.mkdir()
+@pytest.fixture
+def nest():
+    """Makes ``levels`` folders one inside the other (os.makedirs recurses) and removes them after the
+    test, deepest first: pytest's own clean-up recurses too, and would fail on 1,200 levels."""
+    made: list[Path] = []
+
+    def make(folder: Path, levels: int) -> None:
+        for _ in range(levels):
+            folder = folder / "d"
+            folder.mkdir()
+            made.append(folder)
+
+    yield make
+    for folder in reversed(made):
+        folder.rmdir()
 
 
 def convert_catalog(*args: str) -> list[str]:
@@ -160,7 +170,7 @@ def test_the_daemon_stays_under_200_mb_on_four_billion_laughs_nfo_files(tmp_path
 # ------------------------------------------------------------------ row 3: deep folders
 
 
-def test_1200_nested_folders_raise_no_recursion_error_and_are_named_in_one_line(tmp_path, base, caplog):
+def test_1200_nested_folders_raise_no_recursion_error_and_are_named_in_one_line(tmp_path, base, caplog, nest):
     lib = films(tmp_path / "Movies", {"Heat (1995)/Heat (1995).mkv": ""})
     nest(lib, 1200)
     catalog, report = library_catalog(lib, base)
@@ -277,7 +287,7 @@ def test_mood_convert_catalog_prints_no_control_bytes_or_forged_lines_from_file_
     assert forged_or_raw(out) == [], out
 
 
-def test_the_daemons_library_warnings_print_no_control_bytes(tmp_path):
+def test_the_daemons_library_warnings_print_no_control_bytes(tmp_path, nest):
     lib = films(tmp_path / "Movies", {"Heat (1995)/Heat (1995).mkv": "", **CONTROL_NAMES})
     nest(lib, 1200)  # and the walk must not stop the daemon
     cfg = fast_config(tmp_path, f'library = "{lib}"\n')

@@ -255,7 +255,7 @@ def test_the_daemon_picks_from_recommend_library(library, tmp_path, broker):
         msg = sub.wait_for("mood-edge/libdev/state", lambda m: json.loads(m.payload)["recommendations"])
         picks = json.loads(msg.payload)["recommendations"]
         owned = {str(p) for p in library.rglob("*")}
-        assert all(p["path"] in owned for p in picks), picks
+        assert all(p["path"] in owned and p["owned"] is True for p in picks), picks
         jsonschema = pytest.importorskip("jsonschema")
         jsonschema.validate(json.loads(msg.payload), json.loads((ROOT / "docs/state.schema.json").read_text()))
     finally:
