@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,18 @@ def base() -> Catalog:
     return load_catalog(default_catalog())
 
 
+@pytest.fixture
+def no_hang():
+    """A blocking open or read in the test fails it after 60 s instead of hanging the run."""
+    def expired(signum, frame):
+        raise TimeoutError("blocked for 60 s (a FIFO opened or read without O_NONBLOCK?)")
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
 def run_daemon(tmp_path: Path, extra: str = "", frames: int = 3) -> subprocess.CompletedProcess:
     cfg = tmp_path / "config.toml"
     cfg.write_text(FAST + extra)
@@ -39,7 +52,7 @@ def run_daemon(tmp_path: Path, extra: str = "", frames: int = 3) -> subprocess.C
 # ------------------------------------------------------------------ row 7: the history file
 
 
-def test_a_fifo_as_the_recommendation_history_does_not_hang_and_is_named_once(tmp_path, base, caplog):
+def test_a_fifo_as_the_recommendation_history_does_not_hang_and_is_named_once(tmp_path, base, caplog, no_hang):
     os.mkfifo(tmp_path / HISTORY_FILE)
     rec = Recommender(base, seed=1, state_path=tmp_path / HISTORY_FILE)  # a blocking read would wait forever
     assert rec.history == [] and len(rec.recommend("happy")) == 5
@@ -47,12 +60,26 @@ def test_a_fifo_as_the_recommendation_history_does_not_hang_and_is_named_once(tm
     assert "FIFO" in line and "starting empty" in line
 
 
-def test_a_link_to_dev_zero_as_the_recommendation_history_is_refused_without_reading_it(tmp_path, base, caplog):
+#: a Recommender on the history file argv[1], in a process that cannot take more than 2 GB (a regression that
+#: reads /dev/zero must fail here, not take the test machine's memory)
+LIMITED_RECOMMENDER = """
+import logging, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+from edge.catalog import load_catalog
+from edge.paths import default_catalog
+from edge.recommend import Recommender
+print("history", len(Recommender(load_catalog(default_catalog()), seed=1, state_path=sys.argv[1]).history))
+"""
+
+
+def test_a_link_to_dev_zero_as_the_recommendation_history_is_refused_without_reading_it(tmp_path):
     (tmp_path / HISTORY_FILE).symlink_to("/dev/zero")
-    rec = Recommender(base, seed=1, state_path=tmp_path / HISTORY_FILE)
-    assert rec.history == []
-    (line,) = [r.getMessage() for r in caplog.records if "history" in r.getMessage()]
-    assert "device" in line
+    run = subprocess.run([sys.executable, "-c", LIMITED_RECOMMENDER, str(tmp_path / HISTORY_FILE)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "history 0", run.stderr[-2000:]
+    (line,) = [x for x in run.stderr.splitlines() if "history" in x]
+    assert "a device, not a regular file" in line
 
 
 def test_the_daemon_starts_when_its_recommendation_history_is_a_fifo(tmp_path):

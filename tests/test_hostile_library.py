@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import pty
 import select
 import subprocess
@@ -31,6 +32,18 @@ RSS_WRAPPER = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:
 @pytest.fixture(scope="module")
 def base():
     return load_catalog(default_catalog())
+
+
+@pytest.fixture
+def no_hang():
+    """A blocking open or read in the test fails it after 60 s instead of hanging the run."""
+    def expired(signum, frame):
+        raise TimeoutError("blocked for 60 s (a FIFO opened or read without O_NONBLOCK?)")
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
 
 
 def films(root: Path, names: dict[str, str | bytes]) -> Path:
@@ -139,7 +152,7 @@ def test_a_2_gb_nfo_is_skipped_with_one_warning_without_reading_it(tmp_path, bas
     assert len([r for r in caplog.records if "movie.nfo" in r.getMessage()]) == 1
 
 
-def test_a_fifo_nfo_is_skipped_with_one_warning_and_does_not_hang(tmp_path, base, caplog):
+def test_a_fifo_nfo_is_skipped_with_one_warning_and_does_not_hang(tmp_path, base, caplog, no_hang):
     lib = films(tmp_path / "Movies", {"Heat (1995)/Heat (1995).mkv": ""})
     os.mkfifo(lib / "Heat (1995)" / "movie.nfo")
     catalog, report = library_catalog(lib, base)  # a blocking open would wait here forever
