@@ -37,9 +37,11 @@ title, year, genre, runtime, mpaa, plot, uniqueid) where there is one, and other
 Films the base catalog knows keep its genres and description; other genres are mapped onto ours
 (Science Fiction -> sci-fi, Music -> musical, Kids -> family); the base catalog's policy is kept.
 Each film gets its "path" (and "ids"), which every pick then carries, so a display or automation
-can start it. A broken .nfo is named, skipped and counted (the film is read from its name); films
-with no genre (not in the catalog and no .nfo) or no year are left out and listed. Trailers,
-samples and extras folders, and TV-show folders (tvshow.nfo), are ignored. Default --out:
+can start it. A broken .nfo is named, skipped and counted (the film is read from its name). Every
+owned film is kept: one with unknown genres (not in the catalog and no .nfo) is listed and picked
+less often; only films with no year are left out and listed. Ids in a bad form are dropped with a
+warning. Trailers, samples and extras folders, and TV-show folders (tvshow.nfo), are ignored; links
+out of the folder are not followed unless --follow-outside-links. Default --out:
 catalog-library.json. The daemon can also read the folder itself at start: recommend.library.
 
 --movielens DIR: reads the films of a MovieLens copy you downloaded yourself and writes a catalog that mood-edge can
