@@ -35,6 +35,10 @@ MAX_DEPTH = 24
 MAX_ENTRIES = 500_000
 
 
+def _count(items: list[str], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
 def is_extra(stem: str) -> bool:
     return bool(_EXTRA_SUFFIX.search(stem))
 
@@ -69,14 +73,14 @@ class Walk:
             lines.append(f"library {clean(self.top)}: stopped reading after {MAX_ENTRIES} files and folders (more "
                          f"than a film library holds); using the {len(self.videos)} videos found so far")
         if self.too_deep:
-            lines.append(f"library: {len(self.too_deep)} folders deeper than {MAX_DEPTH} levels not read "
+            lines.append(f"library: {_count(self.too_deep, 'folder')} deeper than {MAX_DEPTH} levels not read "
                          f"(first: {clean(self.too_deep[0], 300)})")
         if self.outside:
-            lines.append(f"library: {len(self.outside)} links pointing outside {clean(self.top)} not followed "
+            lines.append(f"library: {_count(self.outside, 'link')} pointing outside {clean(self.top)} not followed "
                          f"(first: {clean(self.outside[0], 300)}); set recommend.library_follow_outside_links "
                          "= true to follow them")
         if self.unreadable:
-            lines.append(f"library: {len(self.unreadable)} folders could not be read "
+            lines.append(f"library: {_count(self.unreadable, 'folder')} could not be read "
                          f"(first: {clean(self.unreadable[0], 300)})")
         return lines
 
