@@ -31,6 +31,8 @@ setup(
         "opencv-python-headless>=4.10,<5",
         "numpy>=1.23",
         "paho-mqtt>=2.0,<3",
+        # the household library's .nfo files are read with DTDs and entities refused (pure Python, PSF licence)
+        "defusedxml>=0.7",
     ],
     extras_require={
         "train": [

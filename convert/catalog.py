@@ -23,6 +23,7 @@ from edge.catalog import (MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film, format_c
 from edge.errors import CatalogError, DataError
 from edge.library import library_catalog
 from edge.paths import default_catalog
+from edge.textsafe import clean
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,11 @@ title, year, genre, runtime, mpaa, plot, uniqueid) where there is one, and other
 Films the base catalog knows keep its genres and description; other genres are mapped onto ours
 (Science Fiction -> sci-fi, Music -> musical, Kids -> family); the base catalog's policy is kept.
 Each film gets its "path" (and "ids"), which every pick then carries, so a display or automation
-can start it. A broken .nfo is named, skipped and counted (the film is read from its name); films
-with no genre (not in the catalog and no .nfo) or no year are left out and listed. Trailers,
-samples and extras folders, and TV-show folders (tvshow.nfo), are ignored. Default --out:
+can start it. A broken .nfo is named, skipped and counted (the film is read from its name). Every
+owned film is kept: one with unknown genres (not in the catalog and no .nfo) is listed and picked
+less often; only films with no year are left out and listed. Ids in a bad form are dropped with a
+warning. Trailers, samples and extras folders, and TV-show folders (tvshow.nfo), are ignored; links
+out of the folder are not followed unless --follow-outside-links. Default --out:
 catalog-library.json. The daemon can also read the folder itself at start: recommend.library.
 
 --movielens DIR: reads the films of a MovieLens copy you downloaded yourself and writes a catalog that mood-edge can
@@ -110,6 +113,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-base-films", action="store_true",
                         help="keep only the base catalog's policy, not its films")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    parser.add_argument("--follow-outside-links", action="store_true",
+                        help="--library: follow symbolic links that lead out of the folder (default: skip them)")
 
 
 def find_input(path: Path) -> Path:
@@ -289,19 +294,24 @@ def write_atomically(path: Path, text: str) -> None:
 
 def main_library(args: argparse.Namespace, out: Path, base: Catalog) -> int:
     logging.getLogger("edge.library").setLevel(logging.ERROR)  # each problem is printed below, in full
-    catalog, report = library_catalog(args.library, base, field_name=None)
-    for problem in report.bad_nfo:
+    catalog, report = library_catalog(args.library, base, field_name=None,
+                                      follow_outside_links=args.follow_outside_links)
+    for problem in report.bad_nfo:  # names come from the folder: clean() keeps control bytes off the terminal
         print(f"skipped {problem}", file=sys.stderr)
+    for line in report.bad_ids + (report.walk.problems() if report.walk else []):
+        print(line if line.startswith("library") else f"dropped {line}", file=sys.stderr)
     for path in report.no_genre:
-        print(f"left out {path}: not in {base.path} and no genres (add a .nfo with <genre>)", file=sys.stderr)
+        print(f"unknown genres {clean(path, 300)}: not in {clean(base.path, 300)} and no .nfo <genre>; "
+              "kept, picked less often", file=sys.stderr)
     for path in report.no_year:
-        print(f"left out {path}: no year (name it 'Title (Year)' or add a .nfo with <year>)", file=sys.stderr)
+        print(f"left out {clean(path, 300)}: no year (name it 'Title (Year)' or add a .nfo with <year>)",
+              file=sys.stderr)
     doc = catalog.to_dict()
     validate_catalog(doc, origin=str(out))
     if not out.parent.exists():
         raise DataError("its folder does not exist", path=out, expected="an existing folder")
     write_atomically(out, format_catalog(doc))
-    print(f"{out}: {report.summary(len(catalog))}")
+    print(f"{clean(out, 300)}: {report.summary(len(catalog))}")
     return 0
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,15 @@ _FILM_KEYS = ("title", "year", "genres", "runtime", "rating", "family", "descrip
 #: optional, for films in the household's library (edge/library.py): where it is, and its ids
 _FILM_OPTIONAL = ("path", "ids")
 MAX_PATH, MAX_IDS = 4096, 8
+#: the forms of the library ids we publish: IMDb tt + 7-10 digits, TMDB and TVDB 1-10 digits
+ID_FORMS = {"imdb": re.compile(r"tt\d{7,10}"), "tmdb": re.compile(r"[1-9]\d{0,9}"), "tvdb": re.compile(r"[1-9]\d{0,9}")}
+ID_EXPECTED = "imdb tt + 7-10 digits, tmdb or tvdb 1-10 digits"
+
+
+def valid_id(kind: str, value: str) -> bool:
+    """True for an id a display or automation may use as it is (never an unchecked one)."""
+    form = ID_FORMS.get(kind)
+    return form is not None and isinstance(value, str) and form.fullmatch(value) is not None
 _MOOD_KEYS = ("note", *STRATEGIES)
 
 
@@ -210,8 +220,8 @@ def _check_film(c: _Checker, index: int, entry: Any) -> Film:
         c.fail(f"{where}.title", f"got {title!r}", f"a non-empty string of at most {MAX_TITLE} characters")
     if not _is_int(year) or not YEAR_MIN <= year <= YEAR_MAX:
         c.fail(f"{where}.year", f"got {year!r}", f"a whole year between {YEAR_MIN} and {YEAR_MAX}")
-    if not isinstance(genres, list) or not genres:
-        c.fail(f"{where}.genres", f"got {genres!r}", "a non-empty list of genres")
+    if not isinstance(genres, list) or not genres and entry.get("path") is None:  # an owned film's may be unknown
+        c.fail(f"{where}.genres", f"got {genres!r}", "a non-empty list of genres (empty only for a film with a path)")
     for j, g in enumerate(genres):
         if g not in GENRES:
             c.fail(f"{where}.genres[{j}]", f"unknown genre {g!r}", "one of " + ", ".join(GENRES))
@@ -240,10 +250,8 @@ def _check_film(c: _Checker, index: int, entry: Any) -> Film:
     if path is not None and (not _text(path, MAX_PATH) or "\0" in path):
         c.fail(f"{where}.path", f"got {path!r:.80}", f"a file or folder path of at most {MAX_PATH} characters")
     ids = entry.get("ids", {})
-    if (not isinstance(ids, dict) or len(ids) > MAX_IDS
-            or not all(_text(k, 20) and _text(v, 100) for k, v in ids.items())):
-        c.fail(f"{where}.ids", f"got {ids!r:.80}",
-               f'an object of at most {MAX_IDS} ids such as {{"imdb": "tt0110357", "tmdb": "8587"}}')
+    if not isinstance(ids, dict) or len(ids) > MAX_IDS or not all(valid_id(k, v) for k, v in ids.items()):
+        c.fail(f"{where}.ids", f"got {ids!r:.80}", f'ids such as {{"imdb": "tt0110357", "tmdb": "8587"}} ({ID_EXPECTED})')
     return Film(title=title.strip(), year=int(year), genres=tuple(genres),
                 runtime=None if runtime is None else int(runtime), rating=rating,
                 family=family, description=description.strip(), path=path,

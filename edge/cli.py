@@ -24,6 +24,7 @@ import sys
 from typing import Callable, Sequence
 
 from .errors import MoodEdgeError
+from .textsafe import clean
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def run(prog: str, description: str, epilog: str, version: str, commands: dict[s
     try:
         return int(main(args) or 0)
     except MoodEdgeError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {clean(exc, 2000)}", file=sys.stderr)  # names from files: no raw control bytes
         return 2
     except KeyboardInterrupt:
         return 130

@@ -315,11 +315,11 @@ class RecommendConfig:
     seed: int | None = setting(None, example="42",
                                doc="A fixed seed makes picks reproducible (tests); leave unset for varied picks.")
     library: str = setting("", path=True, doc="""
-        Pick only from the films you own: a Kodi / Jellyfin / Emby / Plex movie folder (read at start:
-        .nfo files where present, "Title (Year)" names otherwise; films the catalog knows keep its genres
-        and descriptions, the catalog's policy still decides). Each pick then carries the film's "path".
-        "" = pick from the whole catalog. Restart the daemon after adding films.
-        """)
+        Pick only from the films you own: a Kodi / Jellyfin / Emby / Plex movie folder (read at start: .nfo
+        files where present, "Title (Year)" names otherwise; films the catalog knows keep its genres and
+        descriptions, the catalog's policy still decides). Each pick then carries the film's "path" and
+        "owned": true. "" = pick from the whole catalog. Restart the daemon after adding films.""")
+    library_follow_outside_links: bool = setting(False, doc="Follow links out of the library (off: skipped, logged once).")
 
 
 @dataclass

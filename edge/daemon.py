@@ -131,7 +131,8 @@ class Pipeline:
         state_dir = writable_state_dir(cfg.daemon.state_dir)
         catalog = load_catalog(cfg.recommend.catalog)
         if cfg.recommend.library:  # the household's own films, with the catalog's policy and knowledge
-            catalog, _ = library_catalog(cfg.recommend.library, catalog)
+            catalog, _ = library_catalog(cfg.recommend.library, catalog,
+                                         follow_outside_links=cfg.recommend.library_follow_outside_links)
         self.recommender = Recommender(catalog, strategy=cfg.recommend.strategy,
                                        count=cfg.recommend.count, family_safe=cfg.recommend.family_safe,
                                        history=cfg.recommend.history,

@@ -12,12 +12,15 @@ plot, uniqueid). For each film found:
 * a film the base catalog knows (same title and year) keeps that catalog's genres, description,
   runtime, rating and family flag: they are hand-checked and in our vocabulary;
 * genres are mapped onto the catalog's vocabulary (Science Fiction -> sci-fi, Music -> musical,
-  Kids -> family, ...); a film with no usable genre is left out and listed (give it an .nfo).
+  Kids -> family, ...). Every owned film is a candidate: one whose genres are unknown (no ``.nfo``, not
+  in the catalog; most Plex libraries) is kept with no genres, and the recommender weighs it lower.
 
-A broken ``.nfo`` (unreadable, not XML, not a ``<movie>``) is named in a warning, skipped and
-counted; the film is then read from its name. Nothing here raises for a file's content: only a
-library folder that does not exist is an error. Used by the daemon (``recommend.library``) and by
-``mood-convert catalog --library``.
+A broken ``.nfo`` (unreadable, not XML, not a ``<movie>``, too large, a FIFO) is named in a warning,
+skipped and counted; the film is then read from its name. Ids in a bad form are dropped with one
+warning. The folder is walked by :mod:`edge.libwalk` (no recursion, bounded, no links out of it) and
+each ``.nfo`` read by :mod:`edge.nfo` (bounded, no DTDs). Every name in a log line goes through
+:func:`edge.textsafe.clean`. Nothing here raises for a file's content: only a library folder that does
+not exist is an error. Used by the daemon (``recommend.library``) and ``mood-convert catalog --library``.
 """
 
 from __future__ import annotations
@@ -25,30 +28,26 @@ from __future__ import annotations
 import logging
 import os
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import (ADULT_RATINGS, MAX_DESCRIPTION, MAX_TITLE, RATINGS, RUNTIME_MAX, RUNTIME_MIN,
-                      YEAR_MAX, YEAR_MIN, Catalog, Film)
+from .catalog import ADULT_RATINGS, MAX_DESCRIPTION, MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film
 from .errors import ConfigError
+from .libwalk import EXTRAS_DIRS, VIDEO_EXTENSIONS, Walk, walk_library
+from .nfo import LibraryFilm, bad_ids_text, check_ids, one_line, parse_rating, read_nfo
+from .textsafe import clean
+
+__all__ = ["EXTRAS_DIRS", "VIDEO_EXTENSIONS", "LibraryFilm", "LibraryReport", "library_catalog", "parse_name",
+           "parse_rating", "read_nfo", "scan", "to_films"]
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = frozenset({".mkv", ".mp4", ".m4v", ".avi", ".mov", ".wmv", ".mpg", ".mpeg", ".ts", ".m2ts",
-                              ".webm", ".iso", ".divx", ".ogv", ".flv", ".vob"})
-#: folders of bonus material (Plex, Jellyfin and Kodi conventions), never films
-EXTRAS_DIRS = frozenset({"extras", "featurettes", "behind the scenes", "deleted scenes", "interviews", "scenes",
-                         "shorts", "trailers", "trailer", "other", "samples", "sample", "bonus", "specials",
-                         "@eadir", "#recycle", "$recycle.bin", "lost+found"})
-_EXTRA_SUFFIX = re.compile(r"[-_. ](trailer|sample|featurette|behindthescenes|deleted|interview|scene|short|other)$",
-                           re.I)
 #: "Title - part2", "Title cd1": later parts of one film
 _PART = re.compile(r"[ ._-]+(?:cd|dvd|part|pt|disc|disk)[ ._-]?(\d+)$", re.I)
 _TAGS = re.compile(r"\s*[\[{]\s*(imdb|tmdb|tvdb)(?:id)?[-=:\s]\s*([A-Za-z0-9]+)\s*[\]}]", re.I)
-_ID_VALUE = re.compile(r"[A-Za-z0-9_-]{1,100}")
-_MAX_NFO_BYTES = 1_000_000
 _MAX_PATH = 4096
+#: how a description names an owned film whose genres nobody knows
+UNKNOWN_GENRES = "genres unknown"
 
 #: media-centre genre (lower case; TMDB/IMDb/TVDB names as Kodi, Jellyfin and Emby write them) -> ours
 GENRE_MAP: dict[str, tuple[str, ...]] = {
@@ -74,22 +73,7 @@ class NfoProblem:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
-
-
-@dataclass
-class LibraryFilm:
-    """What the library says about one film, before it meets the catalog."""
-    title: str
-    year: int | None
-    path: str
-    genres: list[str] = field(default_factory=list)
-    runtime: int | None = None
-    rating: str | None = None
-    plot: str = ""
-    ids: dict[str, str] = field(default_factory=dict)
-    original_title: str = ""
-    from_nfo: bool = False
+        return f"{clean(self.path, 300)}: {clean(self.reason, 300)}"
 
 
 @dataclass
@@ -98,20 +82,26 @@ class LibraryReport:
     nfo_read: int = 0
     bad_nfo: list[NfoProblem] = field(default_factory=list)
     known: int = 0
+    #: owned films whose genres are unknown (no .nfo genre, not in the catalog): kept, weighed lower
     no_genre: list[str] = field(default_factory=list)
     no_year: list[str] = field(default_factory=list)
     #: names that are not valid UTF-8 (they could not be published or written as JSON)
     bad_names: list[str] = field(default_factory=list)
+    #: one line per film whose name tags or .nfo held ids in a bad form (dropped, the film kept)
+    bad_ids: list[str] = field(default_factory=list)
     duplicates: int = 0
     unmapped: set[str] = field(default_factory=set)
+    walk: Walk | None = None
 
     def summary(self, films: int) -> str:
         parts = [f"{films} films from {self.videos} videos", f"{self.known} known to the catalog",
                  f"{self.nfo_read} .nfo read"]
+        if self.no_genre:
+            parts.append(f"{len(self.no_genre)} with unknown genres (picked less often; add a .nfo)")
         if self.bad_nfo:
             parts.append(f"{len(self.bad_nfo)} bad .nfo skipped")
-        if self.no_genre:
-            parts.append(f"{len(self.no_genre)} left out without genres")
+        if self.bad_ids:
+            parts.append(f"{len(self.bad_ids)} with bad ids dropped")
         if self.no_year:
             parts.append(f"{len(self.no_year)} left out without a year")
         if self.bad_names:
@@ -125,10 +115,6 @@ class LibraryReport:
 # names
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _is_year(token: str) -> bool:
     return len(token) == 4 and token.isdigit() and YEAR_MIN <= int(token) <= YEAR_MAX
 
@@ -137,7 +123,8 @@ def parse_name(name: str) -> tuple[str, int | None, dict[str, str]]:
     """'Heat (1995) {imdb-tt0113277}' -> ('Heat', 1995, {'imdb': 'tt0113277'}); scene names too.
 
     The last year in parentheses wins ('Blade Runner 2049 (2017)'); without one, the last
-    year-like word after the first ('Blade.Runner.2049.2017.1080p', '1917.2019.mkv').
+    year-like word after the first ('Blade.Runner.2049.2017.1080p', '1917.2019.mkv'). Ids are
+    returned as found: :func:`edge.nfo.check_ids` decides which are valid.
     """
     ids = {m.group(1).lower(): m.group(2) for m in _TAGS.finditer(name)}
     name = _TAGS.sub("", name).strip()
@@ -152,99 +139,7 @@ def parse_name(name: str) -> tuple[str, int | None, dict[str, str]]:
             title, year = " ".join(words[: years[-1]]), int(words[years[-1]])
         elif " " not in name.strip():
             title = re.sub(r"[._]+", " ", name)  # Scene.Style.Name without a year
-    return _one_line(title.strip(" ._-([")), year, ids
-
-
-def _is_extra(stem: str) -> bool:
-    return bool(_EXTRA_SUFFIX.search(stem))
-
-
-# --------------------------------------------------------------------------------------------
-# .nfo
-
-
-def _int_in(text: str | None, lo: int, hi: int) -> int | None:
-    m = re.search(r"\d+", text or "")
-    if not m:
-        return None
-    v = int(m.group(0))
-    return v if lo <= v <= hi else None
-
-
-def parse_rating(text: str | None) -> str | None:
-    """Kodi's <mpaa>: 'PG-13', 'Rated PG-13', 'US:PG-13', 'us:R / gb:15' -> a US rating or None."""
-    for part in re.split(r"[/|,]", text or ""):
-        value = part.strip()
-        if ":" in value:
-            country, value = value.split(":", 1)
-            if country.strip().lower() not in ("us", "usa"):
-                continue
-        value = re.sub(r"^(rated|mpaa)\s+", "", value.strip(), flags=re.I).upper().replace(" ", "")
-        if value in RATINGS:
-            return value
-    return None
-
-
-def read_nfo(path: Path) -> tuple[LibraryFilm | None, str | None]:
-    """(film data, None), or (None, why it was skipped). Never raises for the file's content."""
-    try:
-        if path.stat().st_size > _MAX_NFO_BYTES:
-            return None, f"larger than {_MAX_NFO_BYTES // 1000} kB, not a movie .nfo"
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"cannot read it ({exc.strerror or exc})"
-    if not data.strip():
-        return None, "empty file"
-    if not data.lstrip().startswith(b"<"):
-        # Kodi allows an nfo that is only a scraper URL: keep its IMDb/TMDB id, names give the rest
-        text = data.decode("utf-8", "replace")
-        ids = {}
-        if m := re.search(r"imdb\.com/title/(tt\d+)", text):
-            ids["imdb"] = m.group(1)
-        if m := re.search(r"themoviedb\.org/movie/(\d+)", text):
-            ids["tmdb"] = m.group(1)
-        if ids:
-            return LibraryFilm(title="", year=None, path="", ids=ids), None
-        return None, "not XML and no IMDb/TMDB link (expected a Kodi <movie> .nfo)"
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        line, col = getattr(exc, "position", (0, 0))
-        return None, f"not valid XML at line {line} column {col + 1} (expected a Kodi <movie> .nfo)"
-    except (ValueError, RecursionError) as exc:  # e.g. entity expansion refused by expat
-        return None, f"not usable XML ({exc})"
-    if root.tag != "movie":
-        return None, f"root element <{root.tag}>, not <movie> (TV shows and episodes are not films)"
-
-    def text(tag: str) -> str:
-        el = root.find(tag)
-        return _one_line(el.text or "") if el is not None and el.text else ""
-
-    year = _int_in(text("year"), YEAR_MIN, YEAR_MAX) or _int_in(text("premiered")[:4], YEAR_MIN, YEAR_MAX)
-    runtime = _int_in(text("runtime"), RUNTIME_MIN, RUNTIME_MAX)
-    if runtime is None:
-        seconds = root.find("fileinfo/streamdetails/video/durationinseconds")
-        s = _int_in(seconds.text if seconds is not None else None, 60, RUNTIME_MAX * 60)
-        runtime = round(s / 60) if s else None
-    genres = []
-    for el in root.findall("genre"):
-        for g in re.split(r"\s*/\s*", el.text or ""):  # some scrapers write "Comedy / Drama"
-            if g.strip():
-                genres.append(_one_line(g))
-    ids: dict[str, str] = {}
-    for el in root.findall("uniqueid"):
-        kind = (el.get("type") or "").strip().lower()
-        if kind in ("imdb", "tmdb", "tvdb") and el.text and _ID_VALUE.fullmatch(el.text.strip()):
-            ids[kind] = el.text.strip()
-    for tag, kind in (("imdbid", "imdb"), ("tmdbid", "tmdb")):
-        if _ID_VALUE.fullmatch(text(tag)) and kind not in ids:
-            ids[kind] = text(tag)
-    if "imdb" not in ids and re.fullmatch(r"tt\d+", text("id")):
-        ids["imdb"] = text("id")
-    return LibraryFilm(title=text("title"), year=year, path="", genres=genres, runtime=runtime,
-                       rating=parse_rating(text("mpaa") or text("certification")),
-                       plot=text("outline") or text("plot"), ids=ids,
-                       original_title=text("originaltitle"), from_nfo=True), None
+    return one_line(title.strip(" ._-([")), year, ids
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,52 +147,65 @@ def read_nfo(path: Path) -> tuple[LibraryFilm | None, str | None]:
 
 
 def _nfo_for(video: Path, videos_here: int) -> Path | None:
-    """<video>.nfo beside it; movie.nfo in its folder when it is that folder's only film."""
+    """<video>.nfo beside it; movie.nfo in its folder when it is that folder's only film.
+
+    Anything by that name counts (a FIFO or a device too): the bounded reader then refuses it in
+    one warning, where skipping it quietly would hide the problem.
+    """
     if video.is_dir():  # a disc folder: Kodi keeps movie.nfo (or VIDEO_TS.nfo) inside it
         candidates = [video / "movie.nfo", video / "VIDEO_TS" / "VIDEO_TS.nfo", video.with_name(video.name + ".nfo")]
     else:
         candidates = [video.with_suffix(".nfo")] + ([video.parent / "movie.nfo"] if videos_here == 1 else [])
-    return next((c for c in candidates if c.is_file()), None)
+    return next((c for c in candidates if os.path.lexists(c) and not c.is_dir()), None)
 
 
-def find_videos(root: Path) -> list[Path]:
-    """Every film's video (or DVD/Blu-ray folder) under ``root``, in name order; extras left out."""
-    found: list[Path] = []
-    seen_dirs: set[tuple[int, int]] = set()
-    for folder, dirs, files in os.walk(root, followlinks=True):
-        here = Path(folder)
-        try:
-            st = here.stat()
-        except OSError:
-            dirs[:] = []
-            continue
-        if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink loop
-            dirs[:] = []
-            continue
-        seen_dirs.add((st.st_dev, st.st_ino))
-        names = {d.upper() for d in dirs}
-        if "VIDEO_TS" in names or "BDMV" in names:  # a disc copy: the folder is the film
-            found.append(here)
-            dirs[:] = []
-            continue
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d.lower() not in EXTRAS_DIRS)
-        if any(f.lower() in ("tvshow.nfo", "season.nfo") for f in files):
-            continue  # a TV show's folder (its seasons hold episodes, not films)
-        for f in sorted(files):
-            p = here / f
-            if p.suffix.lower() in VIDEO_EXTENSIONS and not f.startswith(".") and not _is_extra(p.stem):
-                found.append(p)
-    return found
+def _read_film(video: Path, top: Path, walk: Walk, videos_here: int, report: LibraryReport) -> LibraryFilm | None:
+    is_disc = video.is_dir()
+    stem = _PART.sub("", video.name if is_disc else video.stem)
+    title, year, ids = parse_name(stem)
+    if year is None and not is_disc and video.parent != top:  # "Heat (1995)/heat.mkv"
+        ftitle, fyear, fids = parse_name(video.parent.name)
+        if fyear is not None:
+            title, year, ids = ftitle, fyear, {**fids, **ids}
+    film = LibraryFilm(title=title, year=year, path=str(video))
+    nfo = _nfo_for(video, videos_here)
+    if nfo is not None and not walk.inside(nfo):
+        walk.outside.append(str(nfo))
+        nfo = None
+    if nfo is not None:
+        info, problem = read_nfo(nfo)
+        if problem:
+            report.bad_nfo.append(NfoProblem(nfo, problem))
+            log.warning("library: %s: %s; skipped it, using the name %s", clean(nfo, 300), clean(problem, 300),
+                        clean(repr(video.name), 300))
+        elif info is not None:
+            report.nfo_read += 1
+            ids = {**ids, **info.ids}
+            film.bad_ids = info.bad_ids
+            if info.from_nfo:
+                film.title = info.title or film.title
+                film.year = info.year or film.year
+                film.genres, film.runtime, film.rating = info.genres, info.runtime, info.rating
+                film.plot, film.original_title, film.from_nfo = info.plot, info.original_title, True
+    film.ids, bad = check_ids(ids)
+    film.bad_ids = film.bad_ids + bad
+    if film.bad_ids:
+        report.bad_ids.append(f"{clean(video, 300)}: {clean(bad_ids_text(film.bad_ids), 300)}")
+        log.warning("library: %s", report.bad_ids[-1])
+    film.title = clean(film.title, MAX_TITLE)  # names and .nfo titles: no control bytes, bounded
+    return film if film.title else None
 
 
-def scan(root: str | Path, field_name: str | None = "recommend.library") -> tuple[list[LibraryFilm], LibraryReport]:
+def scan(root: str | Path, field_name: str | None = "recommend.library",
+         follow_outside_links: bool = False) -> tuple[list[LibraryFilm], LibraryReport]:
     """The films in a library folder (raises ConfigError only when the folder is not there)."""
     top = Path(os.path.abspath(os.path.expanduser(str(root))))
     if not top.is_dir():
-        raise ConfigError("no such folder", path=top, field=field_name,
+        raise ConfigError("no such folder", path=clean(top, 300), field=field_name,
                           expected="a folder of films (Kodi/Jellyfin/Emby/Plex library)")
     report = LibraryReport()
-    videos = find_videos(top)
+    walk = report.walk = walk_library(top, follow_outside_links)
+    videos = walk.videos
     report.videos = len(videos)
     per_folder: dict[Path, int] = {}
     for v in videos:
@@ -307,35 +215,14 @@ def scan(root: str | Path, field_name: str | None = "recommend.library") -> tupl
         try:
             str(video).encode("utf-8")
         except UnicodeEncodeError:
-            shown = ascii(str(video))
+            shown = clean(ascii(str(video)), 300)
             report.bad_names.append(shown)
             log.warning("library: %s: the name is not UTF-8; left out (rename it)", shown)
             continue
-        is_disc = video.is_dir()
-        stem = video.name if is_disc else video.stem
-        stem = _PART.sub("", stem)
-        title, year, ids = parse_name(stem)
-        if year is None and not is_disc and video.parent != top:  # "Heat (1995)/heat.mkv"
-            ftitle, fyear, fids = parse_name(video.parent.name)
-            if fyear is not None:
-                title, year, ids = ftitle, fyear, {**fids, **ids}
-        film = LibraryFilm(title=title, year=year, path=str(video), ids=ids)
-        nfo = _nfo_for(video, per_folder.get(video.parent, 1))
-        if nfo is not None:
-            info, problem = read_nfo(nfo)
-            if problem:
-                report.bad_nfo.append(NfoProblem(nfo, problem))
-                log.warning("library: %s: %s; skipped it, using the name %r", nfo, problem, video.name)
-            elif info is not None:
-                report.nfo_read += 1
-                film.ids = {**film.ids, **info.ids}
-                if info.from_nfo:
-                    film.title = info.title or film.title
-                    film.year = info.year or film.year
-                    film.genres, film.runtime, film.rating = info.genres, info.runtime, info.rating
-                    film.plot, film.original_title, film.from_nfo = info.plot, info.original_title, True
-        if film.title:
+        film = _read_film(video, top, walk, per_folder.get(video.parent, 1), report)
+        if film is not None:
             films.append(film)
+    walk.log_problems(log)
     return films, report
 
 
@@ -351,7 +238,8 @@ def map_genres(names: list[str], unmapped: set[str]) -> list[str]:
             continue
         mapped = GENRE_MAP.get(key)
         if mapped is None:
-            unmapped.add(name)
+            if len(unmapped) < 1000:  # enough to name them; an .nfo with 45,000 made a 360 KB log line
+                unmapped.add(name)
             continue
         out.extend(g for g in mapped if g not in out)
     return out
@@ -359,11 +247,13 @@ def map_genres(names: list[str], unmapped: set[str]) -> list[str]:
 
 def _describe(film: LibraryFilm, genres: list[str]) -> str:
     if film.plot:
-        text = film.plot
+        text = clean(film.plot, 10 * MAX_DESCRIPTION)  # no control bytes in what displays show
         if len(text) > MAX_DESCRIPTION:
             cut = text[: MAX_DESCRIPTION - 1]
             text = (cut[: cut.rfind(" ")] if " " in cut else cut).rstrip(",;:- ") + "…"
         return text
+    if not genres:
+        return f"A film from {film.year} in your library ({UNKNOWN_GENRES}: an .nfo with <genre> helps)."
     names = genres[:-1]
     text = ", ".join(names) + (" and " if names else "") + genres[-1]
     return f"{text[0].upper()}{text[1:]} film from {film.year}, in your library."
@@ -381,6 +271,11 @@ def _find_known(base: Catalog, film: LibraryFilm) -> Film | None:
         if len(matches) == 1:
             return matches[0]
     return None
+
+
+def _names(paths: list[str]) -> str:
+    shown = "; ".join(clean(Path(p).name, 80) for p in paths[:10])
+    return shown + (" …" if len(paths) > 10 else "")
 
 
 def to_films(items: list[LibraryFilm], base: Catalog, report: LibraryReport) -> list[Film]:
@@ -402,11 +297,10 @@ def to_films(items: list[LibraryFilm], base: Catalog, report: LibraryReport) -> 
                 report.no_year.append(item.path)
                 continue
             genres = map_genres(item.genres, report.unmapped)
-            if not genres:
+            if not genres:  # owned all the same: a candidate, weighed lower by the recommender
                 report.no_genre.append(item.path)
-                continue
             family = "family" in genres and item.rating not in ADULT_RATINGS
-            film = Film(title=item.title[:MAX_TITLE].strip(), year=item.year, genres=tuple(genres),
+            film = Film(title=item.title, year=item.year, genres=tuple(genres),
                         runtime=item.runtime, rating=item.rating, family=family,
                         description=_describe(item, genres), path=path, ids=ids)
         if film.key in seen:
@@ -416,27 +310,28 @@ def to_films(items: list[LibraryFilm], base: Catalog, report: LibraryReport) -> 
         report.known += known is not None
         films.append(film)
     if report.unmapped:
-        log.info("library: genres with no mood-edge equivalent, dropped: %s", ", ".join(sorted(report.unmapped)))
+        names = sorted(report.unmapped)
+        log.info("library: %d genres with no mood-edge equivalent, dropped: %s", len(names),
+                 clean(", ".join(names[:20]) + (" …" if len(names) > 20 else ""), 400))
     if report.no_genre:
-        log.warning("library: %d films left out: not in the catalog and no genres (add a .nfo): %s",
-                    len(report.no_genre), "; ".join(Path(p).name for p in report.no_genre[:10])
-                    + (" …" if len(report.no_genre) > 10 else ""))
+        log.info("library: %d films with unknown genres, picked less often (add a .nfo with <genre>): %s",
+                 len(report.no_genre), _names(report.no_genre))
     if report.no_year:
         log.warning("library: %d films left out: no year in the name or .nfo (name them 'Title (Year)'): %s",
-                    len(report.no_year), "; ".join(Path(p).name for p in report.no_year[:10])
-                    + (" …" if len(report.no_year) > 10 else ""))
+                    len(report.no_year), _names(report.no_year))
     return films
 
 
 def library_catalog(root: str | Path, base: Catalog, field_name: str | None = "recommend.library",
-                    ) -> tuple[Catalog, LibraryReport]:
+                    follow_outside_links: bool = False) -> tuple[Catalog, LibraryReport]:
     """The catalog of the films in ``root``, with ``base``'s policy (raises ConfigError if none usable)."""
-    items, report = scan(root, field_name)
+    items, report = scan(root, field_name, follow_outside_links)
     films = to_films(items, base, report)
+    shown = clean(root, 300)
     if not films:
-        raise ConfigError(f"no usable films ({report.summary(0)})", path=root, field=field_name,
+        raise ConfigError(f"no usable films ({report.summary(0)})", path=shown, field=field_name,
                           expected="video files named 'Title (Year)' or with Kodi .nfo files")
     catalog = Catalog(films=films, policy=base.policy, genres=base.genres, path=str(root),
-                      about=f"The films in {root}, read by mood-edge; policy from {base.path}.")
-    log.info("library %s: %s", root, report.summary(len(films)))
+                      about=f"The films in {shown}, read by mood-edge; policy from {clean(base.path, 300)}.")
+    log.info("library %s: %s", shown, report.summary(len(films)))
     return catalog, report

@@ -89,6 +89,8 @@ class Film:
     runtime: int | None = None
     rating: str = ""
     reasons: list[str] = field(default_factory=list)
+    #: the household owns it (a film from recommend.library); older daemons never say so
+    owned: bool = False
 
     def label(self) -> str:
         return f"{self.title} ({self.year})" if self.year else self.title
@@ -183,6 +185,7 @@ def _film(item: Any) -> Film | None:
         runtime=_int_in(runtime, 1, 10_000),
         rating=clean(item.get("rating") or "", 10) if isinstance(item.get("rating"), str) else "",
         reasons=[clean(r, 160) for r in reasons if isinstance(r, str)][:4] if isinstance(reasons, list) else [],
+        owned=item.get("owned") is True,
     )
 
 

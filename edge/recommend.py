@@ -16,6 +16,8 @@ How a pick is made (the same rules users read in catalog.json's policy):
   in ``state_path`` (written atomically). When the window would leave too few films, favoured
   films shown longest ago come back first; only after them come films the policy avoids.
 * ``family_safe`` keeps only films flagged ``family`` in the catalog.
+* A film the household owns whose genres nobody knows (no ``.nfo``, not in the catalog) is still a
+  candidate, at ``UNKNOWN_GENRES_FACTOR`` times a film the policy says nothing about.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ import numpy as np
 
 from .catalog import GENRES, MOODS, STRATEGIES, Catalog, Film
 from .config import check_value
-from .errors import ConfigError, ModelError
+from .errors import ConfigError, ModelError, read_user_text
+from .textsafe import clean
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +47,14 @@ REASON_MIN_PROBABILITY = 0.05
 STATE_SCHEMA = 1
 #: the history's file name under daemon.state_dir
 HISTORY_FILE = "recommend-history.json"
+#: 100,000 (title, year) pairs are about 5 MB
+MAX_HISTORY_BYTES = 16 << 20
 #: draws tried against the first cumulative sum before an exact pass over the catalog
 REJECTION_TRIES = 32
 #: a (blended) genre weight at or below this keeps films of that genre out of the draw
 VETO = -1.0 + 1e-9
+#: an owned film with unknown genres is drawn this much less often than one the policy ignores
+UNKNOWN_GENRES_FACTOR = 0.5
 
 
 @dataclass
@@ -65,18 +72,20 @@ class Recommendation:
     path: str | None = None
     #: its library ids, e.g. {"imdb": "tt0110357"}
     ids: dict[str, str] | None = None
+    #: True for a film in the household's library (it has a path); absent from messages otherwise
+    owned: bool = False
 
     @classmethod
     def from_film(cls, film: Film, reasons: list[str]) -> "Recommendation":
         return cls(title=film.title, year=film.year, genres=list(film.genres), runtime=film.runtime,
                    rating=film.rating, family=film.family, description=film.description, reasons=reasons,
-                   path=film.path, ids=dict(film.ids) if film.ids else None)
+                   path=film.path, ids=dict(film.ids) if film.ids else None, owned=film.path is not None)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object published in the MQTT state message (path and ids only when known)."""
+        """The JSON object published in the MQTT state message (path, ids and owned only when known)."""
         d = asdict(self)
-        for key in ("path", "ids"):
-            if d[key] is None:
+        for key in ("path", "ids", "owned"):
+            if d[key] in (None, False):
                 del d[key]
         return d
 
@@ -122,6 +131,7 @@ class Recommender:
         self._baseline = catalog.policy.baseline
         self._allowed = (np.array([f.family for f in films], dtype=bool) if family_safe
                          else np.ones(n, dtype=bool))
+        self._unknown = np.array([not f.genres for f in films], dtype=bool)
         if family_safe and not self._allowed.any():
             log.warning("family_safe is on but %s has no film flagged family: nothing to recommend",
                         catalog.path)
@@ -139,12 +149,13 @@ class Recommender:
     def _load_state(self) -> None:
         if self.state_path is None or not self.history_size:
             return
-        try:
-            raw = self.state_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not os.path.lexists(self.state_path):
             return
-        except OSError as exc:
-            log.warning("recommendation history %s unreadable (%s); starting empty", self.state_path, exc)
+        try:  # the one bounded reader: a FIFO or a link to /dev/zero here must not hang or fill memory
+            raw = read_user_text(self.state_path, ConfigError, "the recommendation history (JSON)",
+                                 max_bytes=MAX_HISTORY_BYTES)
+        except ConfigError as exc:
+            log.warning("recommendation history unusable (%s); starting empty", clean(exc, 300))
             return
         try:
             data = json.loads(raw)
@@ -160,7 +171,8 @@ class Recommender:
                 if idx is not None:
                     indices.append(idx)
         except (ValueError, KeyError, TypeError) as exc:
-            log.warning("recommendation history %s is corrupt (%s); ignoring it", self.state_path, exc)
+            log.warning("recommendation history %s is corrupt (%s); ignoring it", clean(self.state_path, 300),
+                        clean(exc, 200))
             return
         for idx in indices:
             self._remember(idx)
@@ -245,6 +257,7 @@ class Recommender:
         mix = self._mixture(mood, probabilities)
         scores = mix @ self._scores[self.strategy]
         weight = np.maximum(self._baseline + scores, 0.0)
+        weight[self._unknown] *= UNKNOWN_GENRES_FACTOR
         for g in np.flatnonzero((mix @ self._weights[self.strategy]) <= VETO):
             weight[self._genre_members[g]] = 0.0
         in_history = np.zeros(len(weight), dtype=bool)
@@ -265,6 +278,7 @@ class Recommender:
                 reasons = [f"nothing favoured is left for {phrase} ({self.strategy}); closest remaining match"]
             else:
                 reasons = self._reasons(idx, texts, blended) or [
+                    "in your library, genres unknown; picked for variety" if self._unknown[idx] else
                     f"no genre favoured or avoided for {phrase} ({self.strategy}); picked for variety"]
             if kind == "repeat":
                 reasons.append(f"shown again: every other choice was among the last {self.history_size} picks")

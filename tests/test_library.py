@@ -88,7 +88,7 @@ def make_library(root: Path) -> Path:
         "Alien (1979)/Alien (1979).avi": "",
         "Alien (1979)/movie.nfo": b"\x00\xff\xfe garbage",
         # not films, or not usable
-        "Tampopo (1985)/Tampopo (1985).mkv": "",          # unknown to the catalog and no .nfo: no genres
+        "Tampopo (1985)/Tampopo (1985).mkv": "",          # unknown to the catalog and no .nfo: genres unknown
         "Birthday party.mkv": "",                         # no year anywhere
         "Shows/Severance/tvshow.nfo": TVSHOW_NFO,
         "Shows/Severance/Severance S01E01.mkv": "",
@@ -138,7 +138,7 @@ def test_the_library_becomes_a_catalog_of_exactly_the_owned_films(library, base)
     catalog, report = library_catalog(library, base)
     assert sorted(by_title(catalog)) == sorted([
         "Heat", "Blade Runner", "Hot Fuzz", "Arrival", "Spirited Away", "Toy Story", "Seven Samurai",
-        "Paddington 2", "Paterson", "Coherence", "Amélie", "The Matrix", "Alien"])
+        "Paddington 2", "Paterson", "Coherence", "Amélie", "The Matrix", "Alien", "Tampopo"])
     assert report.duplicates == 1  # Spirited Away's second part
     assert [Path(p).name for p in report.no_genre] == ["Tampopo (1985).mkv"]
     assert [Path(p).name for p in report.no_year] == ["Birthday party.mkv"]
@@ -221,12 +221,12 @@ def test_mood_convert_catalog_library_writes_a_catalog_and_names_what_it_skipped
     out = tmp_path / "mine.json"
     run = convert_cli("--library", str(library), "--out", str(out))
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip().startswith(f"{out}: 13 films from ")
+    assert run.stdout.strip().startswith(f"{out}: 14 films from ")
     assert "skipped " + str(library / "The Matrix (1999)" / "The Matrix (1999).nfo") + ": not valid XML" in run.stderr
-    assert "left out " + str(library / "Tampopo (1985)" / "Tampopo (1985).mkv") in run.stderr
+    assert "unknown genres " + str(library / "Tampopo (1985)" / "Tampopo (1985).mkv") in run.stderr
     assert "Traceback" not in run.stderr
     catalog = load_catalog(out)
-    assert len(catalog) == 13 and all(f.path for f in catalog.films)
+    assert len(catalog) == 14 and all(f.path for f in catalog.films)
     doc = json.loads(out.read_text())
     assert doc["films"][0]["path"] and "policy" in doc
 
@@ -255,7 +255,7 @@ def test_the_daemon_picks_from_recommend_library(library, tmp_path, broker):
         msg = sub.wait_for("mood-edge/libdev/state", lambda m: json.loads(m.payload)["recommendations"])
         picks = json.loads(msg.payload)["recommendations"]
         owned = {str(p) for p in library.rglob("*")}
-        assert all(p["path"] in owned for p in picks), picks
+        assert all(p["path"] in owned and p["owned"] is True for p in picks), picks
         jsonschema = pytest.importorskip("jsonschema")
         jsonschema.validate(json.loads(msg.payload), json.loads((ROOT / "docs/state.schema.json").read_text()))
     finally:
@@ -274,5 +274,5 @@ def test_a_file_name_that_is_not_utf8_is_left_out_and_named(tmp_path, base):
     bad = os.fsencode(str(lib)) + b"/Caf\xe9 Society (2016).mkv"
     open(bad, "wb").close()
     catalog, report = library_catalog(lib, base)
-    assert len(catalog) == 13 and len(report.bad_names) == 1 and "Caf" in report.bad_names[0]
+    assert len(catalog) == 14 and len(report.bad_names) == 1 and "Caf" in report.bad_names[0]
     json.dumps(catalog.to_dict(), ensure_ascii=False).encode("utf-8")  # publishable

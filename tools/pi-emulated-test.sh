@@ -380,9 +380,9 @@ check_layout() {
     pass "the unit's state directory is /var/lib/mood-edge (StateDirectory=mood-edge)"
     run_fg chroot_run "$LOGS/versions.txt" 300 /opt/mood-edge/venv/bin/python -c '
 import importlib.metadata as m, platform, sys
-import numpy, cv2, paho.mqtt, ai_edge_litert
+import numpy, cv2, paho.mqtt, ai_edge_litert, defusedxml
 print("python", platform.python_version(), platform.machine())
-for name in ("mood-edge", "ai-edge-litert", "opencv-python-headless", "numpy", "paho-mqtt"):
+for name in ("mood-edge", "ai-edge-litert", "opencv-python-headless", "numpy", "paho-mqtt", "defusedxml"):
     print(name, m.version(name))
 print("numpy from", numpy.__file__.rsplit("/numpy/", 1)[0])
 ' || { show "$LOGS/versions.txt"; fail "the venv cannot import its packages"; }
