@@ -30,14 +30,23 @@ def warn_password_on_command_line(url: str | None, option: str = "--broker") -> 
                     option)
 
 
+#: the systemd credential (LoadCredential=mqtt-password:...) that holds the password
+CREDENTIAL = "mqtt-password"
+
+
 def resolve_credentials(cfg: MqttConfig, origin: str = "mqtt.broker") -> tuple[str, str]:
-    """Username and password from the URL, the config, a file or the environment (precedence:
-    environment > file > config > URL). Never logged."""
+    """Username and password from the URL, the config, a file, a systemd credential or the
+    environment (precedence: environment > credential > file > config > URL). Never logged.
+    The credential is how install.sh --with-broker hands the daemon its local broker password."""
     url = parse_broker(cfg.broker, origin=origin)
     username = os.environ.get("MOOD_EDGE_MQTT_USERNAME") or cfg.username or url.username
     password = cfg.password or url.password
-    if cfg.password_file:
-        password = read_user_text(cfg.password_file, ConfigError, "a readable file holding the password",
-                                  max_bytes=MAX_PASSWORD_FILE_BYTES, field="mqtt.password_file").strip()
+    files = [(cfg.password_file, "mqtt.password_file")] if cfg.password_file else []
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if credentials and os.path.isfile(os.path.join(credentials, CREDENTIAL)):
+        files.append((os.path.join(credentials, CREDENTIAL), f"systemd credential {CREDENTIAL}"))
+    for path, what in files:
+        password = read_user_text(path, ConfigError, "a readable file holding the password",
+                                  max_bytes=MAX_PASSWORD_FILE_BYTES, field=what).strip()
     password = os.environ.get("MOOD_EDGE_MQTT_PASSWORD") or password
     return username, password
