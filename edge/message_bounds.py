@@ -51,59 +51,81 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _report_limit = RateLimit(60.0)
 
 
-def _text(value: str, key: str, where: str, cuts: list[str]) -> Any:
+def _where(trail: list[Any]) -> str:
+    """``recommendations[0].ids.imdb`` from the keys and indexes walked (built only for a cut)."""
+    out = ""
+    for step in trail:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _text(value: str, key: str, trail: list[Any], cuts: list[str]) -> Any:
     if not value.isascii():
         value = _SURROGATE.sub("\ufffd", value)  # unencodable in UTF-8: paho would raise
     if key in ID_LIMITS:
         if len(value) > ID_LIMITS[key]:
-            cuts.append(f"{where} ({len(value)} characters, over {ID_LIMITS[key]}: dropped)")
+            cuts.append(f"{_where(trail)} ({len(value)} characters, over {ID_LIMITS[key]}: dropped)")
             return _DROP
         return value
     limit = TEXT_LIMITS.get(key, DEFAULT_TEXT_LIMIT)
     if len(value) > limit:
-        cuts.append(f"{where} ({len(value)} characters, cut to {limit})")
+        cuts.append(f"{_where(trail)} ({len(value)} characters, cut to {limit})")
         return value[: limit - 1] + "…"
     return value
 
 
-def _walk(value: Any, key: str, where: str, cuts: list[str]) -> Any:
-    if isinstance(value, str):
-        return _text(value, key, where, cuts)
-    if isinstance(value, bool) or value is None or isinstance(value, float):
+def _walk(value: Any, key: str, trail: list[Any], cuts: list[str]) -> Any:
+    """``value`` within its limits; ``trail`` is the path to it (keys and indexes), for the log."""
+    kind = type(value)
+    if kind is str:
+        return _text(value, key, trail, cuts)
+    if kind is float or kind is bool or value is None:
         return value
-    if isinstance(value, int):
+    if kind is int:
         if abs(value) >= _MAX_INT:
-            cuts.append(f"{where} (a {value.bit_length()}-bit integer: null)")
+            cuts.append(f"{_where(trail)} (a {value.bit_length()}-bit integer: null)")
             return None
         return value
     limit = ITEM_LIMITS.get(key, DEFAULT_ITEM_LIMIT)
     if isinstance(value, (list, tuple)):
         if len(value) > limit:
-            cuts.append(f"{where} ({len(value)} items, kept {limit})")
-        items = (_walk(v, key, f"{where}[{i}]", cuts) for i, v in enumerate(value[:limit]))
-        return [v for v in items if v is not _DROP]
+            cuts.append(f"{_where(trail)} ({len(value)} items, kept {limit})")
+        out_list = []
+        for i, item in enumerate(value[:limit]):
+            trail.append(i)
+            item = _walk(item, key, trail, cuts)
+            trail.pop()
+            if item is not _DROP:
+                out_list.append(item)
+        return out_list
     if isinstance(value, dict):
         if len(value) > limit:
-            cuts.append(f"{where} ({len(value)} entries, kept {limit})")
+            cuts.append(f"{_where(trail)} ({len(value)} entries, kept {limit})")
         out = {}
         for k, v in list(value.items())[:limit]:
-            name = str(k)
+            name = k if type(k) is str else str(k)
             if len(name) > KEY_LIMIT:
-                cuts.append(f"{where}: a {len(name)}-character key (dropped)")
+                cuts.append(f"{_where(trail)}: a {len(name)}-character key (dropped)")
                 continue
+            trail.append(name)
             # an ids object's values are ids, whatever they are called
-            v = _walk(v, key if key == "ids" else name, f"{where}.{name}" if where else name, cuts)
+            v = _walk(v, key if key == "ids" else name, trail, cuts)
+            trail.pop()
             if v is not _DROP:
                 out[name] = v
         return out
-    return _text(str(value), key, where, cuts)
+    if isinstance(value, int):  # an int subclass (IntEnum): as a plain int
+        return _walk(int(value), key, trail, cuts)
+    if isinstance(value, float):  # a float subclass (numpy.float64): as a plain float
+        return float(value)
+    return _text(str(value), key, trail, cuts)
 
 
 def bound_state(data: dict[str, Any]) -> str:
     """``data`` as compact JSON with every field within its limit and the whole under
     :data:`MAX_STATE_BYTES`; what was cut is logged, naming the field."""
     cuts: list[str] = []
-    bounded = _walk(data, "", "", cuts)
+    bounded = _walk(data, "", [], cuts)
     text = json.dumps(bounded, separators=(",", ":"), ensure_ascii=False)
     size = len(text.encode("utf-8"))
     films = bounded.get("recommendations")
