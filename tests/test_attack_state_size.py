@@ -18,6 +18,7 @@ import pytest
 from daemon_helpers import ROOT, astronaut_folder, daemon_cmd, fast_config
 from edge import message_bounds
 from edge.message_bounds import MAX_STATE_BYTES
+from edge.config import MqttConfig
 from edge.messages import parse_state
 from edge.mqtt import readable_reason
 from mqtt_helpers import Mosquitto, Subscriber
@@ -122,3 +123,31 @@ def test_a_900000_digit_imdb_url_nfo_keeps_the_daemon_connected_and_displays_fed
     finally:
         sub.close()
         broker.stop()
+
+
+def test_a_broker_dropping_an_oversize_publish_is_logged_with_the_reason_explained(caplog):
+    from edge.mqtt import Connection
+
+    broker = Mosquitto(extra_conf="max_packet_size 2000\n").start()
+    conn = Connection(MqttConfig(broker=broker.url, reconnect_min_s=1, reconnect_max_s=1), "oversize-test")
+    try:
+        conn.start()
+        assert conn.wait_connected(15)
+        with caplog.at_level(logging.WARNING, logger="edge.mqtt"):
+            conn.publish("mood-edge/big/state", "x" * 5000, qos=1)
+            _wait(lambda: any("lost the broker" in r.getMessage() for r in caplog.records))
+        line = next(r.getMessage() for r in caplog.records if "lost the broker" in r.getMessage())
+        assert "the broker closed the connection" in line and "max_packet_size" in line
+        assert conn.wait_connected(15)  # and it reconnects
+    finally:
+        conn.stop()
+        broker.stop()
+
+
+def _wait(predicate, timeout: float = 15.0) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "did not happen"
+        time.sleep(0.05)
