@@ -22,14 +22,15 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, TypeVar
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
+from .camera_watch import CameraWatch  # noqa: F401 - re-exported
 from .config import CameraConfig
 from .detectors.base import to_gray  # noqa: F401 - also re-exported
-from .errors import SourceError
+from .errors import BadFrame, SourceError
 from .geometry import Box
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,8 @@ class VideoCaptureSource(Source):
         self.live, self.must_exist = not is_file, is_file
         self.description = f"file:{target}" if is_file else f"v4l2:{target}"
         self._cap: cv2.VideoCapture | None = None
+        #: a non-looping file without one decodable frame has said so (its next read is the end)
+        self._reported_empty = False
 
     def _open(self) -> None:
         if self.is_file and not Path(str(self.target)).is_file():
@@ -223,8 +226,10 @@ class VideoCaptureSource(Source):
             ok, image = self._cap.read()
         if not ok or image is None or image.size == 0:
             if self.is_file and not (self.loop and self._index > 0):
-                if self._index == 0:
-                    raise SourceError("contains no frames", path=self.target, expected="a video OpenCV can decode")
+                if self._index == 0 and not self._reported_empty:
+                    # a bad frame, not a dead camera: reopening at once and failing again flooded the log
+                    self._reported_empty = not self.loop  # a looping file is tried again (with backoff)
+                    raise BadFrame("contains no frames", path=self.target, expected="a video OpenCV can decode")
                 return None
             raise SourceError("returned no frame", path=self.description)
         if image.ndim == 3 and image.shape[2] == 4:
@@ -267,7 +272,7 @@ class ImageFolderSource(Source):
             self._pos = 0
         path = self._files[self._pos]
         self._pos += 1
-        return load_image(path)
+        return load_image(path)  # BadFrame when it cannot be decoded: the next read takes the next one
 
 
 def load_gray(path: str | Path) -> np.ndarray:
@@ -297,7 +302,8 @@ def _load(path: str | Path, flags: int) -> np.ndarray:
     except cv2.error:  # e.g. a header that claims more pixels than OpenCV allows
         image = None
     if image is None or image.size == 0:
-        raise SourceError("is not an image OpenCV can decode", path=path, expected="PNG, JPEG, BMP, ...")
+        # this one image, not its folder (a file that vanished is: OSError above, and the folder is re-listed)
+        raise BadFrame("is not an image OpenCV can decode", path=path, expected="PNG, JPEG, BMP, ...")
     return image
 
 
@@ -434,50 +440,3 @@ def open_source(cfg: CameraConfig) -> Source:
                           expected='"picamera2", "v4l2:N", "file:PATH" or "dir:PATH"')
     source.region = valid_region(region)  # no sensor crop here: a software crop of every frame
     return source
-
-
-class CameraWatch:
-    """The camera's health for the daemon: opens the source, says why it does not open once (the
-    same reason again goes to DEBUG: a camera may stay away for days), knows whether it is up or
-    down, and gives the backoff between reopening attempts (``retry_s`` doubling to ``retry_max_s``)."""
-
-    def __init__(self, retry_s: float, retry_max_s: float) -> None:
-        self.retry_s, self.retry_max_s = retry_s, retry_max_s
-        #: "ok" or "down", as the state message's ``camera`` field says
-        self.status = "ok"
-        self._log = logging.getLogger("edge.daemon")  # the daemon's log lines, as before they moved here
-        #: the reason last logged for a camera that does not open
-        self._problem: str | None = None
-
-    def try_open(self, source: Source) -> bool:
-        """Open ``source``; False (and the reason logged, once) when it does not open."""
-        try:
-            source.open()
-        except SourceError as exc:
-            if str(exc) != self._problem:
-                self._log.warning("camera: %s", exc)
-                self._problem = str(exc)
-            else:
-                self._log.debug("camera: %s", exc)
-            return False
-        self._problem = None
-        return True
-
-    def went_down(self, reason: str) -> bool:
-        """Mark it down; True when it was up until now (the moment to tell the world)."""
-        if self.status == "down":
-            return False
-        self._log.warning("camera down: %s; retrying with backoff", reason)
-        self.status = "down"
-        return True
-
-    def came_back(self, source: Source) -> None:
-        self._log.info("camera back: %s", source.description)
-        self.status = "ok"
-
-    def delays(self) -> Iterator[float]:
-        """The waits between reopening attempts: retry_s, doubled each time, at most retry_max_s."""
-        delay = self.retry_s
-        while True:
-            yield delay
-            delay = min(delay * 2, self.retry_max_s)

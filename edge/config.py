@@ -23,8 +23,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Mapping, get_args, get_origin, get_type_hints
-from urllib.parse import unquote, urlsplit
 
+from .broker_url import BrokerUrl, mask_url, parse_broker  # noqa: F401 - re-exported
 from .detectors import kinds as detector_kinds  # the registry: imports no model until asked
 from .errors import ConfigError, read_user_text
 from .paths import default_catalog, default_model
@@ -518,11 +518,6 @@ def _shown(key: str, value: Any) -> str:
     return repr(value)
 
 
-def mask_url(url: str) -> str:
-    """``mqtt://user:secret@host`` -> ``mqtt://user:***@host``."""
-    return re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", url)
-
-
 def _checked(f: _Field, value: Any, path: str | None, key: str) -> Any:
     value = _coerce(value, f.type, path, key)
     if f.rule and value is not None and not f.rule.test(value):
@@ -653,35 +648,6 @@ def apply_overrides(cfg: Config, overrides: Mapping[str, Any], origin: str = "co
     for key, value in given.items():
         _set(cfg, key, value, origin)
     cross_check(cfg, origin, given)
-
-
-@dataclass
-class BrokerUrl:
-    host: str
-    port: int
-    tls: bool
-    username: str
-    password: str
-
-
-def parse_broker(url: str, origin: str = "mqtt.broker") -> BrokerUrl:
-    """``mqtt://[user:pass@]host[:port]`` (1883) or ``mqtts://...`` (8883)."""
-    expected = "mqtt://[user:pass@]host[:port] or mqtts://..."
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:  # e.g. an unclosed "[" of an IPv6 address
-        raise ConfigError(f"got {mask_url(url)!r}: {exc}", path=origin, field="broker", expected=expected) from None
-    if (parts.scheme not in ("mqtt", "mqtts") or not parts.hostname
-            or any(c.isspace() or not c.isprintable() for c in parts.hostname)):
-        raise ConfigError(f"got {mask_url(url)!r}", path=origin, field="broker", expected=expected)
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError(f"bad port in {mask_url(url)!r}", path=origin, field="broker",
-                          expected="a port between 1 and 65535") from None
-    tls = parts.scheme == "mqtts"
-    return BrokerUrl(host=parts.hostname, port=port or (8883 if tls else 1883), tls=tls,
-                     username=unquote(parts.username or ""), password=unquote(parts.password or ""))
 
 
 def to_dict(cfg: Config) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from .classify import Classifier, FacePrediction
 from .config import Config, detector_kinds
 from .debug import FaceCropWriter, debug_dir
 from .detect import Detector, Face, make_detector
-from .errors import ConfigError, SourceError
+from .errors import BadFrame, ConfigError, SourceError
 from .labels import LABEL_SETS
 from .library import library_catalog
 from .messages import StateMessage
@@ -279,6 +279,9 @@ class Daemon:
                     break
                 try:
                     frame = source.read()
+                except BadFrame as exc:  # skipped and counted; the source stays open, the next frame is read
+                    self._sleep_alive(pipe.camera.bad_frame(str(exc)))
+                    continue
                 except SourceError as exc:
                     self._camera_down(str(exc))
                     source.close()  # reopened by _wait_for_camera, with backoff and the watchdog fed
@@ -286,6 +289,7 @@ class Daemon:
                 if frame is None:
                     log.info("end of %s after %d frames", source.description, self.frames)
                     break
+                pipe.camera.good_frame()
                 pipe.step(frame)
                 self.frames += 1
                 notify.watchdog()
@@ -304,7 +308,8 @@ class Daemon:
 
     def shutdown(self) -> None:
         notify.stopping()
-        log.info("stopping after %d frames", self.frames)
+        bad = self.pipeline.camera.bad_frames
+        log.info("stopping after %d frames%s", self.frames, f" ({bad} undecodable ones skipped)" if bad else "")
         if self.birth_watcher is not None:
             self.birth_watcher.cancel()
         self.pipeline.publisher.stop()

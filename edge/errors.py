@@ -49,6 +49,11 @@ class SourceError(MoodEdgeError):
     """A camera/video/image source cannot be opened or read."""
 
 
+class BadFrame(SourceError):
+    """One frame could not be decoded (a corrupt image in a folder, a file with no decodable frame):
+    the source itself is fine, so the frame is skipped and counted, not the camera reopened."""
+
+
 class DataError(MoodEdgeError):
     """Training/evaluation data (FER-2013 csv or folders, images) is malformed."""
 

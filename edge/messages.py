@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from edge.message_bounds import MAX_STATE_BYTES, bound_state  # noqa: F401 - re-exported
 from edge.textsafe import clean
 
 SCHEMA = 1
@@ -67,7 +68,8 @@ class StateMessage:
         return {"schema": SCHEMA, **data}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        """Compact JSON, every field and the whole bounded (edge.message_bounds: what is cut is logged)."""
+        return bound_state(self.to_dict())
 
     def same_content(self, other: "StateMessage | None") -> bool:
         """Equal apart from the timestamp of the update (decides whether to publish now)."""

@@ -20,7 +20,6 @@ works for all of them.
 from __future__ import annotations
 
 import logging
-import os
 import ssl
 import threading
 import time
@@ -31,7 +30,9 @@ from typing import Callable
 import paho.mqtt.client as mqtt
 
 from .config import MqttConfig, parse_broker
-from .errors import ConfigError, read_user_text
+from .credentials import (MAX_PASSWORD_FILE_BYTES, resolve_credentials,  # noqa: F401 - re-exported
+                          warn_password_on_command_line)
+from .errors import ConfigError
 from .ratelimit import RateLimit
 
 log = logging.getLogger(__name__)
@@ -40,38 +41,6 @@ MessageHandler = Callable[[str, bytes], None]
 
 
 # -- credentials and TLS -------------------------------------------------------------------------
-#: a password file holds one line; a larger one is a mistake (or a device)
-MAX_PASSWORD_FILE_BYTES = 64 * 1024
-
-
-def warn_password_on_command_line(url: str | None, option: str = "--broker") -> None:
-    """Say so when a password came in a command-line URL: every local user can read it in
-    /proc/PID/cmdline (and ``ps``), for as long as the process runs."""
-    if not url:
-        return
-    try:
-        password = parse_broker(url, origin=option).password
-    except ConfigError:
-        return  # the URL's own check reports it
-    if password:
-        log.warning("%s carries a password: every user of this machine can read it in the process list. "
-                    "Use MOOD_EDGE_MQTT_PASSWORD or mqtt.password_file instead (the URL keeps only the user name)",
-                    option)
-
-
-def resolve_credentials(cfg: MqttConfig, origin: str = "mqtt.broker") -> tuple[str, str]:
-    """Username and password from the URL, the config, a file or the environment (precedence:
-    environment > file > config > URL). Never logged."""
-    url = parse_broker(cfg.broker, origin=origin)
-    username = os.environ.get("MOOD_EDGE_MQTT_USERNAME") or cfg.username or url.username
-    password = cfg.password or url.password
-    if cfg.password_file:
-        password = read_user_text(cfg.password_file, ConfigError, "a readable file holding the password",
-                                  max_bytes=MAX_PASSWORD_FILE_BYTES, field="mqtt.password_file").strip()
-    password = os.environ.get("MOOD_EDGE_MQTT_PASSWORD") or password
-    return username, password
-
-
 def configure_auth(client: mqtt.Client, cfg: MqttConfig, origin: str = "mqtt.broker") -> None:
     """Credentials, and TLS when the URL is ``mqtts://`` or ``mqtt.tls`` is set."""
     username, password = resolve_credentials(cfg, origin)
@@ -225,6 +194,15 @@ def _drop_queued(client: mqtt.Client) -> int:
     return count
 
 
+def readable_reason(reason_code: object) -> str:
+    """paho says "Unspecified error" whenever the socket closed under it; say what that means."""
+    text = str(reason_code)
+    if text == "Unspecified error":  # MQTT 3.1.1 has no reason codes: the broker just closed the socket
+        return ("the broker closed the connection: mosquitto does so for a packet over its max_packet_size, "
+                "another client taking this client id, a bad packet or its own restart; its log says which")
+    return text
+
+
 @dataclass
 class ConnectionStats:
     connects: int = 0
@@ -259,7 +237,7 @@ class Connection:
     ``edge.paho``; ``None`` keeps both quiet, for a caller that shows news its own way (``watch``).
     The ``on_*`` callbacks run on paho's network thread: ``on_connect()`` after every (re)connect,
     ``on_refused(reason)`` when the broker says no, ``on_disconnect(reason)`` whenever the socket
-    closes.
+    closes, ``on_fail(reason)`` after each attempt that reached no broker.
     """
 
     def __init__(self, cfg: MqttConfig, client_id: str, *, origin: str = "mqtt.broker",
@@ -268,7 +246,8 @@ class Connection:
                  problems: logging.Logger | None = log,
                  on_connect: Callable[[], None] | None = None,
                  on_refused: Callable[[str], None] | None = None,
-                 on_disconnect: Callable[[str], None] | None = None) -> None:
+                 on_disconnect: Callable[[str], None] | None = None,
+                 on_fail: Callable[[str], None] | None = None) -> None:
         self.cfg = cfg
         self.origin = origin
         self.url = parse_broker(cfg.broker, origin=origin)
@@ -280,6 +259,7 @@ class Connection:
         self._on_connect_hook = on_connect
         self._on_refused_hook = on_refused
         self._on_disconnect_hook = on_disconnect
+        self._on_fail_hook = on_fail
         self._subscriptions: dict[str, MessageHandler] = {}
         self._connected = threading.Event()
         self._started = False
@@ -390,6 +370,8 @@ class Connection:
         if isinstance(exc, ssl.SSLCertVerificationError):
             hint = " (is mqtt.ca_file the CA that signed the broker's certificate?)"
         self._report(f"cannot connect to {self.url.host}:{self.url.port}: {reason}{hint}")
+        if self._on_fail_hook is not None:
+            self._on_fail_hook(f"{reason}{hint}")
 
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason_code: object,
                     properties: object = None) -> None:
@@ -430,7 +412,7 @@ class Connection:
             self.stats.disconnects += 1
             self.stats.last_disconnect = time.monotonic()
             if self._started:
-                self._problem = f"lost the broker ({reason_code})"
+                self._problem = f"lost the broker ({readable_reason(reason_code)})"
                 if self._log is not None:
                     self._log.warning("MQTT: %s; retrying with backoff up to %.0fs", self._problem,
                                       self.reconnect_s[1])
@@ -438,10 +420,13 @@ class Connection:
             self._refused = False
         elif self._started:  # closed before any CONNACK: not an MQTT broker, or TLS expected
             self.stats.failures += 1
-            self._report(f"{self.url.host}:{self.url.port} closed the connection before accepting it ({reason_code}; "
-                         f"is it an MQTT {'TLS' if self.tls else 'plain'} port? mqtt:// is plain, mqtts:// is TLS)")
+            why = (f"closed the connection before accepting it ({reason_code}; is it an MQTT "
+                   f"{'TLS' if self.tls else 'plain'} port? mqtt:// is plain, mqtts:// is TLS)")
+            self._report(f"{self.url.host}:{self.url.port} {why}")
+            if self._on_fail_hook is not None:
+                self._on_fail_hook(why)
         if self._on_disconnect_hook is not None:
-            self._on_disconnect_hook(str(reason_code))
+            self._on_disconnect_hook(readable_reason(reason_code))
 
     def _on_oversized(self, size: int) -> None:
         self.stats.oversized += 1

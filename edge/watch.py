@@ -37,6 +37,8 @@ each was picked) and whether the device is online. On a terminal the view refres
 with --plain (or when stdout is not a terminal) it prints one line per event, for pipes and logs.
 
 A payload that is not a valid state message is reported as a warning on stderr and skipped.
+Without a broker it says so, and keeps retrying with backoff (1 s doubling to 15 s), showing the
+status, until the broker is there or --timeout passes.
 
 examples:
   mood-edge watch --broker mqtt://pi.local
@@ -46,7 +48,7 @@ examples:
 exit status:
   0  done (--count reached, or --timeout passed without --count)
   1  --timeout passed before --count state messages arrived
-  2  a usage or connection error (bad URL, unreachable broker, refused credentials)
+  2  a usage or connection error (bad URL, refused credentials, or no broker reached before --timeout)
   130 interrupted (Ctrl-C)"""
 
 #: the word and the emoji shown for each mood; anything else is shown as sent
@@ -56,7 +58,6 @@ MOOD_EMOJI = {
 }
 
 _DEVICE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-CONNECT_TIMEOUT_S = 10.0
 #: events waiting for the main thread; more than this is a flood, and new messages are dropped
 MAX_QUEUED = 1000
 
@@ -94,6 +95,8 @@ class Screen:
         self.devices: dict[str, DeviceView] = {}
         self.notes: list[str] = []
         self.connected = False
+        #: why there is no connection yet, shown in the title line
+        self.status = ""
 
     def __enter__(self) -> "Screen":
         self.out.write("\x1b[?1049h\x1b[2J\x1b[?25l")
@@ -122,7 +125,8 @@ class Screen:
     def draw(self) -> None:
         width = max(40, shutil.get_terminal_size((100, 30)).columns)
         lines = [f"{self.BOLD}{self.title}{self.RESET}  "
-                 + (f"{self.GREEN}connected{self.RESET}" if self.connected else f"{self.YELLOW}connecting…{self.RESET}"),
+                 + (f"{self.GREEN}connected{self.RESET}" if self.connected
+                    else f"{self.YELLOW}{self.status or 'connecting…'}{self.RESET}"),
                  ""]
         if not self.devices:
             lines.append(f"{self.DIM}waiting for a device to publish…{self.RESET}")
@@ -194,7 +198,7 @@ class Watcher:
         self.connection = Connection(cfg.mqtt, f"mood-edge-watch-{uuid.uuid4().hex[:12]}", origin="--broker",
                                      keepalive_s=30, reconnect_s=(1, 15), problems=None,
                                      on_connect=self._on_connect, on_refused=self._on_refused,
-                                     on_disconnect=self._on_disconnect)
+                                     on_disconnect=self._on_disconnect, on_fail=self._on_fail)
         self.url = self.connection.url
         # availability first, so a retained "offline" is known before the retained state is shown
         for topic in (availability_topic(self.prefix, level), state_topic(self.prefix, level)):
@@ -215,6 +219,9 @@ class Watcher:
 
     def _on_disconnect(self, reason: str) -> None:
         self._put(("disconnected", reason))
+
+    def _on_fail(self, reason: str) -> None:
+        self._put(("unreachable", reason))
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         try:
@@ -287,14 +294,24 @@ def _config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def _never_crash_on_encoding() -> None:
+    """A terminal that cannot show a character gets "?" instead of a UnicodeEncodeError (an old
+    console in latin-1, an emoji, a U+FFFD that replaced a lone surrogate from the network)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
 def main(args: argparse.Namespace) -> int:
     cfg = _config(args)
+    _never_crash_on_encoding()
     out = sys.stdout
     tty = not args.plain and out.isatty()
     watcher = Watcher(cfg, args.device_id)
     where = f"{watcher.url.host}:{watcher.url.port}"
     deadline = time.monotonic() + args.timeout if args.timeout else None
-    connect_by = time.monotonic() + CONNECT_TIMEOUT_S
+    started, attempts = time.monotonic(), 0
     states = 0
     screen = Screen(out, f"mood-edge watch · {where} · {args.device_id}") if tty else None
     watcher.start()
@@ -306,14 +323,14 @@ def main(args: argparse.Namespace) -> int:
             if args.count and states >= args.count:
                 return 0
             if deadline is not None and now >= deadline:
+                if not watcher.connected.is_set() and attempts:
+                    raise MoodEdgeError(f"cannot reach the broker at {where}: no answer in {now - started:.0f} s "
+                                        f"({attempts} attempts)", field="--broker", expected="a running MQTT broker")
                 if args.count:
                     print(f"mood-edge watch: timed out after {args.timeout:g} s with {states} of "
                           f"{args.count} state message(s)", file=sys.stderr)
                     return 1
                 return 0
-            if not watcher.connected.is_set() and now >= connect_by:
-                raise MoodEdgeError(f"cannot reach the broker at {where} within {CONNECT_TIMEOUT_S:g} s",
-                                    field="--broker", expected="a running MQTT broker")
             wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - now))
             try:
                 item = watcher.events.get(timeout=wait)
@@ -326,8 +343,18 @@ def main(args: argparse.Namespace) -> int:
                 if kind == "refused":
                     raise MoodEdgeError(f"the broker at {where} refused the connection: {detail}",
                                         field="--broker", expected="valid credentials")
+                if kind == "unreachable":
+                    attempts += 1
+                    status = f"no broker at {where} ({clean(detail, 120)}); retrying with backoff, attempt {attempts}"
+                    if screen:
+                        screen.status = status
+                        screen.draw()
+                    else:
+                        log.warning("%s", status)
+                    continue
                 if screen:
                     screen.connected = kind == "connected"
+                    screen.status = "" if screen.connected else screen.status
                     if kind == "disconnected":
                         screen.note(f"lost the broker ({detail}); reconnecting")
                     screen.draw()

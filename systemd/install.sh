@@ -244,6 +244,27 @@ cert_matches_key() {
     [ -n "$crt" ] && [ "$crt" = "$key" ]
 }
 
+# local_broker_user: the daemon on this Pi logs in to its broker too (no listener takes anonymous
+# clients: mood-edge.conf, "Client ids"). Its user mood-edge-local gets a random password, kept in
+# $CONF_DIR/mqtt-password (0600) and handed to the service as a systemd credential (local-broker.conf).
+LOCAL_BROKER_USER=mood-edge-local
+local_broker_user() {
+    local pwfile="$CONF_DIR/mqtt-password" pw
+    if [ -s "$ROOT$pwfile" ] && grep -q "^$LOCAL_BROKER_USER:" "$ROOT$MOSQ_DIR/passwd" 2>/dev/null; then
+        note "kept broker user $LOCAL_BROKER_USER (password in $pwfile)"
+        return 0
+    fi
+    command -v mosquitto_passwd >/dev/null 2>&1 || {
+        note "warning: mosquitto_passwd not found: broker user $LOCAL_BROKER_USER not made"; return 0; }
+    pw=$(openssl rand -base64 24 | tr -d '/+=' | cut -c1-24)
+    mkdir -p "$ROOT$CONF_DIR"
+    (umask 077; printf '%s\n' "$pw" > "$ROOT$pwfile")
+    chmod 0600 "$ROOT$pwfile"
+    printf '%s\n' "$pw" | "$REPO/systemd/mosquitto/mood-edge-user.sh" --dir "$ROOT$MOSQ_DIR" --password-stdin \
+        add service "$LOCAL_BROKER_USER" >/dev/null
+    note "made broker user $LOCAL_BROKER_USER for the daemon on this Pi (password in $pwfile, 0600)"
+}
+
 install_broker() {
     local src="$REPO/systemd/mosquitto"
     keep "$src/mood-edge.conf" "$MOSQ_CONF" 0644
@@ -257,6 +278,7 @@ install_broker() {
         run chgrp mosquitto "$ROOT$MOSQ_DIR/$f"
     done
     put "$src/mood-edge-user.sh" "$APP/bin/mood-edge-user.sh" 0755
+    local_broker_user
     put "$src/make-certs.sh" "$APP/bin/make-certs.sh" 0755
     if [ -s "$ROOT$MOSQ_DIR/certs/server.crt" ] && [ -s "$ROOT$MOSQ_DIR/certs/server.key" ] \
         && cert_matches_key "$ROOT$MOSQ_DIR/certs"; then

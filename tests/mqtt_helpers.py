@@ -100,10 +100,13 @@ class Message:
 class Subscriber:
     """A real paho client that records every message on the topics it was given."""
 
-    def __init__(self, port: int, topics: list[str], host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int, topics: list[str], host: str = "127.0.0.1", *, username: str | None = None,
+                 password: str | None = None) -> None:
         self.messages: list[Message] = []
         self._cond = threading.Condition()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sub-{time.time_ns()}")
+        if username is not None:
+            self.client.username_pw_set(username, password)
         self.client.on_message = self._on_message
         self._topics = topics
         self.client.on_connect = lambda c, u, f, rc, p: [c.subscribe(t, qos=1) for t in self._topics]

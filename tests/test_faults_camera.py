@@ -110,15 +110,16 @@ def test_a_video_file_truncated_while_playing_goes_down_and_comes_back(tmp_path,
         assert stop_daemon(proc) == 0, log.text()[-2000:]
 
 
-def test_a_corrupt_image_is_reported_down_and_the_daemon_carries_on(tmp_path, broker, subscriber_factory):
+def test_a_corrupt_image_is_skipped_as_a_bad_frame_and_the_daemon_carries_on(tmp_path, broker, subscriber_factory):
+    """A bad frame is not a dead camera (issue 22 row 12): skipped, counted, logged once; the camera stays ok."""
     folder = astronaut_folder(tmp_path)
     (folder / "0001.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)  # a broken frame in the middle
     sub = subscriber_factory(broker.port, ["mood-edge/corrupt/state"])
     proc, log = run_daemon(tmp_path, broker, "corrupt", f"dir:{folder}")
     try:
-        down = sub.wait_for("mood-edge/corrupt/state", camera_is("down"), timeout=60)
-        sub.wait_for("mood-edge/corrupt/state", lambda m: m.t > down.t and camera_is("ok")(m))
-        assert "0001.png" in log.text()  # the log names the bad file
+        sub.wait_for("mood-edge/corrupt/state", lambda m: json.loads(m.payload)["mood"] == "happy", timeout=60)
+        log.wait_for(r"0001.png: is not an image")  # the log names the bad file
+        assert not any(camera_is("down")(m) for m in sub.on("mood-edge/corrupt/state"))
         sub.clear()
         sub.wait_for("mood-edge/corrupt/state")  # still running, still publishing
         assert proc.poll() is None

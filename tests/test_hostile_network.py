@@ -112,6 +112,7 @@ def test_the_daemons_client_id_is_not_derived_from_its_device_id_alone(tmp_path)
 def test_a_display_using_the_old_predictable_id_cannot_disconnect_the_daemon_on_loopback(broker, sessions,
                                                                                         tmp_path):
     pub = Publisher(MqttConfig(broker=f"mqtt://127.0.0.1:{broker.plain}", device_id="kitchen",
+                               username="mood-edge-local", password="local-secret",
                                reconnect_min_s=1, reconnect_max_s=1), state_dir=tmp_path)
     pub.start()
     try:
@@ -370,8 +371,8 @@ def test_watch_keeps_its_queue_bounded_under_a_flood():
         b.stop()
 
 
-def test_anonymous_loopback_clients_may_write_only_sensor_discovery_and_mood_edge(broker, clients, observer):
-    local = clients(broker.plain)
+def test_the_local_daemon_user_may_write_only_sensor_discovery_and_mood_edge(broker, clients, observer):
+    local = clients(broker.plain, username="mood-edge-local", password="local-secret")
     # allowed: success, or its MQTT 5 variant 0x10 "no matching subscribers"; refused: 0x87 not authorized
     assert not local.publish("homeassistant/sensor/mood_edge_kitchen/mood/config", "{}").is_failure
     assert not local.publish("mood-edge/kitchen/state", "{}").is_failure

@@ -208,9 +208,16 @@ def test_the_broker_files_are_laid_down_with_certificates(tmp_path):
     assert (etc / "conf.d/mood-edge.conf").read_text() == (ROOT / "systemd/mosquitto/mood-edge.conf").read_text()
     for name in ("acl", "acl-displays"):
         assert (etc / "mood-edge" / name).read_text() == (ROOT / "systemd/mosquitto" / name).read_text()
+    assert (etc / "mood-edge/passwd-displays").read_text() == ""
+    # one user: the daemon on this Pi, whose password is its systemd credential (local-broker.conf)
+    assert [line.split(":")[0] for line in (etc / "mood-edge/passwd").read_text().splitlines()] == ["mood-edge-local"]
     for name in ("passwd", "passwd-displays"):
-        assert (etc / "mood-edge" / name).read_text() == ""
         assert (etc / "mood-edge" / name).stat().st_mode & 0o777 == 0o640
+    secret = tmp_path / "etc/mood-edge/mqtt-password"
+    assert secret.stat().st_mode & 0o777 == 0o600 and len(secret.read_text().strip()) >= 20
+    dropin = (tmp_path / "etc/systemd/system/mood-edge.service.d/local-broker.conf").read_text()
+    assert "LoadCredential=mqtt-password:/etc/mood-edge/mqtt-password" in dropin
+    assert "Environment=MOOD_EDGE_MQTT_USERNAME=mood-edge-local" in dropin
     certs = etc / "mood-edge/certs"
     verify = subprocess.run(["openssl", "verify", "-CAfile", str(certs / "ca.crt"), str(certs / "server.crt")],
                             capture_output=True, text=True)

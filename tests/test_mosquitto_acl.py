@@ -63,6 +63,9 @@ def broker() -> Broker:
     _user(etc, "device", "livingroom", "lr-secret")
     _user(etc, "device", "kitchen", "k-secret")
     _user(etc, "display", "wall", "wall-secret")
+    _user(etc, "display", "tv", "tv-secret")
+    _user(etc, "service", "homeassistant", "ha-secret")
+    _user(etc, "service", "mood-edge-local", "local-secret")  # the daemon on the Pi (install.sh makes it)
     plain, tls, ws = free_port(), free_port(), free_port()
     conf = etc / "mood-edge.conf"
     conf.write_text(shipped_conf_on((BROKER_DIR / "mood-edge.conf").read_text(), etc, plain, tls, ws, log_all=True))
@@ -139,8 +142,8 @@ def clients():
 
 @pytest.fixture
 def observer(broker):
-    """An anonymous reader on the loopback listener, which may read every mood-edge topic."""
-    sub = Subscriber(broker.plain, ["mood-edge/#", "homeassistant/#"])
+    """Home Assistant on the Pi, on the loopback listener: it may read every mood-edge topic."""
+    sub = Subscriber(broker.plain, ["mood-edge/#", "homeassistant/#"], username="homeassistant", password="ha-secret")
     yield sub
     sub.close()
 

@@ -56,6 +56,8 @@ def pi():
     log = open(root / "mosquitto.log", "w+")
     proc = start_mosquitto(conf, (plain, tls, ws), log, "the installed config")
     proc.etc, proc.plain, proc.ws, proc.install_log = etc, plain, ws, run.stdout
+    # the daemon's own broker login, as install.sh made it (its password is the unit's credential)
+    proc.local_password = (root / "etc/mood-edge/mqtt-password").read_text().strip()
     yield proc
     proc.terminate()
     proc.wait(10)
@@ -92,7 +94,7 @@ def test_the_password_files_next_to_the_page_are_never_served(pi, path):
 
 @needs_browser
 def test_a_tv_opening_the_broker_port_asks_for_the_display_login_then_shows_the_mood(pi):
-    pub = Publisher(pi.plain)  # the daemon on the Pi: loopback, anonymous
+    pub = Publisher(pi.plain, "mood-edge-local", pi.local_password)  # the daemon on the Pi: loopback
     pub("mood-edge/livingroom/availability", "online")
     pub("mood-edge/livingroom/state", state("livingroom", mood="happy"))
     browser = Browser()

@@ -1,0 +1,52 @@
+"""Broker credentials: where the user name and password come from, and a warning when a password
+sits on a command line. No paho here (edge/mqtt.py is the one module that talks to it)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from .config import MqttConfig, parse_broker
+from .errors import ConfigError, read_user_text
+
+log = logging.getLogger("edge.mqtt")
+
+#: a password file holds one line; a larger one is a mistake (or a device)
+MAX_PASSWORD_FILE_BYTES = 64 * 1024
+
+
+def warn_password_on_command_line(url: str | None, option: str = "--broker") -> None:
+    """Say so when a password came in a command-line URL: every local user can read it in
+    /proc/PID/cmdline (and ``ps``), for as long as the process runs."""
+    if not url:
+        return
+    try:
+        password = parse_broker(url, origin=option).password
+    except ConfigError:
+        return  # the URL's own check reports it
+    if password:
+        log.warning("%s carries a password: every user of this machine can read it in the process list. "
+                    "Use MOOD_EDGE_MQTT_PASSWORD or mqtt.password_file instead (the URL keeps only the user name)",
+                    option)
+
+
+#: the systemd credential (LoadCredential=mqtt-password:...) that holds the password
+CREDENTIAL = "mqtt-password"
+
+
+def resolve_credentials(cfg: MqttConfig, origin: str = "mqtt.broker") -> tuple[str, str]:
+    """Username and password from the URL, the config, a file, a systemd credential or the
+    environment (precedence: environment > credential > file > config > URL). Never logged.
+    The credential is how install.sh --with-broker hands the daemon its local broker password."""
+    url = parse_broker(cfg.broker, origin=origin)
+    username = os.environ.get("MOOD_EDGE_MQTT_USERNAME") or cfg.username or url.username
+    password = cfg.password or url.password
+    files = [(cfg.password_file, "mqtt.password_file")] if cfg.password_file else []
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if credentials and os.path.isfile(os.path.join(credentials, CREDENTIAL)):
+        files.append((os.path.join(credentials, CREDENTIAL), f"systemd credential {CREDENTIAL}"))
+    for path, what in files:
+        password = read_user_text(path, ConfigError, "a readable file holding the password",
+                                  max_bytes=MAX_PASSWORD_FILE_BYTES, field=what).strip()
+    password = os.environ.get("MOOD_EDGE_MQTT_PASSWORD") or password
+    return username, password
