@@ -250,7 +250,7 @@ class Watcher:
 
 # -- the command -----------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="PATH",
+    parser.add_argument("-c", "--config", metavar="PATH",
                         help="read broker, credentials, TLS files and topic prefix from this config's [mqtt]")
     parser.add_argument("--broker", metavar="URL",
                         help="mqtt://[user@]host[:port] or mqtts://... (default: the config's, "
