@@ -1,0 +1,50 @@
+"""Native libraries' own stderr chatter, kept out of the user's terminal the clean way each allows.
+
+* LiteRT prints ``INFO: Created TensorFlow Lite XNNPACK delegate for CPU.`` from C++ on the first
+  model load; its logger reads no environment variable and exports no setter, so the load runs
+  with file descriptor 2 caught and every other line passed on (:func:`without_native_info`).
+* FFmpeg, inside OpenCV, prints ``[mjpeg @ 0x...] huffman table decode error`` and the like for
+  every damaged frame, ahead of our own one-line error: OpenCV's ``OPENCV_FFMPEG_LOGLEVEL`` (read
+  when it first opens a video) keeps only FFmpeg's fatal messages. A user's own setting wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+from typing import Iterator
+
+#: AV_LOG_FATAL: set on import, before the camera module opens any video
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
+
+#: what LiteRT prints from C++ on every first model load (its own logger, which no environment
+#: variable or exported symbol turns down): not news to a user
+_NATIVE_NOISE = re.compile(rb"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.\r?$")
+
+
+@contextlib.contextmanager
+def without_native_info() -> Iterator[None]:
+    """Run a block with file descriptor 2 caught in a temporary file, then pass on every line
+    but LiteRT's "Created ... XNNPACK delegate" note (anything else, a native warning or error
+    from another thread, still reaches stderr, only a moment later)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to keep clean
+        yield
+        return
+    sys.stderr.flush()  # what Python wrote before goes out first, in order
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            kept = [line for line in caught.read(1 << 20).splitlines(keepends=True)
+                    if not _NATIVE_NOISE.match(line.rstrip(b"\n"))]
+            if kept:
+                os.write(2, b"".join(kept))
