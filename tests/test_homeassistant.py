@@ -224,3 +224,10 @@ def test_the_daemon_publishes_discovery_retained_and_again_when_home_assistant_c
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+
+
+def test_sensors_turn_unavailable_when_the_heartbeat_stops_like_every_other_display(cfg):
+    from edge.display_state import STALE_AFTER_HEARTBEATS
+
+    cfg.mqtt.heartbeat_s = 60
+    assert {p["expire_after"] for p in payloads(cfg).values()} == {STALE_AFTER_HEARTBEATS * 60}
