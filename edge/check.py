@@ -192,7 +192,7 @@ def advice(cfg: Config, far_m: float | None, reliable_px: float, width_px: int) 
         out.append(f"  - camera.width/height: a larger capture; {far_m:.1f} m needs about "
                    f"{cfg.camera.width * zoom:.0f} px wide with this lens;")
     if cfg.detector.kind != "blazeface_scan":
-        out.append('  - detector.kind = "blazeface_scan" (reads 0.5-5 m from a 1280-wide capture; README "Distance");')
+        out.append('  - detector.kind = "blazeface_scan" (reads 0.5-5 m from a 1280-wide capture; docs/detectors.md);')
     else:
         options = cfg.detector.options.get("blazeface_scan")
         scan_w = getattr(options, "width", 800) or width_px
