@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from typing import Iterator
 
 #: AV_LOG_FATAL: set on import, before the camera module opens any video
@@ -25,11 +26,20 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
 _NATIVE_NOISE = re.compile(rb"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.\r?$")
 
 
+#: one redirection of fd 2 at a time (two model loads in two threads must not swap stderr)
+_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def without_native_info() -> Iterator[None]:
     """Run a block with file descriptor 2 caught in a temporary file, then pass on every line
     but LiteRT's "Created ... XNNPACK delegate" note (anything else, a native warning or error
     from another thread, still reaches stderr, only a moment later)."""
+    with _LOCK:
+        yield from _caught()
+
+
+def _caught() -> Iterator[None]:
     try:
         saved = os.dup(2)
     except OSError:  # no stderr at all: nothing to keep clean
