@@ -16,7 +16,7 @@ import re
 import sys
 import tempfile
 import threading
-from typing import Iterator
+from typing import IO, Iterator
 
 #: AV_LOG_FATAL: set on import, before the camera module opens any video
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
@@ -39,14 +39,27 @@ def without_native_info() -> Iterator[None]:
         yield from _caught()
 
 
+def _scratch() -> IO[bytes]:
+    """Where fd 2 goes meanwhile: memory (memfd) where Linux has it, else a temporary file."""
+    if hasattr(os, "memfd_create"):
+        return open(os.memfd_create("mood-edge-stderr", os.MFD_CLOEXEC), "w+b")
+    return tempfile.TemporaryFile()
+
+
 def _caught() -> Iterator[None]:
     try:
         saved = os.dup(2)
     except OSError:  # no stderr at all: nothing to keep clean
         yield
         return
+    try:
+        caught = _scratch()
+    except OSError:  # nowhere to put it (a sandbox that refuses both): leave fd 2 alone
+        os.close(saved)
+        yield
+        return
     sys.stderr.flush()  # what Python wrote before goes out first, in order
-    with tempfile.TemporaryFile() as caught:
+    with caught:
         os.dup2(caught.fileno(), 2)
         try:
             yield
