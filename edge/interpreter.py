@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelError
-from .native import without_native_info
+from .native import announced, without_native_info
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ def load_interpreter(path: str | Path, num_threads: int = 2, input_shape: list[i
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"not a valid TFLite model ({first})", path=path,
                          expected="a .tflite flatbuffer written by mood-convert") from None
-    log.debug("loaded %s with %s (%d threads)", path.name, runtime, num_threads)
+    log.debug("loaded %s with %s (%d threads%s)", path.name, runtime, num_threads,
+              ", XNNPACK delegate" if announced["xnnpack"] else "")
     return interpreter
 
 

@@ -26,6 +26,10 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
 _NATIVE_NOISE = re.compile(rb"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.\r?$")
 
 
+#: set once LiteRT has announced its XNNPACK delegate (it does so once per process): the fast
+#: kernels are in use, not a fallback (logged at debug by the model loader, checked by the tests)
+announced = {"xnnpack": False}
+
 #: one redirection of fd 2 at a time (two model loads in two threads must not swap stderr)
 _LOCK = threading.Lock()
 
@@ -67,7 +71,8 @@ def _caught() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             caught.seek(0)
-            kept = [line for line in caught.read(1 << 20).splitlines(keepends=True)
-                    if not _NATIVE_NOISE.match(line.rstrip(b"\n"))]
+            lines = caught.read(1 << 20).splitlines(keepends=True)
+            kept = [line for line in lines if not _NATIVE_NOISE.match(line.rstrip(b"\n"))]
+            announced["xnnpack"] |= len(kept) < len(lines)
             if kept:
                 os.write(2, b"".join(kept))
