@@ -7,9 +7,8 @@ camera gives both from one request: the main stream (large, YUV420: its Y plane 
 picture, free) and the lores stream (small, YUV420 converted to BGR: one cheap conversion).
 ``Frame.detect_scale`` maps boxes found in ``color`` onto ``gray`` when the two sizes differ.
 
-``camera.region`` (the part of the view where people sit, as fractions of the frame) becomes the
-sensor crop (libcamera's ``ScalerCrop``: hardware zoom, no CPU) on the Pi camera, and a software
-crop on every other source.
+``camera.region`` (where people sit, as fractions of the frame) becomes the sensor crop (libcamera's
+``ScalerCrop``: hardware zoom, no CPU) on the Pi camera, and a software crop on every other source.
 
 A source raises :class:`SourceError` when it cannot be opened or dies while reading; the daemon
 retries with backoff. ``read()`` returns ``None`` at the end of a finite (non-looping) source.
@@ -27,6 +26,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
+from . import native  # noqa: F401 - FFmpeg's per-frame chatter off before a video is opened
 from .camera_watch import CameraWatch  # noqa: F401 - re-exported
 from .config import CameraConfig
 from .detectors.base import to_gray  # noqa: F401 - also re-exported

@@ -54,14 +54,43 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 @dataclass
+class Spot:
+    """One face followed across frames: where it was last seen and how wide it was each time.
+
+    Faces are told apart by place and size, not by their rank in a frame: a close-up in one part
+    of a clip and a face on the sofa in another are two faces, never one averaged into the other.
+    """
+
+    box: Face
+    widths: list[int] = field(default_factory=list)
+
+    def takes(self, face: Face) -> bool:
+        """The same face as last time: overlapping where it was (grown by half) and of a like size."""
+        return 0.5 <= face.w / max(1, self.box.w) <= 2.0 and face.iou(self.box.grown(0.5)) > 0
+
+
+@dataclass
 class Seen:
     frames: int = 0
     seconds: float = 0.0
     counts: list[int] = field(default_factory=list)
-    #: widths of the faces of each frame, largest first, in capture (grey) pixels
-    widths: list[list[int]] = field(default_factory=list)
+    #: each face followed across frames, in the order they first appeared (capture pixels)
+    spots: list[Spot] = field(default_factory=list)
     capture: tuple[int, int] = (0, 0)
     detect_input: tuple[int, int] = (0, 0)
+
+    def add(self, faces: list[Face]) -> None:
+        """One frame's faces, each matched to the spot it continues (largest face first) or a new one."""
+        free = list(self.spots)
+        for face in sorted(faces, key=lambda f: f.w, reverse=True):
+            spot = next((s for s in free if s.takes(face)), None)
+            if spot is None:
+                spot = Spot(face)
+                self.spots.append(spot)
+            else:
+                free.remove(spot)
+                spot.box = face
+            spot.widths.append(face.w)
 
 
 def look(cfg: Config, seconds: float) -> tuple[Seen, float]:
@@ -82,7 +111,7 @@ def look(cfg: Config, seconds: float) -> tuple[Seen, float]:
             faces: list[Face] = frame.in_gray(detector.detect(frame.detect_image))
             seen.frames += 1
             seen.counts.append(len(faces))
-            seen.widths.append(sorted((f.w for f in faces), reverse=True))
+            seen.add(faces)
             seen.capture = (frame.gray.shape[1], frame.gray.shape[0])
             seen.detect_input = (frame.detect_image.shape[1], frame.detect_image.shape[0])
             reliable = detector.reliable_min_px(seen.detect_input[0]) * frame.detect_scale
@@ -90,6 +119,10 @@ def look(cfg: Config, seconds: float) -> tuple[Seen, float]:
                 break  # a file: as many frames as the camera would give in that time
     seen.seconds = time.monotonic() - start
     return seen, reliable
+
+
+#: faces reported one by one (a crowd gets the first ones)
+MAX_FACES = 8
 
 
 def describe(cfg: Config, seen: Seen, reliable_px: float) -> tuple[list[str], bool]:
@@ -113,11 +146,12 @@ def describe(cfg: Config, seen: Seen, reliable_px: float) -> tuple[list[str], bo
         return lines, False
     lines.append(f"Faces: {typical} in most frames ({min(seen.counts)} to {max(seen.counts)}); a face in "
                  f"{100 * with_faces / seen.frames:.0f}% of frames.")
-    n = max(len(ws) for ws in seen.widths)
     ok_any = False
     far: float | None = None
-    for k in range(n):
-        sizes = [ws[k] for ws in seen.widths if len(ws) > k]
+    # a face seen in a single frame of many is a false detection or someone passing: not a seat
+    spots = [s for s in seen.spots if len(s.widths) >= min(3, seen.frames)] or seen.spots
+    for k, spot in enumerate(spots[:MAX_FACES]):
+        sizes = spot.widths
         px = statistics.median(sizes)
         d = distance_m(px, w, hfov)
         inside = px >= reliable_px
@@ -129,7 +163,7 @@ def describe(cfg: Config, seen: Seen, reliable_px: float) -> tuple[list[str], bo
         if not inside:
             far = max(far or 0.0, d)
         elif share < 80:
-            lines.append(f"    (seen in only {share:.0f}% of frames: turned away, moving, badly lit, or partly hidden?)")
+            lines.append(f"    (seen in only {share:.0f}% of frames: there part of the time, or turned away, moving, badly lit, partly hidden?)")
     if far is not None:
         lines += advice(cfg, far, reliable_px, w)
     else:
@@ -158,7 +192,7 @@ def advice(cfg: Config, far_m: float | None, reliable_px: float, width_px: int) 
         out.append(f"  - camera.width/height: a larger capture; {far_m:.1f} m needs about "
                    f"{cfg.camera.width * zoom:.0f} px wide with this lens;")
     if cfg.detector.kind != "blazeface_scan":
-        out.append('  - detector.kind = "blazeface_scan" (reads 0.5-5 m from a 1280-wide capture; README "Distance");')
+        out.append('  - detector.kind = "blazeface_scan" (reads 0.5-5 m from a 1280-wide capture; docs/detectors.md);')
     else:
         options = cfg.detector.options.get("blazeface_scan")
         scan_w = getattr(options, "width", 800) or width_px

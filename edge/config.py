@@ -194,7 +194,7 @@ class CameraConfig:
     width: int = setting(1280, rule=PIXELS, doc="""
         Capture size asked of the camera, in pixels. The classifier's face crops come from this picture
         (on the Pi camera: the main stream, grey). 1280 px wide makes a face 3.5 m away 46 px wide
-        (at 640 px: 23 px); see README "Distance".
+        (at 640 px: 23 px); see docs/detectors.md.
         """)
     height: int = setting(960, rule=PIXELS, doc="")
     fps: float = setting(15.0, rule=between(0, 1000, "0 (unlimited) or a rate up to 1000"),
@@ -229,7 +229,7 @@ class CameraConfig:
 @dataclass
 class DetectorConfig:
     kind: str = setting("blazeface_scan", rule=one_of(detector_kinds), doc="""
-        A plug-in from edge/detectors/ (README "Detectors" gives each one's reach and cost):
+        A plug-in from edge/detectors/ (docs/detectors.md gives each one's reach and cost):
           "blazeface_scan"  BlazeFace short-range slid over the whole frame at [detector.blazeface_scan]
                             width, plus one whole-frame pass: faces from 0.5 to 5 m (the default,
                             chosen by `mood-edge bench --distance`)
@@ -258,7 +258,7 @@ class DetectorConfig:
         Look for faces only near the last ones found (BlazeFace 128x128 on a window around each), with a
         search of the whole frame every full_every frames and at once when a face is lost; in an empty
         room "blazeface_scan" searches every full_every / 3 frames. The whole-frame scan is too costly
-        for every frame on a Pi 4; tracking makes the average ~3x the old detector (README "Detectors").
+        for every frame on a Pi 4; tracking makes the average ~3x the old detector (docs/detectors.md).
         """)
     full_every: int = setting(15, rule=between(1, 100_000, "1 to 100000 frames"), doc="")
     options: dict[str, Any] = setting(factory=dict, example="(each plug-in's own [detector.<kind>] table, below; "

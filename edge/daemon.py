@@ -41,7 +41,7 @@ DESCRIPTION = """\
 Reads the camera, detects faces, classifies each face with the int8 model in models/, smooths the
 result into one room mood, picks movies for it from catalog.json and publishes both to MQTT:
 
-  <prefix>/<device-id>/state         retained JSON (schema 1; see README "MQTT topics and messages")
+  <prefix>/<device-id>/state         retained JSON (schema 1; see docs/mqtt.md)
   <prefix>/<device-id>/availability  retained online/offline, with a Last Will
 
 A broker or camera that goes away is retried with backoff while the daemon keeps running. Under
@@ -68,7 +68,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loop", action="store_true", help="replay a file or folder source endlessly")
     p.add_argument("--fps", type=float, metavar="RATE", help="frame rate to aim for; 0 = as fast as possible")
     p.add_argument("--detector", choices=list(detector_kinds()),
-                   help="face detector plug-in (see README \"Detectors\"; default: the config's)")
+                   help="face detector plug-in (see docs/detectors.md; default: the config's)")
     p.add_argument("--labels", choices=list(LABEL_SETS), help="7 FER-2013 classes or the 4-mood view")
     p.add_argument("--strategy", choices=list(STRATEGIES), help="movie policy: mood-congruent or mood-lifting")
     p.add_argument("--model", metavar="PATH", help="the .tflite model (its card is PATH with .json)")

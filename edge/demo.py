@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=30.0, help="how long to run (default: 30)")
     p.add_argument("--camera", metavar="SOURCE", default=None,
                    help="frame source instead of the sample clip (same syntax as `run --camera`)")
-    p.add_argument("--config", metavar="PATH", help="TOML config to start from")
+    p.add_argument("-c", "--config", metavar="PATH", help="TOML config to start from")
     p.add_argument("--no-browser", action="store_true", help="print the TV page's URL but do not open it")
     p.add_argument("--library", metavar="DIR",
                    help="pick from the films in your movie folder (Kodi/Jellyfin/Emby/Plex), as recommend.library")
@@ -61,8 +61,49 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _client_gone(exc: BaseException | None) -> bool:
+    """True for the errors a display causes by going away (a closed tab, a reload, a lost Wi-Fi)."""
+    if exc is None:
+        return False
+    try:
+        from websockets.exceptions import ConnectionClosed  # noqa: PLC0415 - amqtt's dependency
+    except ImportError:  # pragma: no cover - amqtt always brings websockets
+        ConnectionClosed = ()  # type: ignore[assignment]  # noqa: N806
+    return isinstance(exc, (ConnectionClosed, ConnectionError, TimeoutError, asyncio.IncompleteReadError))
+
+
+class _OneLine(logging.Handler):
+    """The embedded broker's own log: only its errors, one line each, and not a client going away.
+
+    amqtt logs a traceback (and asyncio "Task exception was never retrieved") each time a display
+    disconnects while a message is on its way to it; the demo's terminal is for the mood.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.levelno < logging.ERROR or _client_gone(exc):  # per-client chatter: a display left
+            return
+        if record.exc_info:
+            record.msg, record.args = f"{record.getMessage().splitlines()[0][:200]} ({exc!r:.200})", None
+            record.exc_info = record.exc_text = None
+        logging.getLogger().handle(record)  # on to wherever the demo's log goes
+
+    @classmethod
+    def install(cls) -> None:
+        """Route amqtt's and websockets' loggers (their children too) through this handler, once."""
+        for name in ("amqtt", "websockets"):
+            logger = logging.getLogger(name)
+            if not any(isinstance(h, cls) for h in logger.handlers):
+                logger.addHandler(cls())
+            logger.propagate = False
+
+
 class EmbeddedBroker:
-    """amqtt running on its own asyncio loop in a background thread."""
+    """amqtt running on its own asyncio loop in a background thread.
+
+    Displays come and go: what their leaving raises inside amqtt's tasks is handled here, on the
+    broker's loop and loggers, so the terminal never shows a traceback for it.
+    """
 
     def __init__(self, port: int, ws_port: int | None = None) -> None:
         self.port = port
@@ -79,7 +120,17 @@ class EmbeddedBroker:
             raise MoodEdgeError(f"the embedded broker did not start: {self._error}",
                                 expected="`pip install .[demo]` (amqtt)")
 
+    @staticmethod
+    def _on_loop_error(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        """A task amqtt never awaits failed: a departed client is logged at debug, the rest in one line."""
+        exc = context.get("exception")
+        if _client_gone(exc):
+            log.debug("a display went away: %r", exc)
+            return
+        log.warning("embedded broker: %s%s", context.get("message", "error"), f" ({exc!r:.200})" if exc else "")
+
     def _run(self) -> None:
+        _OneLine.install()
         try:
             asyncio.run(self._serve())
         except BaseException as exc:  # reported to start()
@@ -87,6 +138,7 @@ class EmbeddedBroker:
             self._ready.set()
 
     async def _serve(self) -> None:
+        asyncio.get_running_loop().set_exception_handler(self._on_loop_error)
         try:
             from amqtt.broker import Broker  # noqa: PLC0415 - demo-only dependency
         except ImportError as exc:
@@ -174,6 +226,27 @@ def open_browser(url: str) -> str | None:
     return command[0]
 
 
+def activate_hint() -> str | None:
+    """How to reach the other commands after the demo, when `mood-edge` is not on PATH yet.
+
+    tools/demo.sh installs into .venv-edge and runs from there; a maker then types `mood-edge
+    check` and must not get "command not found".
+    """
+    here = Path(sys.prefix) / "bin" / "mood-edge"
+    if sys.prefix == sys.base_prefix or not here.is_file():
+        return None  # not in a virtual environment of ours
+    found = shutil.which("mood-edge")
+    if found and Path(found).resolve() == here.resolve():
+        return None  # already on PATH (activated)
+    activate = Path(sys.prefix) / "bin" / "activate"
+    try:
+        shown = activate.relative_to(Path.cwd())
+    except ValueError:
+        shown = activate
+    return (f"the other commands (mood-edge check, watch, bench, run): first `source {shlex.quote(str(shown))}` "
+            f"in this shell, or run {shlex.quote(str(here))} directly")
+
+
 def main(args: argparse.Namespace) -> int:
     from .daemon import Daemon  # noqa: PLC0415 - keep --help fast
     from .messages import Availability, ReceivedState  # noqa: PLC0415
@@ -244,4 +317,7 @@ def main(args: argparse.Namespace) -> int:
         state.cleanup()
     print(f"\n{daemon.frames} frames in {elapsed:.1f}s ({daemon.frames / max(elapsed, 1e-9):.1f} frames/s, "
           f"paced to the clip's {cfg.camera.fps:g} fps)")
+    hint = activate_hint()
+    if hint:
+        print(hint)
     return 0

@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from . import __version__
 from .config import Config, check_value
+from .display_state import STALE_AFTER_HEARTBEATS
 from .errors import ConfigError
 from .messages import OFFLINE, ONLINE, availability_topic, state_topic
 from .ratelimit import Coalesce
@@ -170,6 +171,8 @@ def discovery_messages(cfg: Config, model_id: str) -> list[tuple[str, str]]:
             "device": device,
             "origin": origin,
             "qos": cfg.mqtt.qos,
+            # stale, as on every display (edge/display_state.py): no heartbeat for this long -> unavailable
+            "expire_after": round(STALE_AFTER_HEARTBEATS * cfg.mqtt.heartbeat_s) or None,
         }
         payload.update(dict(ent.extra))
         payload = {k: v for k, v in payload.items() if v is not None}

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelError
+from .native import announced, without_native_info
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +46,17 @@ def load_interpreter(path: str | Path, num_threads: int = 2, input_shape: list[i
         raise ModelError("no such model file", path=path, expected="a .tflite model")
     cls, runtime = _interpreter_class()
     try:
-        interpreter = cls(model_path=str(path), num_threads=num_threads)
-        if input_shape is not None:
-            interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], list(input_shape))
-        interpreter.allocate_tensors()
+        with without_native_info():
+            interpreter = cls(model_path=str(path), num_threads=num_threads)
+            if input_shape is not None:
+                interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], list(input_shape))
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"not a valid TFLite model ({first})", path=path,
                          expected="a .tflite flatbuffer written by mood-convert") from None
-    log.debug("loaded %s with %s (%d threads)", path.name, runtime, num_threads)
+    log.debug("loaded %s with %s (%d threads%s)", path.name, runtime, num_threads,
+              ", XNNPACK delegate" if announced["xnnpack"] else "")
     return interpreter
 
 

@@ -5,7 +5,7 @@ with :func:`parse_message` into a :class:`ReceivedState`, :class:`Availability` 
 :class:`BadPayload`. The two state types differ on purpose: one is what we built and trust, the
 other is untrusted input, possibly partial, with its text made safe for a terminal.
 
-Documented in README.md ("MQTT topics and messages") and as JSON Schema in docs/state.schema.json.
+Documented in docs/mqtt.md and as JSON Schema in docs/state.schema.json.
 Bump :data:`SCHEMA` on any incompatible change; adding optional fields keeps it.
 Nothing here can carry pixels: every field is a label, a number, a timestamp or catalog text.
 """

@@ -48,6 +48,8 @@ class MoodSmoother:
     _candidate_t: float = field(default=0.0, init=False)
     _last_face_t: float | None = field(default=None, init=False)
     _faces: int = field(default=0, init=False)
+    #: faces in the last frame that had any: the count behind a mood kept through a short gap
+    _last_faces: int = field(default=0, init=False)
 
     def _frame_vector(self, preds: list[FacePrediction]) -> np.ndarray | None:
         usable = [p for p in preds if p.confidence >= self.cfg.min_face_confidence]
@@ -66,6 +68,8 @@ class MoodSmoother:
         wall = time.time() if wall is None else wall
         vec = self._frame_vector(preds)
         self._faces = len(preds)
+        if preds:
+            self._last_faces = len(preds)
         changed = False
         if vec is not None:
             self._last_face_t = now
@@ -109,5 +113,9 @@ class MoodSmoother:
             conf = 0.0 if self._faces else 1.0
         else:
             conf = probs.get(self._mood, 0.0)
-        return MoodState(mood=self._mood, confidence=round(conf, 4), probabilities=probs, faces=self._faces,
+        # the face count belongs to the published mood, so no display shows two stories: "nobody"
+        # has no faces (someone who just sat down counts once their mood is out, after the dwell),
+        # and a mood kept through a short gap keeps the faces it was read from
+        faces = 0 if self._mood == NOBODY else (self._faces or self._last_faces)
+        return MoodState(mood=self._mood, confidence=round(conf, 4), probabilities=probs, faces=faces,
                          since=self._since, changed=changed, leader=leader)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .config import Config, load, set_value
+from .display_state import STALE_AFTER_HEARTBEATS, display_view
 from .errors import ConfigError, MoodEdgeError
 from .messages import (Availability, BadPayload, Event, ReceivedState, availability_topic, clean, parse_message,
                        state_topic)
@@ -70,7 +71,9 @@ def plain_line(event: ReceivedState | Availability) -> str:
     conf = f"{event.confidence * 100:.0f}%" if event.confidence is not None else "?"
     faces = event.faces if event.faces is not None else "?"
     films = "; ".join(f.label() for f in event.films) or "-"
-    line = f"{event.device}: mood={event.mood} confidence={conf} faces={faces}"
+    line = f"{event.device}: mood={event.mood}"
+    if event.mood != "nobody":  # an empty room has no face count or confidence to show (display_state)
+        line += f" confidence={conf} faces={faces}"
     if event.camera:
         line += f" camera={event.camera}"
     return f"{line} films={films}"
@@ -80,7 +83,8 @@ def plain_line(event: ReceivedState | Availability) -> str:
 class DeviceView:
     state: ReceivedState | None = None
     online: bool | None = None
-    seen: float = field(default_factory=time.time)
+    #: monotonic time of its last state or availability message
+    seen: float = field(default_factory=time.monotonic)
 
 
 class Screen:
@@ -89,9 +93,10 @@ class Screen:
     BOLD, DIM, RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
     GREEN, RED, YELLOW, CYAN = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[36m"
 
-    def __init__(self, out: TextIO, title: str) -> None:
+    def __init__(self, out: TextIO, title: str, stale_after_s: float = 0.0) -> None:
         self.out = out
         self.title = title
+        self.stale_after_s = stale_after_s
         self.devices: dict[str, DeviceView] = {}
         self.notes: list[str] = []
         self.connected = False
@@ -109,7 +114,8 @@ class Screen:
 
     def apply(self, event: Event) -> None:
         view = self.devices.setdefault(event.device, DeviceView())
-        view.seen = time.time()
+        if not isinstance(event, BadPayload):
+            view.seen = time.monotonic()
         if isinstance(event, ReceivedState):
             view.state = event
             for w in event.warnings:
@@ -140,20 +146,27 @@ class Screen:
 
     def _device_lines(self, name: str, view: DeviceView, width: int) -> list[str]:
         B, D, R = self.BOLD, self.DIM, self.RESET
-        status = {True: f"{self.GREEN}● online{R}", False: f"{self.RED}● OFFLINE{R}",
-                  None: f"{D}● unknown{R}"}[view.online]
-        out = [f"{B}{self.CYAN}{name}{R}  {status}"]
         s = view.state
+        age = time.monotonic() - view.seen
+        shown = display_view(connected=self.connected, online=view.online, mood=s.mood if s else None,
+                             heard_s_ago=age, stale_after_s=self.stale_after_s)
+        status = {"live": f"{self.GREEN}● live{R}", "offline": f"{self.RED}● OFFLINE{R}",
+                  "stale": f"{self.YELLOW}● no news for {age:.0f} s{R}",
+                  "connecting": f"{D}● connecting…{R}"}[shown.status]
+        out = [f"{B}{self.CYAN}{name}{R}  {status}"]
         if s is None:
             return out + [f"  {D}no state yet{R}", ""]
-        stale = f"  {D}(last known){R}" if view.online is False else ""
-        out.append(f"  {MOOD_EMOJI.get(s.mood, '•')}  {B}{s.mood.upper()}{R}{stale}")
-        if s.confidence is not None:
+        stale = f"  {D}(last known){R}" if shown.faded else ""
+        if shown.content == "nobody":
+            out.append(f"  {MOOD_EMOJI['nobody']}  {B}NOBODY HERE{R}{stale}")
+        else:
+            out.append(f"  {MOOD_EMOJI.get(s.mood, '•')}  {B}{s.mood.upper()}{R}{stale}")
+        if s.confidence is not None and shown.content == "mood":
             filled = round(max(0.0, min(1.0, s.confidence)) * 20)
             out.append(f"  confidence {'█' * filled}{'░' * (20 - filled)} {s.confidence * 100:.0f}%")
-        faces = "?" if s.faces is None else s.faces
-        extra = f" · camera {s.camera}" if s.camera and s.camera != "ok" else ""
-        out.append(f"  faces {faces}{extra}{f' · since {s.since}' if s.since else ''}")
+        faces = "" if shown.content == "nobody" else f"faces {'?' if s.faces is None else s.faces} · "
+        extra = f"camera {s.camera} · " if s.camera and s.camera != "ok" else ""
+        out.append(f"  {faces}{extra}{f'since {s.since}' if s.since else ''}".rstrip(" ·"))
         if s.films:
             out.append(f"  {B}films{R}{f' ({s.strategy})' if s.strategy else ''}:")
         for i, f in enumerate(s.films, 1):
@@ -257,7 +270,7 @@ class Watcher:
 
 # -- the command -----------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="PATH",
+    parser.add_argument("-c", "--config", metavar="PATH",
                         help="read broker, credentials, TLS files and topic prefix from this config's [mqtt]")
     parser.add_argument("--broker", metavar="URL",
                         help="mqtt://[user@]host[:port] or mqtts://... (default: the config's, "
@@ -313,7 +326,8 @@ def main(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.timeout if args.timeout else None
     started, attempts = time.monotonic(), 0
     states = 0
-    screen = Screen(out, f"mood-edge watch · {where} · {args.device_id}") if tty else None
+    screen = Screen(out, f"mood-edge watch · {where} · {args.device_id}",
+                    STALE_AFTER_HEARTBEATS * cfg.mqtt.heartbeat_s) if tty else None
     watcher.start()
     try:
         if screen:

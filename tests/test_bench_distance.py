@@ -3,7 +3,7 @@
 The figures asserted are counts on a small fixed (seeded) set — faces found, false faces on empty
 scenes, agreement of the classifier with its reading of the face seen large — never timings. The
 floors are what the appliance promises for a sofa (>= 95% found at 0.5-4 m, >= 90% at 5 m, <= 1% empty
-frames with a face; README "Distance") read on this small set.
+frames with a face; docs/detectors.md) read on this small set.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ EMPTY = 12
 
 
 def test_face_width_follows_the_camera_geometry():
-    # README "Distance": 640 px wide, Camera Module v2 (62 deg)
+    # docs/detectors.md: 640 px wide, Camera Module v2 (62 deg)
     assert [round(face_px(d, 640)) for d in (1, 2, 3, 3.5, 4)] == [80, 40, 27, 23, 20]
     assert round(face_px(3.5, 1280)) == 46
     assert distance_m(face_px(2.7, 1280), 1280) == pytest.approx(2.7)
@@ -86,7 +86,7 @@ def test_distant_faces_are_read_as_the_same_face_seen_large(default_result):
 
 
 def test_the_old_default_fed_grey_finds_nobody_on_the_sofa(small_set):
-    """The old default (README "Distance", "Before"): BlazeFace short-range on the grey plane, whole frame in 128x128."""
+    """The old default (docs/detectors.md, "Before"): BlazeFace short-range on the grey plane, whole frame in 128x128."""
     cfg, samples, classifier, refs = small_set
     old = config.DetectorConfig(kind="blazeface", track=False)
     far = [s for s in samples if s.distance in (3.5, 4.0)]

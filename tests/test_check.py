@@ -41,6 +41,17 @@ def test_a_face_on_the_sofa_is_counted_measured_and_placed(cli, tmp_path):
     assert files_under(tmp_path) == before  # nothing saved
 
 
+def test_the_sample_clips_close_up_and_sofa_faces_are_reported_as_separate_faces(cli):
+    from edge.paths import sample_clip
+
+    result = cli("check", "--camera", f"file:{sample_clip()}", "--seconds", "25")
+    assert result.returncode == 0, result.stderr
+    metres = [float(m) for m in re.findall(r"face \d+: \d+ px wide, about ([\d.]+) m away", result.stdout)]
+    assert any(m < 1.5 for m in metres), result.stdout  # the close-up smile
+    assert sum(1 for m in metres if m > 2.5) >= 2, result.stdout  # the two people on the sofa
+    assert len(metres) <= 5, result.stdout  # one line a face, not one a frame
+
+
 def test_a_face_beyond_reach_gets_advice_on_what_to_change(cli, tmp_path):
     video = tmp_path / "far.mp4"
     clip(video, 3.0, width=640, height=480)

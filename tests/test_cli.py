@@ -69,3 +69,10 @@ def test_bad_broker_url(cli):
 @pytest.mark.parametrize("frames", ["0", "-3"])
 def test_frames_must_be_positive(cli, frames):
     assert_one_line_error(cli("run", "--frames", frames, "--broker", ""), "--frames")
+
+
+@pytest.mark.parametrize("command", ["run", "watch", "bench", "demo", "check"])
+def test_every_command_takes_the_config_as_dash_c(cli, command):
+    run = cli(command, "--help")
+    assert run.returncode == 0
+    assert "-c PATH, --config PATH" in run.stdout, run.stdout

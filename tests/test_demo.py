@@ -64,9 +64,15 @@ def test_the_demo_prints_a_url_whose_page_shows_the_mood_and_films_live():
         assert all(f["title"] and f["year"] for f in d["films"])
         assert snap["problems"] == []
         browser.send("screenshot", path=str(ROOT / "artifacts" / "demo-page.png"))
+        browser.send("open", url=url, width=1280, height=720)  # the TV reloads the page: one display goes
+        browser.wait(f"{sel('demo')} && {sel('demo')}.dataset.status === 'live'", timeout_ms=40000)
+        browser.close()  # and the TV is switched off while messages are on their way to it
+        browser = None
         out, err = proc.communicate(timeout=90)
         assert proc.returncode == 0, err
         assert "demo: mood=happy" in head + out  # the terminal view is still there
+        assert "Traceback" not in out + err and "never retrieved" not in err, err[-3000:]
+        assert not re.search(r"demo: mood=nobody .*faces=[1-9]", head + out)  # one story: nobody has no faces
     finally:
         if browser:
             browser.close()

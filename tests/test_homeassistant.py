@@ -197,14 +197,16 @@ def test_the_daemon_publishes_discovery_retained_and_again_when_home_assistant_c
 
     from daemon_helpers import astronaut_folder, daemon_cmd, fast_config, start_daemon
 
+    from edge import config as config_mod
+
     dev = "hadaemon"
-    cmd = daemon_cmd(fast_config(tmp_path), f"dir:{astronaut_folder(tmp_path)}", broker.url, dev,
-                     tmp_path / "state", "--loop")
+    config = fast_config(tmp_path)
+    cmd = daemon_cmd(config, f"dir:{astronaut_folder(tmp_path)}", broker.url, dev, tmp_path / "state", "--loop")
     proc = start_daemon(cmd)
     try:
         watch_state = subscriber_factory(broker.port, [f"mood-edge/{dev}/state"])
         state = json.loads(watch_state.wait_for(f"mood-edge/{dev}/state").payload)
-        cfg = Config()
+        cfg = config_mod.load(config)  # the daemon's own settings (expire_after follows its heartbeat)
         cfg.mqtt.device_id = dev
         expected = dict(discovery_messages(cfg, state["model"]["id"]))
         # a Home Assistant that starts later still finds the device: the payloads are retained
@@ -224,3 +226,10 @@ def test_the_daemon_publishes_discovery_retained_and_again_when_home_assistant_c
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+
+
+def test_sensors_turn_unavailable_when_the_heartbeat_stops_like_every_other_display(cfg):
+    from edge.display_state import STALE_AFTER_HEARTBEATS
+
+    cfg.mqtt.heartbeat_s = 60
+    assert {p["expire_after"] for p in payloads(cfg).values()} == {STALE_AFTER_HEARTBEATS * 60}

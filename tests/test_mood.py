@@ -70,3 +70,17 @@ def test_probabilities_are_smoothed_and_sum_to_one():
     state = feed(sm, [[pred("happy")], [pred("sad")]])[-1]
     assert abs(sum(state.probabilities.values()) - 1) < 1e-3
     assert 0 < state.probabilities["sad"] < 0.9
+
+
+def test_nobody_never_comes_with_a_face_count_while_the_first_mood_settles():
+    sm = MoodSmoother(MoodConfig(dwell_s=1.0, ema_alpha=0.5), FER7)
+    states = feed(sm, [[pred("happy")]] * 20)  # someone sits down: 1.9 s of frames
+    assert all(s.faces == 0 for s in states if s.mood == NOBODY)
+    assert states[0].mood == NOBODY and states[-1].mood == "happy" and states[-1].faces == 1
+
+
+def test_a_mood_kept_through_a_short_gap_keeps_the_faces_it_was_read_from():
+    sm = MoodSmoother(MoodConfig(dwell_s=0.0, nobody_after_s=2.0), FER7)
+    feed(sm, [[pred("happy"), pred("happy")]] * 5)
+    gap = feed(sm, [[]] * 5, t0=1.0)  # the detector missed both faces for half a second
+    assert [(s.mood, s.faces) for s in gap] == [("happy", 2)] * 5

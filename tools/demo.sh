@@ -11,7 +11,10 @@ if [ ! -x .venv-edge/bin/python ]; then
 fi
 if [ ! -f .venv-edge/.installed ] || [ setup.py -nt .venv-edge/.installed ]; then
   .venv-edge/bin/pip install -q --upgrade pip
-  .venv-edge/bin/pip install -q -e '.[demo]'
+  # an editable install (the page, the clip and the models stay in this checkout); setuptools
+  # prints a boxed "Editable installation ... be careful with folders named like the package"
+  # note with every install, which is about its import hook, not news to a maker: only that is hidden
+  PYTHONWARNINGS="ignore:Editable installation" .venv-edge/bin/pip install -q -e '.[demo]'
   touch .venv-edge/.installed
 fi
 # the TV page's mqtt.js: from displays/node_modules or, once, the npm registry (checked against

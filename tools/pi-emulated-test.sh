@@ -7,10 +7,10 @@
 # Lite: debootstrap + python3, numpy and systemd, which Raspberry Pi OS ships pre-installed) is
 # built once and cached; each run mounts a throw-away overlay on it, copies this checkout in as
 # `git clone` would, and then, inside the chroot, as a Pi user would:
-#   1. runs `systemd/install.sh` exactly as the README says (systemd is not PID 1 in a chroot and
+#   1. runs `systemd/install.sh` exactly as docs/raspberry-pi.md says (systemd is not PID 1 in a chroot and
 #      the Raspberry Pi apt repository is absent: it must say so, enable without starting, and
 #      carry on without python3-picamera2);
-#   2. checks the unit, the config, the enable link and the venv landed where the README says,
+#   2. checks the unit, the config, the enable link and the venv landed where docs/raspberry-pi.md says,
 #      and prints the package versions that landed on arm64;
 #   3. `mood-edge --version`;
 #   4. runs the installed daemon (the unit's ExecStart, with the state directory systemd would
@@ -342,7 +342,7 @@ start_broker() {
 }
 
 run_install() {
-    step "systemd/install.sh in the chroot, as the README says (cd mood-edge && sudo systemd/install.sh; root already)"
+    step "systemd/install.sh in the chroot, as docs/raspberry-pi.md says (cd mood-edge && sudo systemd/install.sh; root already)"
     local rc=0
     run_fg chroot_run "$LOGS/install.log" 1200 bash -c 'cd /root/mood-edge && systemd/install.sh' || rc=$?
     [ "$rc" = 0 ] || { show "$LOGS/install.log"; fail "install.sh exited $rc"; }
@@ -357,7 +357,7 @@ run_install() {
 }
 
 check_layout() {
-    step "the files land where the README says"
+    step "the files land where docs/raspberry-pi.md says"
     cmp -s "$REPO/systemd/mood-edge.service" "$R/etc/systemd/system/mood-edge.service" \
         || fail "/etc/systemd/system/mood-edge.service is not the shipped unit"
     pass "/etc/systemd/system/mood-edge.service is the shipped unit"

@@ -4,6 +4,7 @@
  * mood and film picks, large enough to read from a sofa.
  *
  * URL parameters (all optional): broker=ws://host:9001  username=  device=<id>|all  prefix=mood-edge
+ *   stale=180 (seconds without a message before a device shows as stale: three 60 s heartbeats)
  * With no broker= the page connects back to where it came from (mosquitto's http_dir serves it on
  * the websockets port). A broker that wants a login gets one typed into the page, never the URL.
  *
@@ -59,48 +60,20 @@
       passwordInUrl: params.has('password'),
       device: param(params, 'device', 'all'),
       prefix: param(params, 'prefix', 'mood-edge'),
+      staleMs: Number(param(params, 'stale', '180')) * 1000,
       errors: [],
     };
+    if (!(s.staleMs >= 1000 && s.staleMs <= 86400000)) s.errors.push('stale must be 1 to 86400 seconds');
     if (!/^wss?:\/\/[^/]+/.test(s.broker)) s.errors.push('broker must be ws://host:port or wss://host:port');
     if (s.device !== 'all' && !DEVICE_RE.test(s.device)) s.errors.push('device must be "all" or letters, digits, - and _');
     if (/[#+]/.test(s.prefix) || s.prefix.endsWith('/') || !s.prefix) s.errors.push('prefix must be a topic without wildcards');
     return s;
   }
 
-  // ---- messages ------------------------------------------------------------------------------
-  // Control characters and bidi overrides/isolates (U+202E would show a title reversed) become spaces.
-  const str = (v, max) => (typeof v === 'string'
-    ? v.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ').trim().slice(0, max) : '');
-  const int = (v, lo = 0, hi = 1e6) => (Number.isInteger(v) && v >= lo && v <= hi ? v : null);
-  const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-  /** A state payload reduced to what the page shows; throws Error with a reason if unusable. */
-  function parseState(text) {
-    const data = JSON.parse(text);
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new Error('state is not a JSON object');
-    const mood = str(data.mood, 40);
-    if (!mood) throw new Error('state has no "mood"');
-    const recs = Array.isArray(data.recommendations) ? data.recommendations.slice(0, 10) : [];
-    const films = recs
-      .filter((r) => r && typeof r === 'object' && str(r.title, 120))
-      .map((r) => ({
-        title: str(r.title, 120),
-        year: int(r.year, 1870, 2200),
-        runtime: int(r.runtime, 1, 10000),
-        rating: str(r.rating, 10),
-        genres: Array.isArray(r.genres) ? r.genres.map((g) => str(g, 30)).filter(Boolean).slice(0, 5) : [],
-        reasons: Array.isArray(r.reasons) ? r.reasons.map((x) => str(x, 160)).filter(Boolean).slice(0, 3) : [],
-      }));
-    return {
-      mood,
-      confidence: num(data.confidence),
-      faces: int(data.faces, 0, 1000),
-      since: str(data.since, 40),
-      camera: str(data.camera, 10),
-      strategy: str(data.strategy, 10),
-      films,
-    };
-  }
+  const { str, parseState, deviceView, statusText } = window.MoodEdgeState;
+  let link = 'connecting'; // this page's broker connection: connecting | connected | error
+  let settings = { staleMs: 180000 };
+  const viewOf = (entry, now) => deviceView(entry, now, link, settings.staleMs);
 
   function deviceOf(topic, prefix) {
     if (!topic.startsWith(prefix + '/')) return null;
@@ -166,7 +139,7 @@
     const el = document.getElementById('device-template').content.firstElementChild.cloneNode(true);
     el.dataset.device = id;
     q(el, '.name').textContent = id;
-    entry = { el, state: null, online: null, face: '' };
+    entry = { el, state: null, online: null, face: '', heard: null, drawn: null };
     devices.set(id, entry);
     // keep devices in name order
     let lo = 0;
@@ -204,20 +177,27 @@
         genres.appendChild(chip);
       }
       q(li, '.why').textContent = f.reasons.join(' · ');
+      q(li, '.owned').hidden = !f.owned;
+      li.dataset.owned = String(f.owned);
       return li;
     });
     replaceChildren(list, items);
   }
 
-  function render(entry) {
+  function render(entry, now = Date.now()) {
     const { el, state, online } = entry;
+    const view = viewOf(entry, now);
     el.dataset.online = online === null ? 'unknown' : String(online);
-    q(el, '.status').textContent = online === false ? 'Offline' : online ? 'Live' : '';
+    el.dataset.status = view.status;
+    el.dataset.content = view.content;
+    [q(el, '.status').textContent, q(el, '.offline-note').textContent] = statusText(view, entry, now);
     if (!state) {
       el.dataset.mood = 'none';
       q(el, '.mood-word').textContent = 'No mood yet';
       return;
     }
+    if (entry.drawn === state) return; // a timer tick: only the status above can have changed
+    entry.drawn = state;
     el.dataset.mood = own(MOODS, state.mood) ? state.mood : 'other';
     if (entry.face !== state.mood) {
       replaceChildren(q(el, '.face'), [drawFace(state.mood)]);
@@ -227,7 +207,9 @@
     const pct = state.confidence === null ? null : Math.round(Math.max(0, Math.min(1, state.confidence)) * 100);
     q(el, '.fill').style.width = `${pct || 0}%`;
     q(el, '.confidence').textContent = pct === null ? '' : `${pct}% sure`;
-    q(el, '.faces').textContent = state.faces === null ? '' : state.faces === 1 ? '1 face' : `${state.faces} faces`;
+    // an empty room has no face count (the daemon sends 0 with "nobody"; a display never shows both)
+    q(el, '.faces').textContent = view.content !== 'mood' || state.faces === null ? ''
+      : state.faces === 1 ? '1 face' : `${state.faces} faces`;
     q(el, '.since').textContent = formatSince(state.since);
     el.dataset.camera = state.camera === 'down' ? 'down' : 'ok';
     q(el, '.picks-title').textContent = state.strategy === 'lift' ? 'Films to lift the mood'
@@ -245,6 +227,35 @@
   function setConn(state, text) {
     conn.dataset.state = state;
     conn.textContent = text;
+  }
+
+  // The bar: the broker link while it is not up; once it is, the devices' own status, so its
+  // green "live" never stands beside a device that is offline, stale or not yet heard from.
+  let linkText = 'connecting…';
+  function renderBar(now) {
+    if (link !== 'connected') { setConn(link, linkText); return; }
+    const views = order.map((id) => [id, viewOf(devices.get(id), now).status]);
+    const worst = ['offline', 'stale', 'connecting'].find((st) => views.some(([, v]) => v === st));
+    if (!views.length) setConn('connecting', 'connected · waiting for a mood sensor');
+    else if (!worst) setConn('connected', 'live');
+    else {
+      const ids = views.filter(([, v]) => v === worst).map(([id]) => id);
+      const who = ids.length === 1 ? ids[0] : `${ids.length} sensors`;
+      const words = { offline: 'offline', stale: 'no news', connecting: 'waiting' }[worst];
+      setConn(worst === 'offline' ? 'error' : 'connecting', `${who} ${words}`);
+    }
+  }
+
+  function renderAll() {
+    const now = Date.now();
+    for (const entry of devices.values()) render(entry, now);
+    renderBar(now);
+  }
+
+  function setLink(state, text) {
+    link = state;
+    linkText = text;
+    renderAll();
   }
 
   // ---- login -------------------------------------------------------------------------------
@@ -305,6 +316,8 @@
     }
     if (s.passwordInUrl) warn('the password in the URL was ignored: log in on this page instead');
     loginForm.dataset.broker = s.broker;
+    settings = s;
+    setInterval(renderAll, 5000); // stale is a matter of time passing, not of a message arriving
     const level = s.device === 'all' ? '+' : s.device;
     // availability first, so a retained "offline" is known before the retained state is drawn
     const topics = [`${s.prefix}/${level}/availability`, `${s.prefix}/${level}/state`];
@@ -328,7 +341,8 @@
         }
         const entry = deviceEntry(where.device);
         entry.online = v === 'online';
-        render(entry);
+        entry.heard = Date.now();
+        renderAll();
       } else if (where.kind === 'state') {
         if (!text) return; // retained state cleared
         let state;
@@ -340,13 +354,14 @@
         }
         const entry = deviceEntry(where.device);
         entry.state = state;
-        render(entry);
+        entry.heard = Date.now();
+        renderAll();
         warning.hidden = true;
       }
     }
 
     function connect(login) {
-      setConn('connecting', `connecting to ${brokerName}…`);
+      setLink('connecting', `connecting to ${brokerName}…`);
       const c = window.mqtt.connect(s.broker, {
         username: login ? login.username : s.username,
         password: login ? login.password : undefined,
@@ -357,22 +372,22 @@
         connectTimeout: 10000,
       });
       c.on('connect', () => {
-        setConn('connected', 'live');
+        setLink('connected', 'live');
         c.subscribe(topics, { qos: 1 }, (err) => { if (err) warn(`cannot subscribe: ${err.message}`); });
       });
-      c.on('reconnect', () => setConn('connecting', `reconnecting to ${brokerName}…`));
-      c.on('offline', () => setConn('error', `broker ${brokerName} unreachable · retrying`));
+      c.on('reconnect', () => setLink('connecting', `reconnecting to ${brokerName}…`));
+      c.on('offline', () => setLink('error', `broker ${brokerName} unreachable · retrying`));
       c.on('error', (err) => {
         // CONNACK 4 (bad user name or password) or 5 (not authorised): ask, do not retry blindly
         if (err && (err.code === 4 || err.code === 5)) {
           c.end(true);
           if (login) saveLogin(s.broker, null);
-          setConn('error', 'login needed');
+          setLink('error', 'login needed');
           askLogin(login ? 'That user name or password was not accepted.'
             : `${brokerName} asks for a display login.`, login ? login.username : s.username, connect);
           return;
         }
-        setConn('error', `broker: ${err && err.message ? err.message : 'error'}`);
+        setLink('error', `broker: ${err && err.message ? err.message : 'error'}`);
       });
       c.on('message', onMessage);
       window.moodEdge = { client: c, devices }; // for debugging from the console

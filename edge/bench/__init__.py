@@ -111,7 +111,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d = p.add_argument_group("distance benchmark (--distance)")
     d.add_argument("--distance", action="store_true",
                    help="instead: how far each detector finds and reads faces (real faces pasted into real "
-                        "empty scenes at their width at 0.5-6 m); see README \"Distance\"")
+                        "empty scenes at their width at 0.5-6 m); see docs/detectors.md")
     d.add_argument("--capture", metavar="WxH", help="capture size for --distance (default: camera.width x height)")
     d.add_argument("--distances", metavar="M,M,...", help="metres (default: 0.5,1,2,3,3.5,4,5,6)")
     d.add_argument("--per-distance", type=int, default=16, metavar="N", help="frames per distance (default: 16)")

@@ -54,7 +54,7 @@ class Detector(ABC):
 
     def reliable_min_px(self, frame_w: int) -> float:
         """The narrowest face, in pixels of a ``frame_w``-wide input, that this detector finds in
-        nearly every frame (measured by ``mood-edge bench --distance``; README "Distance")."""
+        nearly every frame (measured by ``mood-edge bench --distance``; docs/detectors.md)."""
         return 0.2 * frame_w
 
     @classmethod

@@ -1,0 +1,74 @@
+/*
+ * mood-edge web display, the part that decides rather than draws: a state message reduced to what
+ * the page shows (every field came from the network and is checked here), and the one state
+ * machine for what a device's card says. app.js draws from these and nothing else.
+ */
+'use strict';
+
+(function () {
+  // ---- messages ------------------------------------------------------------------------------
+  // Control characters and bidi overrides/isolates (U+202E would show a title reversed) become spaces.
+  const str = (v, max) => (typeof v === 'string'
+    ? v.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ').trim().slice(0, max) : '');
+  const int = (v, lo = 0, hi = 1e6) => (Number.isInteger(v) && v >= lo && v <= hi ? v : null);
+  const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+  /** A state payload reduced to what the page shows; throws Error with a reason if unusable. */
+  function parseState(text) {
+    const data = JSON.parse(text);
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new Error('state is not a JSON object');
+    const mood = str(data.mood, 40);
+    if (!mood) throw new Error('state has no "mood"');
+    const recs = Array.isArray(data.recommendations) ? data.recommendations.slice(0, 10) : [];
+    const films = recs
+      .filter((r) => r && typeof r === 'object' && str(r.title, 120))
+      .map((r) => ({
+        title: str(r.title, 120),
+        year: int(r.year, 1870, 2200),
+        runtime: int(r.runtime, 1, 10000),
+        rating: str(r.rating, 10),
+        genres: Array.isArray(r.genres) ? r.genres.map((g) => str(g, 30)).filter(Boolean).slice(0, 5) : [],
+        reasons: Array.isArray(r.reasons) ? r.reasons.map((x) => str(x, 160)).filter(Boolean).slice(0, 3) : [],
+        owned: r.owned === true, // in the household's own library (recommend.library)
+      }));
+    return {
+      mood,
+      confidence: num(data.confidence),
+      faces: int(data.faces, 0, 1000),
+      since: str(data.since, 40),
+      camera: str(data.camera, 10),
+      strategy: str(data.strategy, 10),
+      films,
+    };
+  }
+
+  // ---- what a display shows: one state machine (edge/display_state.py has the same table) ----
+  // status: connecting (this page is not connected to the broker), offline (the device's Last
+  // Will), stale (nothing heard for settings.staleMs), live; content: waiting, nobody, mood.
+  // Everything on a device's card, and the bar's dot, is drawn from this one answer.
+  function deviceView(entry, now, link, staleMs) {
+    let status;
+    if (link !== 'connected') status = 'connecting';
+    else if (entry.online === false) status = 'offline';
+    else if (entry.heard !== null && now - entry.heard > staleMs) status = 'stale';
+    else if (entry.online === null && !entry.state) status = 'connecting';
+    else status = 'live';
+    const content = !entry.state ? 'waiting' : entry.state.mood === 'nobody' ? 'nobody' : 'mood';
+    return { status, content };
+  }
+
+  const STATUS_WORDS = { live: 'Live', offline: 'Offline', stale: 'No news', connecting: 'Not connected' };
+
+  /** [the status badge, the note under a faded mood] for a device's view. */
+  function statusText(view, entry, now) {
+    const badge = view.status === 'connecting' && !entry.state ? '' : STATUS_WORDS[view.status];
+    const sec = entry.heard === null ? 0 : Math.round((now - entry.heard) / 1000);
+    const ago = sec < 90 ? `${sec} s` : `${Math.round(sec / 60)} minutes`;
+    const note = view.status === 'offline' ? 'Offline · showing the last known mood'
+      : view.status === 'stale' ? `No news for ${ago} · showing the last known mood`
+        : 'Not connected to the broker · showing the last known mood';
+    return [badge, note];
+  }
+
+  window.MoodEdgeState = { str, parseState, deviceView, statusText };
+})();

@@ -1,0 +1,73 @@
+"""One state machine for what a display shows (edge/display_state.py; displays/web/state.js has
+the same table and is tested in Chromium by test_web_display_states.py)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from edge.display_state import display_view
+from edge.messages import ReceivedState
+from edge.watch import Screen, plain_line
+
+
+def view(connected=True, online=True, mood="happy", heard_s_ago=1.0, stale_after_s=180.0):
+    return display_view(connected=connected, online=online, mood=mood, heard_s_ago=heard_s_ago,
+                        stale_after_s=stale_after_s)
+
+
+@pytest.mark.parametrize("inputs, status", [
+    ({"connected": False}, "connecting"),
+    ({"connected": False, "online": False}, "connecting"),  # the page cannot know: it is not connected
+    ({"online": False}, "offline"),
+    ({"online": False, "heard_s_ago": 999}, "offline"),
+    ({"heard_s_ago": 181}, "stale"),
+    ({"online": None, "heard_s_ago": 181}, "stale"),
+    ({"online": None, "mood": None}, "connecting"),
+    ({}, "live"),
+    ({"online": None}, "live"),  # a retained state from a broker without availability: fresh is live
+])
+def test_each_situation_has_exactly_one_status(inputs, status):
+    assert view(**inputs).status == status
+
+
+def test_only_live_is_shown_unfaded():
+    assert [view(**kw).faded for kw in ({}, {"online": False}, {"heard_s_ago": 999}, {"connected": False})] == \
+        [False, True, True, True]
+
+
+@pytest.mark.parametrize("mood, content", [(None, "waiting"), ("nobody", "nobody"), ("sad", "mood")])
+def test_content_is_waiting_nobody_or_a_mood(mood, content):
+    assert view(mood=mood).content == content
+
+
+def test_the_terminal_line_for_an_empty_room_has_no_face_count():
+    line = plain_line(ReceivedState(device="demo", mood="nobody", confidence=0.0, faces=1))
+    assert line == "demo: mood=nobody films=-"
+
+
+def _screen_text(**kw) -> str:
+    out = io.StringIO()
+    screen = Screen(out, "t", stale_after_s=kw.pop("stale_after_s", 180.0))
+    screen.connected = kw.pop("connected", True)
+    from edge.messages import Availability
+    screen.apply(Availability("den", kw.pop("online", True)))
+    screen.apply(ReceivedState(device="den", mood=kw.pop("mood", "happy"), confidence=0.8, faces=kw.pop("faces", 2)))
+    screen.draw()
+    return out.getvalue()
+
+
+def test_the_terminal_view_never_shows_live_beside_offline():
+    text = _screen_text(online=False)
+    assert "OFFLINE" in text and "● live" not in text and "(last known)" in text
+
+
+def test_the_terminal_view_of_an_empty_room_shows_no_faces():
+    text = _screen_text(mood="nobody", faces=1)
+    assert "NOBODY HERE" in text and "faces" not in text and "● live" in text
+
+
+def test_the_terminal_view_marks_a_silent_device_stale():
+    text = _screen_text(stale_after_s=1e-9)
+    assert "no news for" in text and "● live" not in text and "(last known)" in text
