@@ -139,7 +139,6 @@ def test_the_parameter_count_reader_catches_a_stale_figure():
     assert not _agrees(82000, {58423, 92263}) and _agrees(58000, {58423})
 
 
-@pytest.mark.xfail(strict=True, reason="convert/train.py's --help still says 82k (the lead is editing convert/)")
 def test_mood_convert_train_help_states_the_shipped_models_parameter_count():
     helptext = subprocess.run([sys.executable, "-m", "convert", "train", "--help"], cwd=ROOT, text=True,
                               capture_output=True, timeout=120).stdout
