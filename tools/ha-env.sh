@@ -14,16 +14,15 @@ VERSION=$(sed -n 's/^homeassistant==\([0-9.]*\)$/\1/p' "$REQS")
 [ -n "$VERSION" ] || { echo "ha-env: $REQS: no 'homeassistant==<version>' line" >&2; exit 2; }
 ENV_DIR=${MOOD_EDGE_HA_ENV:-.cache/ha-$VERSION}
 
-find_python() {
-  local p
-  for p in "${MOOD_EDGE_HA_PYTHON:-}" "$(command -v python3.13 || true)"; do
-    [ -n "$p" ] && [ -x "$p" ] && { echo "$p"; return; }
+is_313() { [ -n "$1" ] && [ -x "$1" ] && "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; }
+
+find_python() {  # the first candidate that really is 3.13 (a pyenv shim for another version is not)
+  local p roots=("${PYENV_ROOT:-$HOME/.pyenv}")
+  command -v pyenv >/dev/null 2>&1 && roots+=("$(pyenv root)")
+  for p in "${MOOD_EDGE_HA_PYTHON:-}" "$(command -v python3.13 || true)" "${roots[@]/%//versions/3.13*/bin/python}"; do
+    for p in $p; do is_313 "$p" && { echo "$p"; return; }; done
   done
-  if command -v pyenv >/dev/null 2>&1; then
-    for p in "$(pyenv root)"/versions/3.13*/bin/python; do
-      [ -x "$p" ] && { echo "$p"; return; }
-    done
-  fi
+  return 0
 }
 
 stamp="$ENV_DIR/.installed-$(sha256sum "$REQS" | cut -c1-16)"
@@ -32,7 +31,7 @@ if [ -f "$stamp" ]; then
   exit 0
 fi
 PY=$(find_python)
-if [ -z "$PY" ] || ! "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
+if [ -z "$PY" ]; then
   echo "ha-env: no Python 3.13 (set MOOD_EDGE_HA_PYTHON, or put python3.13 on PATH): Home Assistant $VERSION is not installed and its test skips"
   exit 0
 fi
