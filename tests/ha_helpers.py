@@ -55,6 +55,7 @@ class HomeAssistant:
         self.url = f"http://127.0.0.1:{self.port}"
         self.client_id = self.url + "/"
         self.token = ""
+        self.refresh_token = ""
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
@@ -121,8 +122,10 @@ class HomeAssistant:
             "grant_type": "authorization_code", "code": r.json()["auth_code"], "client_id": self.client_id})
         r.raise_for_status()
         self.token = r.json()["access_token"]
-        # (not core_config: it adds met, radio_browser and google_translate, which want the internet;
-        # location and units come from configuration.yaml)
+        self.refresh_token = r.json()["refresh_token"]
+        # core_config also starts flows for met, radio_browser and google_translate; without their
+        # requirements (--skip-pip) they fail at once, offline, in lines that do not name mood-edge
+        self.post("/api/onboarding/core_config", {})
         self.post("/api/onboarding/analytics", {})
         self.post("/api/onboarding/integration", {"client_id": self.client_id, "redirect_uri": self.client_id})
 
@@ -181,5 +184,68 @@ class HomeAssistant:
             time.sleep(0.5)
         raise AssertionError(f"{entity_id} never got there in {timeout}s; last: {last}")
 
+    def wait_states(self, ok: Callable[[dict[str, dict]], bool], timeout: float = 120) -> dict[str, dict]:
+        """Poll every state until ``ok(states)``; returns them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = self.states()
+            if ok(states):
+                return states
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Home Assistant's states never got there in {timeout}s: "
+                                     + json.dumps({k: v["state"] for k, v in states.items() if "mood" in k}))
+            time.sleep(0.5)
+
     def notifications(self) -> list[dict]:
         return self.ws({"type": "persistent_notification/get"})
+
+
+# --- the dashboard, in Home Assistant's own frontend ------------------------------------------------
+
+_DEEP_TEXT = """(() => {
+  const all = [];
+  const walk = (root) => { for (const el of root.querySelectorAll('*')) { all.push(el); if (el.shadowRoot) walk(el.shadowRoot); } };
+  walk(document);
+  const text = all.some((el) => el.shadowRoot && (el.shadowRoot.textContent || '').includes(%s));
+  const icons = all.filter((el) => el.tagName === 'HA-ICON');  // icons come in lazily loaded chunks
+  return text && icons.length > 0 && icons.every((i) => {
+    const svg = i.shadowRoot && i.shadowRoot.querySelector('ha-svg-icon');
+    return svg && svg.path;
+  });
+})()"""
+
+
+def screenshot_dashboard(ha: HomeAssistant, text: str, path: Path) -> None:
+    """The Overview dashboard in headless Chromium (tests/web_display.mjs), logged in with our tokens,
+    once ``text`` shows somewhere in its shadow DOM."""
+    tokens = {"hassUrl": ha.url, "clientId": ha.client_id, "access_token": ha.token, "refresh_token": ha.refresh_token,
+              "token_type": "Bearer", "expires_in": 1800, "expires": int(time.time() * 1000) + 1_700_000}
+    proc = subprocess.Popen(["node", str(ROOT / "tests" / "web_display.mjs")], cwd=ROOT, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def send(cmd: str, **kw: Any) -> Any:
+        proc.stdin.write(json.dumps({"cmd": cmd, **kw}) + "\n")
+        proc.stdin.flush()
+        answer = json.loads(proc.stdout.readline())
+        assert answer.get("ok"), answer
+        return answer.get("result")
+
+    try:
+        # a page of the same origin that runs no script, to hand the frontend its tokens, then the dashboard
+        send("open", url=ha.url + "/manifest.json", width=1100, height=700, mobile=False)
+        send("wait", js=f"(localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))}), true)")
+        send("wait", js="(location.replace('/lovelace/0'), true)")
+        try:
+            for _ in range(20):  # while it navigates, a poll meets "Execution context was destroyed"
+                try:
+                    send("wait", js=_DEEP_TEXT % json.dumps(text), timeout_ms=90_000)
+                    break
+                except AssertionError as exc:
+                    if "context was destroyed" not in str(exc):
+                        raise
+                    time.sleep(0.5)
+        finally:
+            send("screenshot", path=str(path))  # what it showed instead, when the wait failed
+    finally:
+        proc.stdin.close()
+        proc.wait(30)
