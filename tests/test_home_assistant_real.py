@@ -282,8 +282,8 @@ def story() -> dict:
         ha.start()
         seen.attempt("restarted", lambda: ha.wait_states(lambda st: all(
             st.get(e, {}).get("state") not in (None, *NOT_THERE) for e in ENTITIES)))
-        seen["reannounced"] = sorted({m.topic for m in sub.on(f"homeassistant/sensor/mood_edge_{DEVICE}/+/config")
-                                      if m.payload})
+        seen.attempt("reannounced", lambda: sorted(sub.wait_for(t, lambda m: bool(m.payload)).topic
+                                                   for t in discovery))
         seen["discovery_topics"] = discovery
         seen["daemon_log"] = daemon.log(2)
         seen["repairs"] = ha.ws({"type": "repairs/list_issues"})["issues"]
