@@ -177,6 +177,14 @@ def wipe_retained_discovery(port: int, topics: list[str]) -> None:
     c.disconnect()
 
 
+def automation_trace(ha: HomeAssistant) -> dict:
+    """The README automation's last run as Home Assistant traced it (Settings -> Automations -> Traces)."""
+    item = "mood_edge_livingroom_tv_pick"
+    runs = ha.ws({"type": "trace/list", "domain": "automation", "item_id": item})
+    assert runs, "the automation never ran"
+    return ha.ws({"type": "trace/get", "domain": "automation", "item_id": item, "run_id": runs[-1]["run_id"]})
+
+
 def is_mood(s: dict) -> bool:
     return s["state"] not in (*NOT_THERE, "nobody")
 
@@ -268,6 +276,7 @@ def story() -> dict:
         while time.monotonic() < deadline and not ha.notifications():
             time.sleep(1)
         seen["notifications"] = ha.notifications()
+        seen.attempt("trace", lambda: automation_trace(ha))
 
         daemon.kill9()
         seen.attempt("dead", lambda: ha.wait_states(lambda st: all(
@@ -358,6 +367,14 @@ def test_the_readme_automation_fires_and_notifies_the_first_pick(story):
     assert note["title"] == f"The room looks {story['published']['mood']}"
     assert first["title"] in note["message"]
     assert "in your library" in note["message"]
+
+
+def test_the_automation_hands_the_first_picks_library_path_to_its_actions(story):
+    (variables_step,) = story["trace"]["trace"]["action/0"]
+    film = variables_step["changed_variables"]["film"]
+    first = story["published"]["recommendations"][0]
+    assert film["title"] == first["title"] and film["path"] == first["path"]
+    assert film["path"].endswith(".mkv")  # what a follow-up media_player.play_media would be given
 
 
 def test_hostile_titles_arrive_as_plain_text(story):
