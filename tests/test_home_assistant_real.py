@@ -3,7 +3,7 @@
 One story, played once per module (``story``) and then checked one behaviour per test:
 
 1. the shipped broker config (systemd/mosquitto) on free loopback ports, with the ``homeassistant``
-   user that ``install.sh --with-broker`` tells you to add; the daemon publishes anonymously on the
+   user that ``install.sh --with-broker`` tells you to add; the daemon logs in as ``mood-edge-local`` on the
    loopback listener, as on the Pi;
 2. Home Assistant (tools/ha-env.sh; version in tools/ha-requirements.txt) in its own config folder,
    onboarded, its MQTT integration added through the config-flow API, and the automation from
@@ -58,6 +58,7 @@ MOOD, FACES, CONFIDENCE, FILM = (f"sensor.mood_sensor_{DEVICE}_{k}" for k in ("m
 ENTITIES = (MOOD, FACES, CONFIDENCE, FILM)
 NOT_THERE = ("unavailable", "unknown")
 HA_PASSWORD = "ha-secret"
+LOCAL_PASSWORD = "local-secret"  # the daemon's own login on loopback, as install.sh --with-broker makes it
 
 #: the library: every title is hostile, so whichever film is picked first is one of them
 HOSTILE_TITLES = (
@@ -127,7 +128,9 @@ class Daemon:
         self.runs += 1
         log = open(self.tmp / f"daemon-{self.runs}.log", "w")
         self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                          "MOOD_EDGE_MQTT_USERNAME": "mood-edge-local",
+                                          "MOOD_EDGE_MQTT_PASSWORD": LOCAL_PASSWORD})
 
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -155,8 +158,9 @@ def start_broker(etc: Path) -> tuple[subprocess.Popen, int]:
         (etc / name).touch()
     subprocess.run([str(BROKER_DIR / "make-certs.sh"), "--dir", str(etc / "certs")], check=True,
                    capture_output=True, text=True)
-    subprocess.run([str(BROKER_DIR / "mood-edge-user.sh"), "--dir", str(etc), "--password-stdin", "add", "service",
-                    "homeassistant"], input=HA_PASSWORD + "\n", check=True, capture_output=True, text=True)
+    for user, password in (("homeassistant", HA_PASSWORD), ("mood-edge-local", LOCAL_PASSWORD)):
+        subprocess.run([str(BROKER_DIR / "mood-edge-user.sh"), "--dir", str(etc), "--password-stdin", "add",
+                        "service", user], input=password + "\n", check=True, capture_output=True, text=True)
     plain, tls, ws = free_port(), free_port(), free_port()
     conf = etc / "mood-edge.conf"
     conf.write_text(shipped_conf_on((BROKER_DIR / "mood-edge.conf").read_text(), etc, plain, tls, ws))
