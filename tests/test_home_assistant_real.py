@@ -59,6 +59,7 @@ ENTITIES = (MOOD, FACES, CONFIDENCE, FILM)
 NOT_THERE = ("unavailable", "unknown")
 HA_PASSWORD = "ha-secret"
 LOCAL_PASSWORD = "local-secret"  # the daemon's own login on loopback, as install.sh --with-broker makes it
+OBSERVER, OBSERVER_PASSWORD = "test-observer", "observer-secret"  # the test's own read-only client
 
 #: the library: every title is hostile, so whichever film is picked first is one of them
 HOSTILE_TITLES = (
@@ -153,12 +154,15 @@ def start_broker(etc: Path) -> tuple[subprocess.Popen, int]:
     """The shipped mood-edge.conf and ACL, plus the homeassistant user as the install docs add it."""
     for name in ("acl", "acl-displays"):
         shutil.copy(BROKER_DIR / name, etc / name)
+    with open(etc / "acl", "a", encoding="utf-8") as acl:  # the test's own observer: reads, takes nobody's id
+        acl.write(f"\nuser {OBSERVER}\ntopic read mood-edge/#\ntopic read homeassistant/#\n")
     (etc / "web").mkdir()
     for name in ("passwd", "passwd-displays"):  # install.sh creates both, empty
         (etc / name).touch()
     subprocess.run([str(BROKER_DIR / "make-certs.sh"), "--dir", str(etc / "certs")], check=True,
                    capture_output=True, text=True)
-    for user, password in (("homeassistant", HA_PASSWORD), ("mood-edge-local", LOCAL_PASSWORD)):
+    for user, password in (("homeassistant", HA_PASSWORD), ("mood-edge-local", LOCAL_PASSWORD),
+                           (OBSERVER, OBSERVER_PASSWORD)):
         subprocess.run([str(BROKER_DIR / "mood-edge-user.sh"), "--dir", str(etc), "--password-stdin", "add",
                         "service", user], input=password + "\n", check=True, capture_output=True, text=True)
     plain, tls, ws = free_port(), free_port(), free_port()
@@ -247,7 +251,8 @@ def story() -> dict:
     ha = HomeAssistant(HA_PYTHON, tmp / "ha")
     seen = Story(tmp=tmp, ha=ha)
     daemon = None
-    sub = Subscriber(port, [f"mood-edge/{DEVICE}/#", f"homeassistant/sensor/mood_edge_{DEVICE}/+/config"])
+    sub = Subscriber(port, [f"mood-edge/{DEVICE}/#", f"homeassistant/sensor/mood_edge_{DEVICE}/+/config"],
+                     username=OBSERVER, password=OBSERVER_PASSWORD)
     try:
         ha.write_config(NOTIFY_GROUP)
         (ha.dir / "automations.yaml").write_text(readme_automation_yaml())
