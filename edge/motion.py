@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: the difference threshold grows by this share of the pixel's brightness
 RELATIVE = 0.15
+#: share of a blob that must still differ from the picture two frames back (else it came and went)
+STAYED = 0.1
 
 
 @dataclass
@@ -113,16 +115,17 @@ class MotionDetector:
         if s.persist <= 1:
             moving = [tuple(stats[i, :4]) for i in big]
         else:
-            # moving on: a blob that overlaps last frame's motion
+            # a blob that overlaps last frame's motion and is not a return to the picture before it
+            # (a flash or a glitch that went away)
             continuing = set(np.unique(labels[previous > 0])) if previous is not None else set()
-            moving = [tuple(stats[i, :4]) for i in big if i in continuing]
+            since = self._changed(cur, before) if before is not None and before.shape == cur.shape else None
+            moving = [tuple(stats[i, :4]) for i in big if i in continuing and since is not None
+                      and np.count_nonzero(since[labels == i]) >= STAYED * stats[i, cv2.CC_STAT_AREA]]
             # a step that stayed (someone who appeared and stood still; a lamp, scanned once): last
             # frame's new blobs that still differ from the picture before them
-            if before is not None and before.shape == cur.shape:
-                since = self._changed(cur, before)
-                for x, y, bw, bh in self._fresh:
-                    if float(since[y:y + bh, x:x + bw].mean()) >= 0.25:
-                        moving.append((x, y, bw, bh))
+            if since is not None:
+                moving += [(x, y, bw, bh) for x, y, bw, bh in self._fresh
+                           if float(since[y:y + bh, x:x + bw].mean()) >= STAYED]
             self._fresh = [tuple(stats[i, :4]) for i in big if i not in continuing]
         fx, fy = w / sw, h / sh
         boxes = [Box(int(x * fx), int(y * fy), int(round(bw * fx)), int(round(bh * fy))) for x, y, bw, bh in moving]
