@@ -48,7 +48,7 @@ def test_a_face_beyond_reach_gets_advice_on_what_to_change(cli, tmp_path):
     assert result.returncode == 1
     assert "No face" in result.stdout or "below the" in result.stdout
     assert "What to change:" in result.stdout
-    assert 'detector.kind = "blazeface_scan"' in result.stdout and "camera.width/height" in result.stdout
+    assert 'detector.kind = "blazeface_motion"' in result.stdout and "camera.width/height" in result.stdout
 
 
 def test_an_empty_room_says_so_and_how_to_try_again(cli, tmp_path):

@@ -18,7 +18,7 @@ def test_no_file_gives_the_defaults():
     cfg = config.load(None)
     assert cfg.mqtt.topic_prefix == "mood-edge"
     # chosen by `mood-edge bench --distance` (README "Distance"): reads 0.5-5 m from a 1280-wide capture
-    assert cfg.detector.kind == "blazeface_scan" and cfg.detector.track
+    assert cfg.detector.kind == "blazeface_motion" and cfg.detector.track
     assert (cfg.camera.width, cfg.camera.height) == (1280, 960)
     assert Path(cfg.model.path).name == "mini_xception_fer7_int8.tflite"
 

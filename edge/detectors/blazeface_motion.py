@@ -37,12 +37,16 @@ def _fractions(v: Any) -> bool:
 
 @dataclass
 class BlazeFaceMotionOptions(BlazeFaceScanOptions):
-    #: the third, mid-scale pass of the whole-frame scan (0.7-1.3 m faces anywhere in the frame)
-    mid_width: int = 320
+    #: the scan reads the lores frame scaled to 1120 wide (800 -> 1120: x1.4): faces at 5-6 m (17-20 px
+    #: in the lores stream) are found at every position; it costs ~2x the 800 scan, which motion
+    #: gating runs rarely (README "Detectors" / docs/detectors.md)
+    width: int = 1120
+    upscale: bool = True
     #: frames between whole-frame scans while faces are tracked (~10 s at 15 frames/s)
     full_every: int = 150
-    #: frames between whole-frame scans in a room where nobody is tracked and nothing moves
-    idle_every: int = 150
+    #: frames between whole-frame scans in a room where nobody is tracked and nothing moves (~20 s):
+    #: a safety net; motion finds whoever comes in
+    idle_every: int = 300
     #: the motion frame's width (pixels); the lores frame is shrunk to it
     motion_width: int = 160
     #: grey-level difference (0-255) that counts as motion, after brightness matching
@@ -81,7 +85,7 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
     def detect_in(self, image: np.ndarray, region: Box) -> list[Face]:
         """The scan on ``region`` of ``image`` only (widened to whole steps, kept inside the frame)."""
         H, W = image.shape[:2]
-        scale = min(1.0, self.options.width / W) if self.options.width > 0 else 1.0
+        scale = self.scale(W)
         step = max(16, int(round(REGION_STEP / scale)))  # 128 model pixels at the scan's scale
         w = min(W, -(-max(1, region.w) // step) * step)
         h = min(H, -(-max(1, region.h) // step) * step)
