@@ -42,6 +42,9 @@ class BlazeFaceMotionOptions(BlazeFaceScanOptions):
     #: gating runs rarely (README "Detectors" / docs/detectors.md)
     width: int = 1120
     upscale: bool = True
+    #: ... which makes 1 m faces (100 px in the lores stream) too large for it: a third pass at 320
+    #: wide reads them (40 px there), wherever they sit
+    mid_width: int = 320
     #: frames between whole-frame scans while faces are tracked (~10 s at 15 frames/s)
     full_every: int = 150
     #: frames between whole-frame scans in a room where nobody is tracked and nothing moves (~20 s):

@@ -22,7 +22,7 @@ rm -f "$OUT"/dumps/cg.out*
 cc -shared -fPIC -O2 -o "$OUT/callgrind-mark.so" "$REPO/tools/pi/callgrind-mark.c"
 cd "$REPO"
 MOOD_EDGE_MARK_LIB="$OUT/callgrind-mark.so" PYTHONDONTWRITEBYTECODE=1 \
-    valgrind --tool=callgrind --callgrind-out-file="$OUT/dumps/cg.out" --dump-instr=no --dump-line=no \
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/dumps/cg.out" --dump-instr=no --dump-line=no \
     "$PY" tools/pi/stage_cost.py --picamera2 "$@" > "$OUT/guest.txt" 2> "$OUT/valgrind.log" \
     || { tail -20 "$OUT/valgrind.log" >&2; echo "callgrind-cost: the counted run failed (log: $OUT/valgrind.log)" >&2; exit 1; }
 python3 tools/pi/callgrind_marks.py "$OUT/dumps/cg.out" > "$OUT/marks.txt"

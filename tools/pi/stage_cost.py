@@ -44,11 +44,19 @@ def mark(tag: int) -> None:
         _libc.syscall(ctypes.c_long(MARK_SYSCALL), ctypes.c_long(tag))
 
 
+def counting(on: bool) -> None:
+    """Count from here on (or not): callgrind only; qemu's plugin counts everything, and only the
+    differences between markers are used either way."""
+    if _marker is not None:
+        _marker.mood_edge_counting(ctypes.c_int(int(on)))
+
+
 def run_frames(pipe: Pipeline, first: int, count: int) -> tuple[int, str]:
     """``count`` frames through the pipeline, markers around each stage; the next frame index and
     the grey picture's size."""
     source, size = pipe.source, "?"
-    source.open()
+    if not source.is_open:
+        source.open()
     for i in range(first, first + count):
         tag = i * 8
         mark(tag)
@@ -80,8 +88,15 @@ def picamera2_scenes(cfg: config_mod.Config, names: list[str], frames: int, warm
         sys.modules["picamera2"] = pi_scenes.standin(pi_scenes.build(name, n, cfg.camera.width, cfg.camera.height),
                                                      lores)
         pipe = Pipeline(cfg)
+        pipe.source.open()
+        # the detector's interpreters made and warmed once, uncounted (the daemon does it at start)
+        pipe.detector.detect(pipe.source.read().detect_image)
+        getattr(pipe.detector, "reset", lambda: None)()
+        pipe.source._cam.index = 0  # the stand-in starts the scene again
+        counting(True)
         first = index
         index, _ = run_frames(pipe, index, n)
+        counting(False)
         print(f"scene {name} {first + warmup} {index - 1} in_view {first + pi_scenes.WALK_START}"
               if name == "walkin" else f"scene {name} {first + warmup} {index - 1}", flush=True)
     return f"{cfg.camera.width}x{cfg.camera.height}+lores{lores[0]}x{lores[1]}"
@@ -106,13 +121,16 @@ def main() -> int:
         cfg.detector.kind = args.detector
     state_dir = tempfile.TemporaryDirectory(prefix="mood-edge-cost-")
     cfg.daemon.state_dir = state_dir.name
+    counting(True)
     for k in range(1, 41):
         mark(-k)
+    counting(False)
     if args.picamera2:
         size = picamera2_scenes(cfg, [s for s in args.scenes.split(",") if s], args.frames, args.warmup)
         detector = cfg.detector.kind
     else:
         pipe = Pipeline(cfg)
+        counting(True)
         _, size = run_frames(pipe, 0, args.warmup + args.frames)
         detector = getattr(pipe.detector, "name", cfg.detector.kind)
     print("stages " + " ".join(STAGES) + f" detector {detector} warmup {args.warmup} size {size}", flush=True)
