@@ -39,7 +39,7 @@ def _fractions(v: Any) -> bool:
 class BlazeFaceMotionOptions(BlazeFaceScanOptions):
     #: the scan reads the lores frame scaled to 1120 wide (800 -> 1120: x1.4): faces at 5-6 m (17-20 px
     #: in the lores stream) are found at every position; it costs ~2x the 800 scan, which motion
-    #: gating runs rarely (README "Detectors" / docs/detectors.md)
+    #: gating runs rarely (docs/detectors.md)
     width: int = 1120
     upscale: bool = True
     #: ... which makes 1 m faces (100 px in the lores stream) too large for it: a third pass at 320
@@ -56,7 +56,7 @@ class BlazeFaceMotionOptions(BlazeFaceScanOptions):
     motion_threshold: int = 16
     #: smallest moving blob, a fraction of the frame
     motion_min_area: float = 0.0005
-    #: consecutive frames a blob must move in (2: a lamp switching or a camera glitch is ignored)
+    #: consecutive frames a blob must move in (2: a flash or a camera glitch that goes away is ignored)
     motion_persist: int = 2
     #: regions never watched for motion (a TV, a window): [x, y, w, h] fractions of the frame each
     mask: list[list[float]] = field(default_factory=list)
