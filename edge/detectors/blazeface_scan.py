@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 ALIGN = 16
 #: interpreters kept, one per input size, least recently used dropped first
 MAX_NETS = 8
+#: ``upscale`` enlarges at most this much (800 -> 1120): the cost grows with its square
+MAX_UPSCALE = 1.4
 
 
 @dataclass
@@ -56,8 +58,8 @@ class BlazeFaceScanOptions:
     min_face_px: int = 12
     #: the model file, relative to models/ (or absolute)
     model: str = MODEL_FILE
-    #: scale a frame narrower than ``width`` up to it: a 6 m face, 17 px in an 800-wide lores stream,
-    #: is found at 24 px (1120) where it is missed at 17 (costs the square of the factor)
+    #: scale a frame narrower than ``width`` up to it (at most x1.4): a 6 m face, 17 px in an 800-wide
+    #: lores stream, is found at 23 px (1120) where it is missed at 17 (costs the square of the factor)
     upscale: bool = False
     #: a third pass with the frame scaled to this width (0 = none): faces between what the scan and the
     #: 128x128 pass read best (~70-130 px in an 800-wide input: 0.7-1.3 m), wherever they sit
@@ -117,7 +119,9 @@ class BlazeFaceScanDetector(Detector):
         """How much a w-wide frame is scaled for the scan."""
         if self.options.width <= 0:
             return 1.0
-        return self.options.width / w if self.options.upscale else min(1.0, self.options.width / w)
+        if self.options.upscale:
+            return min(MAX_UPSCALE, self.options.width / w)
+        return min(1.0, self.options.width / w)
 
     def input_size(self, w: int, h: int) -> tuple[int, int]:
         """The model input (width, height) for a w x h frame."""
