@@ -18,6 +18,7 @@ from . import config as config_mod
 from .camera import open_source
 from .config import Config, detector_kinds
 from .detect import make_detector
+from .detectors import detector_class
 from .detectors.base import Face
 from .errors import ConfigError
 from .geometry import distance_m, face_px
@@ -191,12 +192,14 @@ def advice(cfg: Config, far_m: float | None, reliable_px: float, width_px: int) 
                    "saves detector work but adds no pixels);")
         out.append(f"  - camera.width/height: a larger capture; {far_m:.1f} m needs about "
                    f"{cfg.camera.width * zoom:.0f} px wide with this lens;")
-    if cfg.detector.kind != "blazeface_scan":
-        out.append('  - detector.kind = "blazeface_scan" (reads 0.5-5 m from a 1280-wide capture; docs/detectors.md);')
+    kind = cfg.detector.kind
+    if kind not in ("blazeface_scan", "blazeface_motion"):
+        out.append('  - detector.kind = "blazeface_motion" (reads 0.5-6 m from a 1280-wide capture; '
+                   'docs/detectors.md);')
     else:
-        options = cfg.detector.options.get("blazeface_scan")
+        options = cfg.detector.options.get(kind) or detector_class(kind).Options()
         scan_w = getattr(options, "width", 800) or width_px
-        out.append(f"  - [detector.blazeface_scan] width = {min(8192, int(scan_w * zoom + 15) // 16 * 16)}"
+        out.append(f"  - [detector.{kind}] width = {min(8192, int(scan_w * zoom + 15) // 16 * 16)}"
                    + (" and camera.lores_width to match" if cfg.camera.source == "picamera2" else "")
                    + ": more detector pixels (the cost grows with the square);")
     out.append("  - or move the camera closer to where people sit.")

@@ -43,7 +43,13 @@ def make_detector(cfg: DetectorConfig) -> Detector:
                 cfg, kind="blazeface", min_confidence=min(cfg.min_confidence, 0.5), min_size=1))
         # the whole-frame scan costs ~30 short-range runs: in an empty room, search every few frames
         search_every = max(1, cfg.full_every // 3) if cfg.kind == "blazeface_scan" else 1
-        detector = TrackingDetector(detector, full_every=cfg.full_every,
+        full_every, motion = cfg.full_every, None
+        if hasattr(detector, "motion_settings"):  # gated: motion says when and where to scan
+            from .motion import MotionDetector  # noqa: PLC0415
+
+            motion = MotionDetector(detector.motion_settings())
+            full_every, search_every = detector.options.full_every, detector.options.idle_every
+        detector = TrackingDetector(detector, full_every=full_every,
                                     face_px=TRACK_FACE_PX.get(cfg.kind, 64), local=local,
-                                    search_every=search_every)
+                                    search_every=search_every, motion=motion)
     return detector

@@ -100,7 +100,7 @@ def test_bench_distance_writes_its_table_and_json(cli, tmp_path):
     result = cli("bench", "--distance", "--distances", "1,4", "--per-distance", "2", "--empty", "2",
                  "--only", "default,blazeface", "--no-progress", "--json", str(out), timeout=600)
     assert result.returncode == 0, result.stderr
-    assert "| default (blazeface_scan + tracking) |" in result.stdout
+    assert "| default (blazeface_motion + tracking) |" in result.stdout
     assert "end to end, one face at 3.5 m" in result.stdout
     report = json.loads(out.read_text())
     assert [d["key"] for d in report["detectors"]] == ["default", "blazeface"]

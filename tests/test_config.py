@@ -17,8 +17,8 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_no_file_gives_the_defaults():
     cfg = config.load(None)
     assert cfg.mqtt.topic_prefix == "mood-edge"
-    # chosen by `mood-edge bench --distance` (docs/detectors.md): reads 0.5-5 m from a 1280-wide capture
-    assert cfg.detector.kind == "blazeface_scan" and cfg.detector.track
+    # chosen by `mood-edge bench --distance --positions` (docs/detectors.md): reads 0.5-6 m at every position
+    assert cfg.detector.kind == "blazeface_motion" and cfg.detector.track
     assert (cfg.camera.width, cfg.camera.height) == (1280, 960)
     assert Path(cfg.model.path).name == "mini_xception_fer7_int8.tflite"
 

@@ -117,6 +117,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d.add_argument("--per-distance", type=int, default=16, metavar="N", help="frames per distance (default: 16)")
     d.add_argument("--empty", type=int, default=24, metavar="N", help="empty-scene frames (default: 24)")
     d.add_argument("--only", metavar="KEY,...", help="only these detector variants (keys as in the JSON)")
+    d.add_argument("--positions", action="store_true",
+                   help="also place every face at the corners, edges and centre and in groups of 3 and 4: "
+                        "found %% per position, the mean and the worst (the default detector and blazeface_scan)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -183,6 +186,13 @@ def distance_main(args: argparse.Namespace) -> int:
     report["machine"] = machine_info()
     print(bd.format_table(report))
     print("\n" + "\n".join(bd.end_to_end_lines(report["end_to_end"])))
+    if args.positions:
+        from . import positions  # noqa: PLC0415
+
+        report["positions"] = positions.run(cfg, width=width, height=height,
+                                            distances=bd.parse_distances(args.distances), empty=args.empty)
+        for result in report["positions"].values():
+            print("\n" + positions.format_table(result["title"], result))
     if json_path is not None:
         write_json(report, json_path)
         log.info("wrote %s", json_path)

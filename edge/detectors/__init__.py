@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 #: key -> "module:Class"
 DETECTORS: dict[str, str] = {
+    "blazeface_motion": "edge.detectors.blazeface_motion:BlazeFaceMotionDetector",
     "blazeface_scan": "edge.detectors.blazeface_scan:BlazeFaceScanDetector",
     "blazeface": "edge.detectors.blazeface:BlazeFaceDetector",
     "blazeface_full": "edge.detectors.blazeface_full:BlazeFaceFullDetector",

@@ -22,7 +22,7 @@ def main(marks_path: str, guest_path: str, label: str, json_path: str | None = N
         tag, _, n = line.partition(" ")
         if tag != "end":
             counts[int(tag)] = int(n)
-    guest = open(guest_path).read().splitlines()
+    guest = [line for line in open(guest_path).read().splitlines() if line.strip()]
     summary = next(line.split() for line in guest if line.startswith("stages "))
     stages = summary[1:summary.index("detector")]
     info = dict(zip(summary[summary.index("detector")::2], summary[summary.index("detector") + 1::2]))
@@ -30,31 +30,67 @@ def main(marks_path: str, guest_path: str, label: str, json_path: str | None = N
     faces = {int(w[1]): int(w[3]) for w in (line.split() for line in guest if line.startswith("frame "))}
     calib = sorted(counts[-k - 1] - counts[-k] for k in range(1, 40) if -k - 1 in counts and -k in counts)
     overhead = statistics.median(calib)
-    frames = sorted(i for i in faces if i >= warmup and (i * 8 + len(stages)) in counts)
-    per_stage = {s: [counts[i * 8 + j + 1] - counts[i * 8 + j] - overhead for i in frames]
-                 for j, s in enumerate(stages)}
+    scenes = [w for w in (line.split() for line in guest) if w[0] == "scene"]
+    if not scenes:
+        scenes = [["scene", "clip", str(warmup), str(max(faces, default=-1))]]
+    out = {"label": label, "detector": info["detector"], "frame_size": info["size"],
+           "marker_overhead_instructions": overhead, "scenes": {}}
+    print(f"{label}: {info['detector']}, {info['size']}, M instructions per frame (median / mean)")
+    print(f"    {'stage':<18} " + " ".join(f"{w[1]:>15}" for w in scenes))
+    rows: dict[str, list[str]] = {s: [] for s in stages + ["per frame", "max frame"]}
+    for w in scenes:
+        name, first, last = w[1], int(w[2]), int(w[3])
+        frames = [i for i in range(first, last + 1) if i in faces and (i * 8 + len(stages)) in counts]
+        report = scene_report(counts, stages, frames, faces, overhead)
+        if len(w) >= 6 and name == "walkin":
+            report["walk_in"] = walk_in(counts, stages, int(w[5]), last, faces, overhead)
+        out["scenes"][name] = report
+        for s in stages:
+            rows[s].append(f"{report['median_minstr'][s]:.2f} / {report['mean_minstr'][s]:.2f}")
+        t = report["per_frame_minstr"]
+        rows["per frame"].append(f"{t['median']:.2f} / {t['mean']:.2f}")
+        rows["max frame"].append(f"{t['max']:.2f}")
+    for s, cells in rows.items():
+        print(f"    {s:<18} " + " ".join(f"{c:>15}" for c in cells))
+    for name, report in out["scenes"].items():
+        print(f"    {name}: {report['frames']} frames, {report['frames_with_a_face']} with a face")
+        if "walk_in" in report:
+            wi = report["walk_in"]
+            print(f"    walkin: in view at frame {wi['in_view_frame']}, first seen at frame {wi['seen_frame']}, "
+                  f"{wi['minstr']:.1f} M instructions in between")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(out if len(out["scenes"]) > 1 else {**out, **out["scenes"]["clip"]}, f, indent=2)
+    return 0
+
+
+def frame_cost(counts: dict[int, int], stages: list[str], i: int, overhead: float) -> list[float]:
+    return [counts[i * 8 + j + 1] - counts[i * 8 + j] - overhead for j in range(len(stages))]
+
+
+def scene_report(counts: dict[int, int], stages: list[str], frames: list[int], faces: dict[int, int],
+                 overhead: float) -> dict:
+    per_stage = {s: [frame_cost(counts, stages, i, overhead)[j] for i in frames] for j, s in enumerate(stages)}
     totals = [sum(per_stage[s][k] for s in stages) for k in range(len(frames))]
-    with_face = [k for k, i in enumerate(frames) if faces[i] > 0]
-    report = {
-        "label": label, "detector": info["detector"], "frame_size": info["size"], "frames": len(frames),
-        "frames_with_a_face": len(with_face), "marker_overhead_instructions": overhead,
+    return {
+        "frames": len(frames), "frames_with_a_face": sum(1 for i in frames if faces[i] > 0),
         "median_minstr": {s: round(statistics.median(v) / 1e6, 2) for s, v in per_stage.items()},
         "mean_minstr": {s: round(statistics.fmean(v) / 1e6, 2) for s, v in per_stage.items()},
         "per_frame_minstr": {"median": round(statistics.median(totals) / 1e6, 2),
                              "mean": round(statistics.fmean(totals) / 1e6, 2),
                              "max": round(max(totals) / 1e6, 2)},
     }
-    print(f"{label}: {info['detector']}, {info['size']}, {len(frames)} frames "
-          f"({len(with_face)} with a face), M aarch64 instructions per frame")
-    print(f"    {'stage':<18} {'median':>8} {'mean':>8}")
-    for s in stages:
-        print(f"    {s:<18} {report['median_minstr'][s]:>8.2f} {report['mean_minstr'][s]:>8.2f}")
-    t = report["per_frame_minstr"]
-    print(f"    {'per frame':<18} {t['median']:>8.2f} {t['mean']:>8.2f}   (max {t['max']:.2f})")
-    if json_path:
-        with open(json_path, "w") as f:
-            json.dump(report, f, indent=2)
-    return 0
+
+
+def walk_in(counts: dict[int, int], stages: list[str], in_view: int, last: int, faces: dict[int, int],
+            overhead: float) -> dict:
+    """From the first frame a person is in view to the first frame with a face: frames and
+    instructions spent."""
+    seen = next((i for i in range(in_view, last + 1) if faces.get(i, 0) > 0), None)
+    end = seen if seen is not None else last
+    spent = sum(sum(frame_cost(counts, stages, i, overhead)) for i in range(in_view, end + 1))
+    return {"in_view_frame": in_view, "seen_frame": seen, "frames": end - in_view + 1,
+            "minstr": round(spent / 1e6, 1)}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,121 @@
+"""Living-room scenes as the Pi camera delivers them, and a thin stand-in ``picamera2`` that hands
+them to the real :class:`edge.camera.Picamera2Source`.
+
+Used by ``tools/pi/stage_cost.py --picamera2``: the source under test is the daemon's own, reading
+two real planar YUV420 buffers per request (1280x960 main, 800x600 lores by default), so the cost of
+the conversions and of detection on the lores stream is what a Pi pays. The pictures are real: the
+distance benchmark's empty photographs and public-domain people (edge/bench/distance.py, which
+needs scikit-image), with a little sensor noise in every frame.
+
+Scenes (each a list of BGR frames at the main size, built before anything is counted):
+``empty`` a still room; ``one`` one face at 3 m, breathing (a few pixels of drift); ``two`` two
+faces on a sofa at 3 and 3.5 m; ``walkin`` an empty room, then a person walking in from the left
+and sitting down at 3 m (``WALK_START`` is the first frame they are in view).
+"""
+
+from __future__ import annotations
+
+import math
+import types
+
+import cv2
+import numpy as np
+
+from edge.bench.distance import Person, cover, people, scenes
+from edge.geometry import face_px
+
+SCENES = ("empty", "one", "two", "walkin")
+#: walkin: frames of empty room, then frames walking in, then seated
+WALK_START, WALK_FRAMES = 10, 12
+HFOV = 62.0
+NOISE_SIGMA = 2.0
+
+
+def _paste(frame: np.ndarray, person: Person, distance: float, fx: int, fy: int) -> None:
+    """``person`` scaled to ``distance`` with its face's top-left corner at (fx, fy), in place."""
+    H, W = frame.shape[:2]
+    s = face_px(distance, W, HFOV) / person.face[2]
+    ph, pw = person.image.shape[:2]
+    patch = cv2.resize(person.image, (max(1, round(pw * s)), max(1, round(ph * s))), interpolation=cv2.INTER_AREA)
+    x, y = fx - round(person.face[0] * s), fy - round(person.face[1] * s)
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + patch.shape[1]), min(H, y + patch.shape[0])
+    if x1 > x0 and y1 > y0:
+        frame[y0:y1, x0:x1] = patch[y0 - y:y1 - y, x0 - x:x1 - x]
+
+
+def build(name: str, frames: int, width: int = 1280, height: int = 960, seed: int = 7) -> list[np.ndarray]:
+    """The scene's frames (BGR, main size)."""
+    rng = np.random.default_rng(seed)
+    room = cover(dict(scenes())["coffee"], width, height)
+    folks = people()
+    noise = [rng.normal(0, NOISE_SIGMA, room.shape).astype(np.int16) for _ in range(4)]
+    out = []
+    for i in range(frames):
+        frame = room.copy()
+        dx, dy = round(3 * math.sin(i / 5)), round(2 * math.sin(i / 7))
+        if name == "one":
+            _paste(frame, folks[0], 3.0, int(width * 0.45) + dx, int(height * 0.5) + dy)
+        elif name == "two":
+            _paste(frame, folks[0], 3.0, int(width * 0.3) + dx, int(height * 0.5) + dy)
+            _paste(frame, folks[1], 3.5, int(width * 0.62) - dx, int(height * 0.52) + dy)
+        elif name == "walkin" and i >= WALK_START:
+            seat_x = int(width * 0.55)
+            k = min(1.0, (i - WALK_START + 1) / WALK_FRAMES)
+            _paste(frame, folks[0], 3.0, int(-0.1 * width + k * (seat_x + 0.1 * width)) + dx,
+                   int(height * 0.42 + 0.08 * height * k) + dy)
+        elif name not in SCENES:
+            raise ValueError(f"unknown scene {name!r}: one of {', '.join(SCENES)}")
+        out.append(np.clip(frame.astype(np.int16) + noise[i % len(noise)], 0, 255).astype(np.uint8))
+    return out
+
+
+def standin(frames: list[np.ndarray], lores: tuple[int, int]) -> types.ModuleType:
+    """A ``picamera2`` module whose camera hands out ``frames`` in turn as real YUV420 buffers (made
+    here, before counting starts), main and lores."""
+    buffers = [(cv2.cvtColor(f, cv2.COLOR_BGR2YUV_I420),
+                cv2.cvtColor(cv2.resize(f, lores, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2YUV_I420))
+               for f in frames]
+
+    class Request:
+        def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+            self.arrays = arrays
+
+        def make_array(self, stream: str) -> np.ndarray:
+            return self.arrays[stream].copy()  # picamera2 copies out of the camera's buffer too
+
+        def release(self) -> None:
+            pass
+
+    class Picamera2:
+        def __init__(self) -> None:
+            self.camera_controls: dict = {}
+            self.camera_properties = {"PixelArraySize": (3280, 2464)}
+            self.index = 0
+
+        def create_video_configuration(self, main: dict, lores: dict, controls: dict, buffer_count: int) -> dict:
+            return {"main": dict(main), "lores": dict(lores), "controls": dict(controls)}
+
+        def align_configuration(self, config: dict) -> None:
+            pass
+
+        def configure(self, config: dict) -> None:
+            if tuple(config["lores"]["size"]) != lores:
+                raise ValueError(f"lores {config['lores']['size']} but the buffers are {lores}")
+
+        def start(self) -> None:
+            pass
+
+        def capture_request(self) -> Request:
+            main, small = buffers[self.index % len(buffers)]
+            self.index += 1
+            return Request({"main": main, "lores": small})
+
+        def stop(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    module = types.ModuleType("picamera2")
+    module.Picamera2 = Picamera2  # type: ignore[attr-defined]
+    return module
