@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .detect import Detector, Face
+from .detectors.base import Detector, Face
 from .geometry import Box
 from .motion import MotionDetector, union
 

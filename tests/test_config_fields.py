@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from edge import catalog, config, labels
-from edge.config_example import render
+from edge import catalog, config, fields, labels
+from edge.config.example import render
 from edge.detectors import DETECTORS
 from edge.errors import ConfigError
 
@@ -191,9 +191,9 @@ def test_the_daemon_refuses_a_broken_pair_with_one_line(cli, tmp_path):
 
 def test_type_hints_are_resolved_once_per_section_not_per_load(tmp_path, monkeypatch):
     calls = []
-    real = config.get_type_hints
-    monkeypatch.setattr(config, "get_type_hints", lambda cls: calls.append(cls) or real(cls))
-    config._fields.cache_clear()
+    real = fields.get_type_hints
+    monkeypatch.setattr(fields, "get_type_hints", lambda cls: calls.append(cls) or real(cls))
+    fields._fields.cache_clear()
     config._sections.cache_clear()
     path = write(tmp_path, "[camera]\nfps = 10\n[mqtt]\nqos = 2\n")
     for _ in range(3):

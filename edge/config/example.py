@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import config as config_mod
-from .detectors import detector_class, kinds
+from .. import config as config_mod
+from ..detectors import detector_class, kinds
 
 HEADER = """\
 # mood-edge configuration.
@@ -31,7 +31,7 @@ HEADER = """\
 # stops the daemon with one line naming this file, the key and what was expected.
 # Relative paths are relative to this file.
 #
-# Written from edge/config.py (python -m edge.config --example): change the docs there.
+# Written from the fields in edge/config/sections.py and edge/detectors/ (python -m edge.config --example).
 """
 
 
