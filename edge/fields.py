@@ -16,7 +16,7 @@ import typing
 from dataclasses import field
 from typing import Any, Callable, Iterable, get_args, get_origin, get_type_hints
 
-from .broker_url import mask_url
+from .mqtt.broker_url import mask_url
 from .errors import ConfigError
 
 #: more threads than this is a typo (the interpreter takes a C int; a Pi has 4 cores)

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from edge import catalog, config, fields, labels
+from edge.recommend import catalog
+from edge import config, fields
+from edge.classify import labels
 from edge.config.example import render
 from edge.detectors import DETECTORS
 from edge.errors import ConfigError
@@ -107,7 +109,7 @@ def test_every_choice_of_a_registry_is_described_in_its_doc():
 
 
 def test_the_recommender_used_as_a_library_refuses_a_strategy_with_the_configs_words(tmp_path):
-    from edge.recommend import Recommender
+    from edge.recommend.recommender import Recommender
 
     with pytest.raises(ConfigError) as from_file:
         config.load(write(tmp_path, '[recommend]\nstrategy = "cheer"\n'))
@@ -119,7 +121,7 @@ def test_the_recommender_used_as_a_library_refuses_a_strategy_with_the_configs_w
 def test_the_daemons_command_line_choices_come_from_the_registries():
     import argparse
 
-    from edge.daemon import add_arguments
+    from edge.commands.daemon import add_arguments
 
     p = argparse.ArgumentParser()
     add_arguments(p)

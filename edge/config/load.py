@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import ConfigError, read_user_text
 from ..fields import _checked, _fields
-from ..broker_url import mask_url
+from ..mqtt.broker_url import mask_url
 from ..detectors import kinds as detector_kinds
 from . import sections
 from .sections import Config

@@ -15,12 +15,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from ..broker_url import parse_broker
+from ..mqtt.broker_url import parse_broker
 from ..detectors.config import DetectorConfig
 from ..errors import ConfigError
-from ..fields import FRACTION, MAX_THREADS, PATH_RULE, PIXELS, THREADS, AtMost, Rule, Together, between, \
+from ..fields import FRACTION, PIXELS, THREADS, AtMost, Rule, Together, between, \
     one_of, seconds, setting
 from ..paths import default_catalog, default_model
 
@@ -33,13 +33,13 @@ MAX_CLIENT_ID_BYTES = 128
 
 
 def _label_sets() -> tuple[str, ...]:
-    from ..labels import LABEL_SETS  # noqa: PLC0415 - read when a value is checked
+    from ..classify.labels import LABEL_SETS  # noqa: PLC0415 - read when a value is checked
 
     return tuple(LABEL_SETS)
 
 
 def _strategies() -> tuple[str, ...]:
-    from ..catalog import STRATEGIES  # noqa: PLC0415 - catalog brings json and logging: only when asked
+    from ..recommend.catalog import STRATEGIES  # noqa: PLC0415 - catalog brings json and logging: only when asked
 
     return STRATEGIES
 

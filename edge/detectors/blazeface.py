@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 
 from ..errors import ModelError
-from ..interpreter import load_interpreter
-from ..modelcard import load_card
+from ..classify.interpreter import load_interpreter
+from ..classify.modelcard import load_card
 from ..paths import models_dir
 from .base import Detector, Face, check_frame
 from .config import DetectorConfig

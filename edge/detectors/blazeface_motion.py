@@ -23,7 +23,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from ..geometry import Box
-from ..motion import MotionSettings
+from .motion import MotionSettings
 from .base import Face
 from .blazeface_scan import BlazeFaceScanDetector, BlazeFaceScanOptions, _align
 
