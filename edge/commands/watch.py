@@ -2,7 +2,7 @@
 
 It reads the same retained topics as every display (``<prefix>/<device>/state`` and
 ``.../availability``), so it doubles as a check that the daemon publishes what displays need.
-Everything in a message came from the network: edge.messages parses it defensively (a bad payload
+Everything in a message came from the network: edge.mqtt.messages parses it defensively (a bad payload
 is a warning, never a crash) and strips control characters before anything reaches the terminal.
 """
 

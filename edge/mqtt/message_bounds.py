@@ -4,7 +4,7 @@ A state message carries text from files anybody can write: film titles, plots, g
 ids from the household's library, a catalog edited by hand. One URL-only ``.nfo`` with 900,000
 digits made every state ~900 KB: the broker (``max_packet_size 65536``) dropped the daemon about
 once a second and displays saw no state at all (issue 22, row 1). So the message is bounded where
-it is encoded (:meth:`edge.messages.StateMessage.to_json`), whatever the field and wherever it
+it is encoded (:meth:`edge.mqtt.messages.StateMessage.to_json`), whatever the field and wherever it
 came from:
 
 * human text (title, description, reasons, genres, rating and any other string) is cut to its
@@ -32,7 +32,7 @@ from ..textsafe import clean
 log = logging.getLogger("edge.messages")
 
 #: the encoded state's ceiling: half the shipped broker's max_packet_size (and every display's
-#: incoming limit, edge.mqtt.MAX_INCOMING_BYTES); a state with 50 full films is ~20 KB
+#: incoming limit, edge.mqtt.client.MAX_INCOMING_BYTES); a state with 50 full films is ~20 KB
 MAX_STATE_BYTES = 32 * 1024
 #: human text, cut to this many characters (by key; a list's items use the list's key)
 TEXT_LIMITS = {"title": 200, "description": 1000, "reasons": 200, "genres": 40, "rating": 16,

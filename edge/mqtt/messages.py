@@ -68,7 +68,7 @@ class StateMessage:
         return {"schema": SCHEMA, **data}
 
     def to_json(self) -> str:
-        """Compact JSON, every field and the whole bounded (edge.message_bounds: what is cut is logged)."""
+        """Compact JSON, every field and the whole bounded (edge.mqtt.message_bounds: what is cut is logged)."""
         return bound_state(self.to_dict())
 
     def same_content(self, other: "StateMessage | None") -> bool:

@@ -8,7 +8,7 @@
   broker without persistence has forgotten them, and Home Assistant's discovery is among them)
   and re-subscribe.
 * Connecting, TLS, reconnecting with backoff between ``reconnect_min_s`` and ``reconnect_max_s``
-  and logging each problem once are :class:`edge.mqtt.Connection`'s job.
+  and logging each problem once are :class:`edge.mqtt.client.Connection`'s job.
 """
 
 from __future__ import annotations

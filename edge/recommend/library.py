@@ -17,8 +17,8 @@ plot, uniqueid). For each film found:
 
 A broken ``.nfo`` (unreadable, not XML, not a ``<movie>``, too large, a FIFO) is named in a warning,
 skipped and counted; the film is then read from its name. Ids in a bad form are dropped with one
-warning. The folder is walked by :mod:`edge.libwalk` (no recursion, bounded, no links out of it) and
-each ``.nfo`` read by :mod:`edge.nfo` (bounded, no DTDs). Every name in a log line goes through
+warning. The folder is walked by :mod:`edge.recommend.libwalk` (no recursion, bounded, no links out of it) and
+each ``.nfo`` read by :mod:`edge.recommend.nfo` (bounded, no DTDs). Every name in a log line goes through
 :func:`edge.textsafe.clean`. Nothing here raises for a file's content: only a library folder that does
 not exist is an error. Used by the daemon (``recommend.library``) and ``mood-convert catalog --library``.
 """
@@ -124,7 +124,7 @@ def parse_name(name: str) -> tuple[str, int | None, dict[str, str]]:
 
     The last year in parentheses wins ('Blade Runner 2049 (2017)'); without one, the last
     year-like word after the first ('Blade.Runner.2049.2017.1080p', '1917.2019.mkv'). Ids are
-    returned as found: :func:`edge.nfo.check_ids` decides which are valid.
+    returned as found: :func:`edge.recommend.nfo.check_ids` decides which are valid.
     """
     ids = {m.group(1).lower(): m.group(2) for m in _TAGS.finditer(name)}
     name = _TAGS.sub("", name).strip()

@@ -6,7 +6,7 @@ An ``.nfo`` is a file anyone who can write to the library folder controls, so it
   without blocking, at most :data:`MAX_NFO_BYTES` (a FIFO, a device or a 2 GB file is refused in one line);
 * by ``defusedxml`` with DTDs forbidden: Kodi never writes a DTD, and a DTD is how a 1 MB file
   becomes 97 MB of entity text (billion laughs) or reads another file (external entities);
-* ids (``<uniqueid>``, a scraper URL) are kept only in the forms :func:`edge.catalog.valid_id`
+* ids (``<uniqueid>``, a scraper URL) are kept only in the forms :func:`edge.recommend.catalog.valid_id`
   accepts, so a 900,000-digit "id" never reaches a message; at most :data:`MAX_GENRES` genres.
 """
 

@@ -1,6 +1,6 @@
 """``mood-edge bench``: time every stage of the pipeline on a real clip, and compare alternatives.
 
-The main run drives the daemon's own step (``edge.daemon.Pipeline.step``) frame by frame and
+The main run drives the daemon's own step (``edge.commands.daemon.Pipeline.step``) frame by frame and
 times each stage with ``time.perf_counter_ns``. Then, on the same frames and the same face crops, it
 times the alternatives side by side: int8 vs float32 TFLite, 1 thread vs all cores, and the Haar
 and BlazeFace detectors (with and without tracking) at 320x240 and 640x480. Ratios matter more than

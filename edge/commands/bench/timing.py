@@ -1,6 +1,6 @@
 """The main run of ``mood-edge bench``: the daemon's own step over a clip, every stage timed.
 
-The bench does not re-code the pipeline: it builds ``edge.daemon.Pipeline`` and calls its
+The bench does not re-code the pipeline: it builds ``edge.commands.daemon.Pipeline`` and calls its
 ``step(frame)``, which reports the end of each stage through ``lap``; the times between laps are the
 stage latencies. Nanosecond samples are summarised here too (median, p95, p99).
 """
