@@ -18,7 +18,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.recommend.catalog import (MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film, format_catalog, load_catalog, validate_catalog)
+from edge.recommend.catalog import (MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film, format_catalog,
+                                    load_catalog, validate_catalog)
 from edge.errors import CatalogError, DataError
 from edge.recommend.library import library_catalog
 from edge.paths import default_catalog

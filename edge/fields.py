@@ -16,8 +16,8 @@ import typing
 from dataclasses import field
 from typing import Any, Callable, Iterable, get_args, get_origin, get_type_hints
 
-from .mqtt.broker_url import mask_url
 from .errors import ConfigError
+from .mqtt.broker_url import mask_url
 
 #: more threads than this is a typo (the interpreter takes a C int; a Pi has 4 cores)
 MAX_THREADS = 64

@@ -16,7 +16,8 @@ import skimage.data
 from edge.config import DetectorConfig
 from edge.detectors.haar import HaarDetector
 from edge.detectors.make import make_detector
-from edge.detectors.blazeface import (NUM_ANCHORS, BlazeFaceDetector, Letterbox, decode_boxes, default_model_path, generate_anchors, non_max_suppression)
+from edge.detectors.blazeface import (NUM_ANCHORS, BlazeFaceDetector, Letterbox, decode_boxes,
+                                      default_model_path, generate_anchors, non_max_suppression)
 from edge.errors import ModelError
 from edge.classify.modelcard import load_card
 

@@ -15,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 
 from .. import config as config_mod
-from ..sources import open_source
 from ..config import Config, detector_kinds
-from ..detectors.make import make_detector
 from ..detectors import detector_class
 from ..detectors.base import Face
+from ..detectors.make import make_detector
 from ..errors import ConfigError
 from ..geometry import distance_m, face_px
+from ..sources import open_source
 
 log = logging.getLogger("edge.check")
 

@@ -16,25 +16,25 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .. import config as config_mod
-from ..mqtt import homeassistant
-from . import notify
-from ..sources import CameraWatch, Frame, Source, open_source
-from ..recommend.catalog import STRATEGIES, load_catalog
 from ..classify.classifier import Classifier, FacePrediction
+from ..classify.labels import LABEL_SETS
 from ..config import Config, detector_kinds
-from .debug import FaceCropWriter, debug_dir
 from ..detectors.base import Detector, Face
 from ..detectors.make import make_detector
 from ..errors import BadFrame, ConfigError, SourceError
-from ..classify.labels import LABEL_SETS
-from ..recommend.library import library_catalog
-from ..mqtt.messages import StateMessage
 from ..mood import MoodSmoother, MoodState
+from ..mqtt import homeassistant
 from ..mqtt.credentials import warn_password_on_command_line
+from ..mqtt.messages import StateMessage
 from ..mqtt.publish import NullPublisher, Publisher, make_publisher
 from ..mqtt.publish_policy import PublishPolicy
 from ..paths import writable_state_dir
+from ..recommend.catalog import STRATEGIES, load_catalog
+from ..recommend.library import library_catalog
 from ..recommend.recommender import HISTORY_FILE, MoodRecommendations, Recommender, check_policies
+from ..sources import CameraWatch, Frame, Source, open_source
+from . import notify
+from .debug import FaceCropWriter, debug_dir
 
 log = logging.getLogger("edge.daemon")
 

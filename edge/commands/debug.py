@@ -16,9 +16,9 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from ..sources import Frame
 from ..detectors.base import Face
 from ..errors import ConfigError
+from ..sources import Frame
 from ..textsafe import clean
 
 log = logging.getLogger("edge.daemon")  # the daemon's own log lines, as before they moved here

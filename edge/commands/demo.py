@@ -248,8 +248,8 @@ def activate_hint() -> str | None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .daemon import Daemon  # noqa: PLC0415 - keep --help fast
     from ..mqtt.messages import Availability, ReceivedState  # noqa: PLC0415
+    from .daemon import Daemon  # noqa: PLC0415 - keep --help fast
     from .watch import Watcher, plain_line  # noqa: PLC0415
 
     for noisy in ("amqtt", "transitions", "edge.paho", "websockets"):

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ..config import Config, load, set_value
-from ..mqtt.display_state import STALE_AFTER_HEARTBEATS, display_view
 from ..errors import ConfigError, MoodEdgeError
-from ..mqtt.messages import (Availability, BadPayload, Event, ReceivedState, availability_topic, clean, parse_message, state_topic)
+from ..mqtt.display_state import STALE_AFTER_HEARTBEATS, display_view
+from ..mqtt.messages import (Availability, BadPayload, Event, ReceivedState, availability_topic, clean,
+                             parse_message, state_topic)
 from ..mqtt.client import Connection
 from ..mqtt.credentials import warn_password_on_command_line
 

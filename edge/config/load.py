@@ -13,10 +13,10 @@ import tomllib
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ..detectors import kinds as detector_kinds
 from ..errors import ConfigError, read_user_text
 from ..fields import _checked, _fields
 from ..mqtt.broker_url import mask_url
-from ..detectors import kinds as detector_kinds
 from . import sections
 from .sections import Config
 

@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from ..mqtt.broker_url import parse_broker
 from ..detectors.config import DetectorConfig
 from ..errors import ConfigError
+from ..mqtt.broker_url import parse_broker
 from ..fields import FRACTION, PIXELS, THREADS, AtMost, Rule, Together, between, \
     one_of, seconds, setting
 from ..paths import default_catalog, default_model

@@ -24,9 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import ModelError
 from ..classify.interpreter import load_interpreter
 from ..classify.modelcard import load_card
+from ..errors import ModelError
 from ..paths import models_dir
 from .base import Detector, Face, check_frame
 from .config import DetectorConfig

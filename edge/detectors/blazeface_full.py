@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from .base import Detector, Face
-from .config import DetectorConfig
 from .blazeface import DEFAULT_THREADS, BlazeFaceNet, default_model_path, to_faces
+from .config import DetectorConfig
 
 MODEL_FILE = "face_detection_full_range.tflite"
 INPUT_SIZE = 192

@@ -23,9 +23,9 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from ..geometry import Box
-from .motion import MotionSettings
 from .base import Face
 from .blazeface_scan import BlazeFaceScanDetector, BlazeFaceScanOptions, _align
+from .motion import MotionSettings
 
 #: a region is widened to a multiple of this (model input sizes stay few: interpreters are reused)
 REGION_STEP = 128

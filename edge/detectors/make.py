@@ -11,10 +11,10 @@ import dataclasses
 import logging
 
 from ..config import DetectorConfig
+from ..errors import ModelError
 from . import detector_class, kinds
 from .base import Detector, Face, to_gray  # noqa: F401 - re-exported
 from .haar import HaarDetector  # noqa: F401 - re-exported
-from ..errors import ModelError
 
 __all__ = ["Detector", "Face", "HaarDetector", "make_detector", "to_gray", "TRACK_FACE_PX"]
 

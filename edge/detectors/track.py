@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .base import Detector, Face
 from ..geometry import Box
+from .base import Detector, Face
 from .motion import MotionDetector, union
 
 log = logging.getLogger(__name__)

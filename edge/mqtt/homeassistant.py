@@ -26,10 +26,10 @@ from typing import Any, Callable
 
 from .. import __version__
 from ..config import Config, check_value
-from .display_state import STALE_AFTER_HEARTBEATS
 from ..errors import ConfigError
-from .messages import OFFLINE, ONLINE, availability_topic, state_topic
 from ..ratelimit import Coalesce
+from .display_state import STALE_AFTER_HEARTBEATS
+from .messages import OFFLINE, ONLINE, availability_topic, state_topic
 
 log = logging.getLogger("edge.daemon")
 

@@ -20,8 +20,8 @@ import threading
 from pathlib import Path
 
 from ..config import MqttConfig
-from .messages import OFFLINE, ONLINE, StateMessage, availability_topic, state_topic
 from .client import Connection
+from .messages import OFFLINE, ONLINE, StateMessage, availability_topic, state_topic
 from .status import ConnectionStats, MessageHandler, Presence
 
 log = logging.getLogger(__name__)

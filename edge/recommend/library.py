@@ -31,11 +31,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import ADULT_RATINGS, MAX_DESCRIPTION, MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film
 from ..errors import ConfigError
+from ..textsafe import clean
+from .catalog import ADULT_RATINGS, MAX_DESCRIPTION, MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film
 from .libwalk import EXTRAS_DIRS, VIDEO_EXTENSIONS, Walk, walk_library
 from .nfo import LibraryFilm, bad_ids_text, check_ids, one_line, parse_rating, read_nfo
-from ..textsafe import clean
 
 __all__ = ["EXTRAS_DIRS", "VIDEO_EXTENSIONS", "LibraryFilm", "LibraryReport", "library_catalog", "parse_name",
            "parse_rating", "read_nfo", "scan", "to_films"]

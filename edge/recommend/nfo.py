@@ -20,9 +20,9 @@ from pathlib import Path
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
-from .catalog import ID_EXPECTED, RATINGS, RUNTIME_MAX, RUNTIME_MIN, YEAR_MAX, YEAR_MIN, valid_id
 from ..errors import MoodEdgeError, read_user_bytes
 from ..textsafe import clean
+from .catalog import ID_EXPECTED, RATINGS, RUNTIME_MAX, RUNTIME_MIN, YEAR_MAX, YEAR_MIN, valid_id
 
 #: a Kodi movie .nfo with full cast lists is tens of kB
 MAX_NFO_BYTES = 1_000_000

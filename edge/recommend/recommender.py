@@ -33,10 +33,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .catalog import GENRES, MOODS, STRATEGIES, Catalog, Film
 from ..config import check_value
 from ..errors import ConfigError, ModelError, read_user_text
 from ..textsafe import clean
+from .catalog import GENRES, MOODS, STRATEGIES, Catalog, Film
 
 log = logging.getLogger(__name__)
 
