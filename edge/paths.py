@@ -29,7 +29,7 @@ def models_dir() -> Path:
 
 
 def default_model() -> Path:
-    return models_dir() / "mini_xception_fer7_int8.tflite"
+    return models_dir() / "mood_xception_ferplus_int8.tflite"
 
 
 def default_catalog() -> Path:

@@ -20,7 +20,7 @@ def test_no_file_gives_the_defaults():
     # chosen by `mood-edge bench --distance --positions` (docs/detectors.md): reads 0.5-6 m at every position
     assert cfg.detector.kind == "blazeface_motion" and cfg.detector.track
     assert (cfg.camera.width, cfg.camera.height) == (1280, 960)
-    assert Path(cfg.model.path).name == "mini_xception_fer7_int8.tflite"
+    assert Path(cfg.model.path).name == "mood_xception_ferplus_int8.tflite"
 
 
 def test_values_from_the_file_override_defaults(tmp_path):

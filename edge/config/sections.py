@@ -125,10 +125,10 @@ class CameraConfig:
 @dataclass
 class ModelConfig:
     path: str = setting(factory=lambda: str(default_model()), path=True,
-                        example='"/opt/mood-edge/venv/share/mood-edge/models/mini_xception_fer7_int8.tflite"',
+                        example='"/opt/mood-edge/venv/share/mood-edge/models/mood_xception_ferplus_int8.tflite"',
                         doc="""
         The int8 .tflite emotion model; its model card is the same path with ".json".
-        Default: models/mini_xception_fer7_int8.tflite from the installed package
+        Default: models/mood_xception_ferplus_int8.tflite from the installed package
         (/opt/mood-edge/venv/share/mood-edge/models/ after install.sh).
         """)
     num_threads: int = setting(2, rule=THREADS, doc="""
