@@ -2,7 +2,7 @@
 
 It lives on the training host because it needs TensorFlow: the Pi bench (``mood-edge bench``) never
 imports it. Both sides see the same face crops of the same frames; the int8 model runs through
-:class:`edge.classify.Classifier`, the code the Pi runs. TensorFlow and ``fer`` load in a child
+:class:`edge.classify.classifier.Classifier`, the code the Pi runs. TensorFlow and ``fer`` load in a child
 process, so they cannot slow down or inflate the LiteRT side of the comparison.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edge.bench.report import verdict_lines
+from edge.commands.bench.report import verdict_lines
 from edge.errors import MoodEdgeError, ModelError, SourceError
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _keras_worker(conn: Any, inputs: np.ndarray, keras_model: str | None, architecture: str, classes: int,
                   calls: int, predicts: int) -> None:
     """In a child: build or load the Keras model and time ``model(x)`` and ``model.predict(x)`` per face."""
-    from edge.bench.machine import peak_rss_mb  # noqa: PLC0415
+    from edge.commands.bench.machine import peak_rss_mb  # noqa: PLC0415
 
     result: dict[str, Any] = {}
     try:
@@ -125,7 +125,7 @@ def _keras_worker(conn: Any, inputs: np.ndarray, keras_model: str | None, archit
 def _fer_worker(conn: Any, frames: list[np.ndarray]) -> None:
     import cv2  # noqa: PLC0415
 
-    from edge.bench.machine import dist_version as _version, peak_rss_mb  # noqa: PLC0415
+    from edge.commands.bench.machine import dist_version as _version, peak_rss_mb  # noqa: PLC0415
 
     result: dict[str, Any] = {}
     try:
@@ -198,17 +198,17 @@ def _keras_inputs(clf: Any, sets: list[tuple[np.ndarray, list[Any]]]) -> np.ndar
 
 
 def _ms(ns: list[int]) -> dict[str, Any]:
-    from edge.bench.timing import summarize  # noqa: PLC0415
+    from edge.commands.bench.timing import summarize  # noqa: PLC0415
 
     return summarize(ns)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every figure of one comparison, as the JSON report holds them."""
-    from edge.bench.compare import face_sets, read_frames  # noqa: PLC0415
-    from edge.bench.machine import machine_info  # noqa: PLC0415
-    from edge.classify import Classifier  # noqa: PLC0415
-    from edge.detect import make_detector  # noqa: PLC0415
+    from edge.commands.bench.compare import face_sets, read_frames  # noqa: PLC0415
+    from edge.commands.bench.machine import machine_info  # noqa: PLC0415
+    from edge.classify.classifier import Classifier  # noqa: PLC0415
+    from edge.detectors.make import make_detector  # noqa: PLC0415
 
     for name in ("frames", "calls", "predicts"):
         value = getattr(args, name)

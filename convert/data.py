@@ -1,6 +1,6 @@
 """FER-2013 in its two public layouts, loaded into honest train / validation / test splits.
 
-* ``fer2013.csv``: columns ``emotion`` (0-6 in :data:`edge.labels.FER7` order), ``pixels`` (48x48 = 2304
+* ``fer2013.csv``: columns ``emotion`` (0-6 in :data:`edge.classify.labels.FER7` order), ``pixels`` (48x48 = 2304
   space-separated grey levels) and ``Usage``. ``Training`` is split into train and a stratified, seeded
   validation slice (checkpoint choice); ``PublicTest`` is the test split, touched once at the end.
   ``PrivateTest`` rows, where a csv has them, are kept apart (:attr:`Dataset.private`) and never used
@@ -32,7 +32,7 @@ import numpy as np
 
 from convert import ferplus as fp
 from edge.errors import DataError
-from edge.labels import FER7, FER7_TO_MOOD4, LABEL_SETS
+from edge.classify.labels import FER7, FER7_TO_MOOD4, LABEL_SETS
 
 log = logging.getLogger(__name__)
 

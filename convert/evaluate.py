@@ -1,6 +1,6 @@
 """``mood-convert evaluate``: measure an int8 model and its float twin on the same labelled split.
 
-Both run through :class:`edge.classify.Classifier`, the code the Pi runs (its interpreter, its resize
+Both run through :class:`edge.classify.classifier.Classifier`, the code the Pi runs (its interpreter, its resize
 and scaling from the card); FER-2013 images are already face crops, so only the crop margin is skipped.
 Besides the split itself it reports the split without the images FER-2013 shares with Training, and
 the faces shrunk to sofa-distance sizes (24, 32 and 40 px, then scaled up by the classifier like a distant
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from edge.errors import DataError, ModelError
-from edge.labels import LABEL_SETS
+from edge.classify.labels import LABEL_SETS
 
 #: face widths (px) at which accuracy is also reported: 48 px is FER-2013's own size; 40 px is a face at 4 m
 #: in the 1280 px capture, 24-32 px one at 5-6 m or in a 640 px capture
@@ -66,8 +66,8 @@ def evaluate_model(model_path: Path, data: Path, split: str = "test", png: Path 
     from convert.data import FER_SIDE, load  # noqa: PLC0415
     from convert.ferplus import agreement  # noqa: PLC0415
     from convert.metrics import classification_metrics, plot_confusions  # noqa: PLC0415
-    from edge.classify import Classifier  # noqa: PLC0415
-    from edge.modelcard import load_card  # noqa: PLC0415
+    from edge.classify.classifier import Classifier  # noqa: PLC0415
+    from edge.classify.modelcard import load_card  # noqa: PLC0415
 
     card = load_card(model_path)
     classes = next((name for name, labels in LABEL_SETS.items() if labels == card.labels), None)

@@ -164,8 +164,8 @@ def inspect_tflite(model: bytes | str | Path) -> TfliteInfo:
 
 def predict_tflite(model: bytes | str | Path, x: np.ndarray, num_threads: int = 2) -> np.ndarray:
     """Probabilities (N x classes, float) for float inputs ``x`` (N x H x W x 1, already scaled),
-    quantized in and dequantized out by the daemon's own :class:`edge.interpreter.ModelIO`."""
-    from edge.interpreter import ModelIO  # noqa: PLC0415
+    quantized in and dequantized out by the daemon's own :class:`edge.classify.interpreter.ModelIO`."""
+    from edge.classify.interpreter import ModelIO  # noqa: PLC0415
 
     io = ModelIO(interpreter(model, num_threads))
     x = np.asarray(x, dtype=np.float32)

@@ -1,6 +1,6 @@
 """Real face crops available offline, cut exactly the way the daemon cuts them.
 
-The daemon (see ``edge/modelcard.py``) grows the detector's box by ``crop_margin`` x its size on every
+The daemon (see ``edge/classify/modelcard.py``) grows the detector's box by ``crop_margin`` x its size on every
 side, clamps it to the frame, resizes it to the model's input size and scales the pixels. Calibration
 and fidelity checks must see the same crops, so :func:`crop_face` implements that rule once here.
 
@@ -52,7 +52,7 @@ def astronaut_face() -> FaceImage:
     from skimage import data  # noqa: PLC0415 - test/training dependency
 
     from edge.config import DetectorConfig  # noqa: PLC0415
-    from edge.detect import HaarDetector  # noqa: PLC0415
+    from edge.detectors.haar import HaarDetector  # noqa: PLC0415
 
     gray = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)
     faces = HaarDetector(DetectorConfig()).detect(gray)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.errors import DataError
-from edge.labels import FER7
+from edge.classify.labels import FER7
 
 #: FER+'s vote columns, in its file's order
 VOTE_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt",

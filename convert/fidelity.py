@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from convert.export import ModelPair, predict_tflite
-from edge.labels import FER7, mood4_index
+from edge.classify.labels import FER7, mood4_index
 
 log = logging.getLogger(__name__)
 

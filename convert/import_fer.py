@@ -21,8 +21,8 @@ import numpy as np
 
 from convert.data import PIXEL_OFFSET, PIXEL_SCALE, to_input
 from edge.errors import ModelError
-from edge.labels import FER7
-from edge.modelcard import Preprocess
+from edge.classify.labels import FER7
+from edge.classify.modelcard import Preprocess
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.labels import MOOD4, mood4_index
+from edge.classify.labels import MOOD4, mood4_index
 
 
 def confusion(truth: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:

@@ -129,7 +129,7 @@ from int8 activations, i.e. from full-integer inference itself.
   Expect lower accuracy for under-represented groups, for side views, glasses, masks, beards, and in dim or
   infrared light. `disgust` is rare in training (about 1.5%) and rarely predicted.
 - At 64x64 grayscale the model confuses fear/surprise and sad/neutral/angry; the 4-mood mapping
-  (`edge/labels.py`) folds the hardest confusions together.
+  (`edge/classify/labels.py`) folds the hardest confusions together.
 - Accuracy on FER-2013 is the author's figure; it was not re-measured here.
 
 ## How it was made

@@ -18,8 +18,8 @@ import numpy as np
 
 from convert.data import PIXEL_OFFSET, PIXEL_SCALE
 from edge.errors import DataError, ModelError
-from edge.labels import LABEL_SETS
-from edge.modelcard import Preprocess, sha256_of
+from edge.classify.labels import LABEL_SETS
+from edge.classify.modelcard import Preprocess, sha256_of
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from convert.data import PIXEL_OFFSET, PIXEL_SCALE, Dataset, to_input
 from edge.errors import DataError
-from edge.labels import LABEL_SETS
+from edge.classify.labels import LABEL_SETS
 
 log = logging.getLogger(__name__)
 
@@ -341,7 +341,7 @@ def _export(model: Any, ds: Dataset, args: argparse.Namespace, report: dict[str,
     """Quantize on training images, check fidelity on validation, evaluate on test once."""
     from convert.evaluate import evaluate_model  # noqa: PLC0415
     from convert.quantize import quantize_keras  # noqa: PLC0415
-    from edge.modelcard import Preprocess, sha256_of  # noqa: PLC0415
+    from edge.classify.modelcard import Preprocess, sha256_of  # noqa: PLC0415
 
     rng = np.random.default_rng(args.seed)
     cal = ds.train.x[rng.permutation(len(ds.train))[:500]]
@@ -376,7 +376,7 @@ def write_model_card(int8_path: Path, md_path: Path, baseline: Path | None = Non
     """MODEL_CARD.md from the cards; the imported baseline's card is compared when it was evaluated on the
     same split (``mood-convert evaluate models/mini_xception_fer7_int8.tflite --data fer2013.csv``)."""
     from convert.model_card_md import render_trained  # noqa: PLC0415
-    from edge.modelcard import load_card  # noqa: PLC0415
+    from edge.classify.modelcard import load_card  # noqa: PLC0415
     from edge.paths import models_dir  # noqa: PLC0415
 
     card = load_card(int8_path)

@@ -9,11 +9,11 @@ from . import __version__
 from .cli import run
 
 COMMANDS = {
-    "run": "edge.daemon",
-    "watch": "edge.watch",
-    "bench": "edge.bench",
-    "demo": "edge.demo",
-    "check": "edge.check",
+    "run": "edge.commands.daemon",
+    "watch": "edge.commands.watch",
+    "bench": "edge.commands.bench",
+    "demo": "edge.commands.demo",
+    "check": "edge.commands.check",
 }
 
 DESCRIPTION = """\

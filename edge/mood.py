@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .classify import FacePrediction
+from .classify.classifier import FacePrediction
 from .config import MoodConfig
 
 NOBODY = "nobody"

@@ -63,7 +63,7 @@ class NotifySocket:
         return out
 
     def datagrams_until_sentinel(self, notifier, timeout: float = 10.0) -> list[str]:
-        """Every raw datagram ``notifier`` (an edge.notify.Notifier) sent, and nothing else."""
+        """Every raw datagram ``notifier`` (an edge.commands.notify.Notifier) sent, and nothing else."""
         assert notifier.send(SENTINEL)
         out = []
         while (data := self._datagram(timeout)) != SENTINEL:

@@ -1,4 +1,4 @@
-"""One sample state message for every test, made by the daemon's own encoder (edge.messages), so
+"""One sample state message for every test, made by the daemon's own encoder (edge.mqtt.messages), so
 what displays are tested against is what the daemon really sends."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import calendar
 import json
 from typing import Any
 
-from edge.messages import StateMessage
+from edge.mqtt.messages import StateMessage
 
 #: 2026-11-22T10:00:00Z, when the sample mood started; the sample was sent 7 s later
 SINCE = float(calendar.timegm((2026, 11, 22, 10, 0, 0)))

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from daemon_helpers import ROOT, astronaut_folder, daemon_cmd, fast_config, start_daemon
-from edge.camera import CameraWatch, ImageFolderSource
+from edge.sources import CameraWatch, ImageFolderSource
 from edge.errors import BadFrame
 from mqtt_helpers import Subscriber
 

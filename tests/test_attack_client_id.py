@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from edge.config import MqttConfig  # noqa: E402
-from edge.credentials import resolve_credentials  # noqa: E402
+from edge.mqtt.credentials import resolve_credentials  # noqa: E402
 from test_hostile_network import Session, sessions  # noqa: E402,F401 - fixture
 from test_mosquitto_acl import BROKER_DIR, broker  # noqa: E402,F401 - fixture
 
@@ -90,7 +90,7 @@ def test_the_daemon_reads_its_local_broker_password_from_its_systemd_credential(
 
 
 def test_the_local_daemon_logs_in_to_the_shipped_broker_with_that_credential(broker, tmp_path, monkeypatch):
-    from edge.publish import Publisher
+    from edge.mqtt.publish import Publisher
 
     (tmp_path / "mqtt-password").write_text("local-secret\n")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))

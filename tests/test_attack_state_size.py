@@ -16,11 +16,11 @@ import subprocess
 import pytest
 
 from daemon_helpers import ROOT, astronaut_folder, daemon_cmd, fast_config
-from edge import message_bounds
-from edge.message_bounds import MAX_STATE_BYTES
+from edge.mqtt import message_bounds
+from edge.mqtt.message_bounds import MAX_STATE_BYTES
 from edge.config import MqttConfig
-from edge.messages import parse_state
-from edge.mqtt import readable_reason
+from edge.mqtt.messages import parse_state
+from edge.mqtt.status import readable_reason
 from mqtt_helpers import Mosquitto, Subscriber
 from state_helpers import FILMS, state_message
 
@@ -126,7 +126,7 @@ def test_a_900000_digit_imdb_url_nfo_keeps_the_daemon_connected_and_displays_fed
 
 
 def test_a_broker_dropping_an_oversize_publish_is_logged_with_the_reason_explained(caplog):
-    from edge.mqtt import Connection
+    from edge.mqtt.client import Connection
 
     broker = Mosquitto(extra_conf="max_packet_size 2000\n").start()
     conn = Connection(MqttConfig(broker=broker.url, reconnect_min_s=1, reconnect_max_s=1), "oversize-test")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.bench import parse_size
-from edge.bench.machine import SIMD_FLAGS
-from edge.bench.progress import Progress
-from edge.bench.timing import STAGES, summarize
+from edge.commands.bench import parse_size
+from edge.commands.bench.machine import SIMD_FLAGS
+from edge.commands.bench.progress import Progress
+from edge.commands.bench.timing import STAGES, summarize
 from edge.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,9 +13,10 @@ import json
 import pytest
 
 from edge import config
-from edge.bench.distance import CameraView, Variant, build_set, evaluate, people, reference_labels, scenes
-from edge.classify import Classifier
-from edge.detect import make_detector
+from edge.commands.bench.distance import CameraView, Variant, evaluate, reference_labels
+from edge.commands.bench.scenes import build_set, people, scenes
+from edge.classify.classifier import Classifier
+from edge.detectors.make import make_detector
 from edge.geometry import distance_m, face_px
 
 WIDTH, HEIGHT = 1280, 960

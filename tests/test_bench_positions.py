@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from edge import config
-from edge.bench.distance import CameraView
-from edge.bench.positions import POSITIONS, build_shots, evaluate
-from edge.detect import make_detector
+from edge.commands.bench.distance import CameraView
+from edge.commands.bench.positions import POSITIONS, build_shots, evaluate
+from edge.detectors.make import make_detector
 
 ROOT = Path(__file__).resolve().parents[1]
 

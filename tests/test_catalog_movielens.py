@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 
 from convert import catalog as convert_catalog
-from edge.catalog import GENRES, load_catalog
+from edge.recommend.catalog import GENRES, load_catalog
 from edge.errors import DataError
 
 ROOT = Path(__file__).resolve().parent.parent

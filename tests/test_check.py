@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.bench.distance import compose, cover, people, scenes
+from edge.commands.bench.scenes import compose, cover, people, scenes
 from edge.geometry import face_px
 
 

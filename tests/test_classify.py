@@ -6,10 +6,10 @@ import shutil
 import numpy as np
 import pytest
 
-from edge.classify import Classifier
-from edge.detect import HaarDetector
+from edge.classify.classifier import Classifier
+from edge.detectors.haar import HaarDetector
 from edge.errors import ModelError
-from edge.labels import FER7, MOOD4
+from edge.classify.labels import FER7, MOOD4
 from edge.paths import default_model
 from faces import astronaut_gray, empty_room
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from edge import catalog, config, labels
-from edge.config_example import render
+from edge.recommend import catalog
+from edge import config, fields
+from edge.classify import labels
+from edge.config.example import render
 from edge.detectors import DETECTORS
 from edge.errors import ConfigError
 
@@ -107,7 +109,7 @@ def test_every_choice_of_a_registry_is_described_in_its_doc():
 
 
 def test_the_recommender_used_as_a_library_refuses_a_strategy_with_the_configs_words(tmp_path):
-    from edge.recommend import Recommender
+    from edge.recommend.recommender import Recommender
 
     with pytest.raises(ConfigError) as from_file:
         config.load(write(tmp_path, '[recommend]\nstrategy = "cheer"\n'))
@@ -119,7 +121,7 @@ def test_the_recommender_used_as_a_library_refuses_a_strategy_with_the_configs_w
 def test_the_daemons_command_line_choices_come_from_the_registries():
     import argparse
 
-    from edge.daemon import add_arguments
+    from edge.commands.daemon import add_arguments
 
     p = argparse.ArgumentParser()
     add_arguments(p)
@@ -191,9 +193,9 @@ def test_the_daemon_refuses_a_broken_pair_with_one_line(cli, tmp_path):
 
 def test_type_hints_are_resolved_once_per_section_not_per_load(tmp_path, monkeypatch):
     calls = []
-    real = config.get_type_hints
-    monkeypatch.setattr(config, "get_type_hints", lambda cls: calls.append(cls) or real(cls))
-    config._fields.cache_clear()
+    real = fields.get_type_hints
+    monkeypatch.setattr(fields, "get_type_hints", lambda cls: calls.append(cls) or real(cls))
+    fields._fields.cache_clear()
     config._sections.cache_clear()
     path = write(tmp_path, "[camera]\nfps = 10\n[mqtt]\nqos = 2\n")
     for _ in range(3):

@@ -14,7 +14,7 @@ import pytest
 import fer_data
 from convert.data import load
 from edge.errors import DataError
-from edge.labels import FER7, FER7_TO_MOOD4, MOOD4, to_mood4
+from edge.classify.labels import FER7, FER7_TO_MOOD4, MOOD4, to_mood4
 
 
 def _csv(path: Path, rows: list[list[str]], header: list[str] | None = None) -> Path:

@@ -7,7 +7,7 @@ import pytest
 
 from convert.fidelity import compare
 from convert.metrics import classification_metrics
-from edge.labels import FER7
+from edge.classify.labels import FER7
 
 
 def _onehot(idx: list[int], k: int = 7) -> np.ndarray:

@@ -12,8 +12,8 @@ import pytest
 
 import fer_data
 from convert.export import inspect_tflite, predict_tflite
-from edge.labels import FER7, MOOD4
-from edge.modelcard import load_card
+from edge.classify.labels import FER7, MOOD4
+from edge.classify.modelcard import load_card
 
 pytestmark = pytest.mark.train
 

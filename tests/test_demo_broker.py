@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("amqtt")
 from websockets.sync.client import connect  # noqa: E402 - amqtt's dependency
 
-from edge.demo import EmbeddedBroker, _free_port  # noqa: E402
+from edge.commands.demo import EmbeddedBroker, _free_port  # noqa: E402
 
 
 def _s(b: bytes) -> bytes:

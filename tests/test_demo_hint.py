@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def _hint_in(prefix: Path, path_env: str) -> str:
-    code = "import sys; from edge.demo import activate_hint; print(activate_hint())"
+    code = "import sys; from edge.commands.demo import activate_hint; print(activate_hint())"
     env = {**os.environ, "PATH": path_env, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     return subprocess.run([str(prefix / "bin" / "python"), "-c", code], env=env, text=True,
                           capture_output=True, check=True, cwd=prefix.parent).stdout.strip()

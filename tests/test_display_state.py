@@ -1,4 +1,4 @@
-"""One state machine for what a display shows (edge/display_state.py; displays/web/state.js has
+"""One state machine for what a display shows (edge/mqtt/display_state.py; displays/web/state.js has
 the same table and is tested in Chromium by test_web_display_states.py)."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from edge.display_state import display_view
-from edge.messages import ReceivedState
-from edge.watch import Screen, plain_line
+from edge.mqtt.display_state import display_view
+from edge.mqtt.messages import ReceivedState
+from edge.commands.watch import Screen, plain_line
 
 
 def view(connected=True, online=True, mood="happy", heard_s_ago=1.0, stale_after_s=180.0):
@@ -51,7 +51,7 @@ def _screen_text(**kw) -> str:
     out = io.StringIO()
     screen = Screen(out, "t", stale_after_s=kw.pop("stale_after_s", 180.0))
     screen.connected = kw.pop("connected", True)
-    from edge.messages import Availability
+    from edge.mqtt.messages import Availability
     screen.apply(Availability("den", kw.pop("online", True)))
     screen.apply(ReceivedState(device="den", mood=kw.pop("mood", "happy"), confidence=0.8, faces=kw.pop("faces", 2)))
     screen.draw()

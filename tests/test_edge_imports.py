@@ -47,9 +47,10 @@ def test_no_module_under_edge_puts_the_repository_on_sys_path():
 def test_daemon_bench_and_cli_load_no_tensorflow_or_convert_at_run_time():
     code = (
         "import json, sys\n"
-        "import edge.daemon, edge.bench, edge.bench.timing, edge.bench.compare, edge.bench.report, edge.bench.distance\n"
-        "import edge.cli, edge.classify, edge.watch, edge.demo\n"
-        "from edge.interpreter import load_interpreter, runtime_name\n"
+        "import edge.commands.daemon, edge.commands.bench, edge.commands.bench.timing, edge.commands.bench.compare\n"
+        "import edge.commands.bench.report, edge.commands.bench.distance\n"
+        "import edge.cli, edge.classify.classifier, edge.commands.watch, edge.commands.demo\n"
+        "from edge.classify.interpreter import load_interpreter, runtime_name\n"
         "from edge.paths import default_model\n"
         "load_interpreter(default_model())\n"
         "print(json.dumps({'runtime': runtime_name(), 'modules': sorted(sys.modules)}))\n"
@@ -72,7 +73,7 @@ def test_without_litert_or_tflite_runtime_the_error_says_what_to_install(tmp_pat
     code = (
         "import sys\n"
         "from edge.errors import ModelError\n"
-        "from edge.interpreter import load_interpreter\n"
+        "from edge.classify.interpreter import load_interpreter\n"
         "from edge.paths import default_model\n"
         "try:\n"
         "    load_interpreter(default_model())\n"

@@ -19,7 +19,7 @@ import pytest
 
 from daemon_helpers import astronaut_folder, daemon_cmd, fast_config, start_daemon
 from edge import config as config_mod
-from edge.daemon import Daemon
+from edge.commands.daemon import Daemon
 from mqtt_helpers import Subscriber
 from plugins.daemon_log import DaemonLog, stop_daemon
 from plugins.long import figures, long_variant  # noqa: F401 - fixtures, also without the plugin registered

@@ -20,8 +20,8 @@ import pytest
 
 from daemon_helpers import ROOT, astronaut_folder, daemon_cmd, fast_config, start_daemon
 from edge import config as config_mod
-from edge.camera import Source
-from edge.daemon import Daemon
+from edge.sources import Source
+from edge.commands.daemon import Daemon
 from edge.errors import SourceError
 from faces import astronaut_gray
 from plugins.daemon_log import DaemonLog, stop_daemon

@@ -13,7 +13,7 @@ import fer_data
 from convert import ferplus as fp
 from convert.data import load
 from edge.errors import DataError
-from edge.labels import FER7
+from edge.classify.labels import FER7
 
 #               neutral happy surprise sad anger disgust fear contempt unknown NF
 VOTES = np.array([[6,     2,    1,      1,  0,    0,      0,   0,       0,      0],   # neutral: 6 of 8 after drops

@@ -41,17 +41,18 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from edge import config as config_mod
-from edge.camera import ImageFolderSource, load_gray, open_source
-from edge.catalog import MOODS, load_catalog, validate_catalog
-from edge.classify import Classifier, FacePrediction
-from edge.detect import Face, make_detector
+from edge.sources import ImageFolderSource, load_gray, open_source
+from edge.recommend.catalog import MOODS, load_catalog, validate_catalog
+from edge.classify.classifier import Classifier, FacePrediction
+from edge.detectors.base import Face
+from edge.detectors.make import make_detector
 from edge.errors import CatalogError, ConfigError, ModelError, MoodEdgeError, SourceError
-from edge.homeassistant import discovery_messages
-from edge.labels import FER7
-from edge.modelcard import MAX_INPUT_VALUE, load_card, parse_card
+from edge.mqtt.homeassistant import discovery_messages
+from edge.classify.labels import FER7
+from edge.classify.modelcard import MAX_INPUT_VALUE, load_card, parse_card
 from edge.mood import MoodSmoother
-from edge.publish import Publisher
-from edge.recommend import Recommender
+from edge.mqtt.publish import Publisher
+from edge.recommend.recommender import Recommender
 from faces import astronaut_gray
 from plugins.long import record_figure
 
@@ -516,7 +517,7 @@ WORKER = r"""
 import os, sys
 sys.path.insert(0, os.getcwd())
 import numpy as np
-from edge.classify import Classifier, load_interpreter
+from edge.classify.classifier import Classifier, load_interpreter
 from edge.errors import ModelError
 for line in sys.stdin:
     mode, path = line.rstrip("\n").split(" ", 1)

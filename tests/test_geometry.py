@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from edge.detect import Face
+from edge.detectors.base import Face
 from edge.geometry import Box, distance_m, face_px
-from edge.track import Window
+from edge.detectors.track import Window
 
 
 def test_area_corners_and_centre():

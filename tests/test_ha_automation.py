@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import pytest
 
 from edge.config import Config
-from edge.homeassistant import discovery_messages
+from edge.mqtt.homeassistant import discovery_messages
 
 yaml = pytest.importorskip("yaml")
 jsonschema = pytest.importorskip("jsonschema")

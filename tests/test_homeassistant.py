@@ -11,7 +11,7 @@ import pytest
 from edge import __version__
 from edge.config import Config
 from edge.errors import ConfigError
-from edge.homeassistant import birth_topic, discovery_messages, is_birth
+from edge.mqtt.homeassistant import birth_topic, discovery_messages, is_birth
 from state_helpers import state
 
 # --- Home Assistant's documented schema -------------------------------------------------------
@@ -229,7 +229,7 @@ def test_the_daemon_publishes_discovery_retained_and_again_when_home_assistant_c
 
 
 def test_sensors_turn_unavailable_when_the_heartbeat_stops_like_every_other_display(cfg):
-    from edge.display_state import STALE_AFTER_HEARTBEATS
+    from edge.mqtt.display_state import STALE_AFTER_HEARTBEATS
 
     cfg.mqtt.heartbeat_s = 60
     assert {p["expire_after"] for p in payloads(cfg).values()} == {STALE_AFTER_HEARTBEATS * 60}

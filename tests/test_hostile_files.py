@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from daemon_helpers import FAST, ROOT, astronaut_folder
-from edge.catalog import Catalog, Film, load_catalog, validate_catalog
-from edge.debug import debug_dir
+from edge.recommend.catalog import Catalog, Film, load_catalog, validate_catalog
+from edge.commands.debug import debug_dir
 from edge.errors import ConfigError
-from edge.library import library_catalog
-from edge.messages import parse_state
+from edge.recommend.library import library_catalog
+from edge.mqtt.messages import parse_state
 from edge.paths import default_catalog
-from edge.recommend import HISTORY_FILE, Recommender
+from edge.recommend.recommender import HISTORY_FILE, Recommender
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +66,9 @@ LIMITED_RECOMMENDER = """
 import logging, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
-from edge.catalog import load_catalog
+from edge.recommend.catalog import load_catalog
 from edge.paths import default_catalog
-from edge.recommend import Recommender
+from edge.recommend.recommender import Recommender
 print("history", len(Recommender(load_catalog(default_catalog()), seed=1, state_path=sys.argv[1]).history))
 """
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from daemon_helpers import ROOT, astronaut_folder, daemon_cmd, fast_config
-from edge.catalog import load_catalog, validate_catalog
-from edge.library import library_catalog, read_nfo
+from edge.recommend.catalog import load_catalog, validate_catalog
+from edge.recommend.library import library_catalog, read_nfo
 from edge.paths import default_catalog
 
 RSS_LIMIT_MB = 200

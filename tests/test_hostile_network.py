@@ -18,8 +18,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from edge.config import MqttConfig  # noqa: E402
-from edge.mqtt import MAX_INCOMING_BYTES, MAX_INCOMING_QOS2  # noqa: E402
-from edge.publish import CLIENT_ID_FILE, Publisher, private_client_id  # noqa: E402
+from edge.mqtt.client import MAX_INCOMING_BYTES, MAX_INCOMING_QOS2  # noqa: E402
+from edge.mqtt.publish import CLIENT_ID_FILE, Publisher, private_client_id  # noqa: E402
 from mqtt_helpers import Mosquitto  # noqa: E402
 from test_mosquitto_acl import BROKER_DIR, Client, broker, clients, observer  # noqa: E402,F401 - fixtures
 
@@ -326,7 +326,7 @@ def test_qos2_publishes_a_broker_never_releases_are_bounded(tmp_path):
 
 
 def test_watch_shows_infinite_and_huge_numbers_as_warnings_for_the_right_device():
-    from edge.messages import ReceivedState, parse_message
+    from edge.mqtt.messages import ReceivedState, parse_message
 
     inf = parse_message("mood-edge", "mood-edge/kitchen/state", b'{"schema":1,"mood":"happy","faces":Infinity}')
     assert isinstance(inf, ReceivedState) and inf.device == "kitchen" and inf.faces is None
@@ -341,7 +341,7 @@ def test_watch_shows_infinite_and_huge_numbers_as_warnings_for_the_right_device(
 
 def test_watch_keeps_its_queue_bounded_under_a_flood():
     from edge.config import Config
-    from edge.watch import MAX_QUEUED, Watcher
+    from edge.commands.watch import MAX_QUEUED, Watcher
 
     # the broker must drop none of the flood whatever the machine's speed (mosquitto's own default
     # keeps 1,000 QoS 1 messages for a subscriber that falls behind): only the watcher's bound is tested

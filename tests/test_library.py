@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from edge.catalog import load_catalog, validate_catalog
+from edge.recommend.catalog import load_catalog, validate_catalog
 from edge.errors import ConfigError
-from edge.library import library_catalog, parse_name, parse_rating, read_nfo
+from edge.recommend.library import library_catalog, parse_name, parse_rating, read_nfo
 from edge.paths import default_catalog
-from edge.recommend import Recommender
+from edge.recommend.recommender import Recommender
 
 ROOT = Path(__file__).resolve().parent.parent
 

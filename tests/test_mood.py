@@ -1,9 +1,9 @@
 """The room mood: aggregated over faces, smoothed over time, changed only after a dwell."""
 
-from edge.classify import FacePrediction
+from edge.classify.classifier import FacePrediction
 from edge.config import MoodConfig
-from edge.detect import Face
-from edge.labels import FER7
+from edge.detectors.base import Face
+from edge.classify.labels import FER7
 from edge.mood import NOBODY, MoodSmoother
 
 

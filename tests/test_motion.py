@@ -11,13 +11,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from edge.bench.distance import compose, cover, people, scenes
+from edge.commands.bench.scenes import compose, cover, people, scenes
 from edge.config import DetectorConfig, load
 from edge.errors import ConfigError
-from edge.detect import make_detector
+from edge.detectors.make import make_detector
 from edge.detectors.blazeface_motion import BlazeFaceMotionOptions
 from edge.geometry import face_px
-from edge.motion import MotionDetector, MotionSettings
+from edge.detectors.motion import MotionDetector, MotionSettings
 
 W, H = 800, 600  # the Pi camera's lores stream, what the detector reads
 

@@ -1,4 +1,4 @@
-"""edge/notify.py speaks systemd's sd_notify protocol to a real AF_UNIX datagram socket.
+"""edge/commands/notify.py speaks systemd's sd_notify protocol to a real AF_UNIX datagram socket.
 
 Each test owns the socket systemd would own and reads what arrives. To show that *nothing* more
 arrived, a sentinel datagram is sent last (tests/notify_helpers.py).
@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from edge import notify
-from edge.notify import Notifier
+from edge.commands import notify
+from edge.commands.notify import Notifier
 from notify_helpers import NotifySocket
 
 
@@ -96,7 +96,7 @@ def test_without_an_interval_every_watchdog_call_pings(notify_socket):
 
 def test_a_missing_socket_never_raises_and_warns_once(tmp_path, caplog):
     n = Notifier(environ={"NOTIFY_SOCKET": str(tmp_path / "gone.sock")})
-    with caplog.at_level(logging.WARNING, logger="edge.notify"):
+    with caplog.at_level(logging.WARNING, logger="edge.commands.notify"):
         assert not n.ready()
         assert not n.watchdog()
         assert not n.status("still fine")
@@ -104,7 +104,7 @@ def test_a_missing_socket_never_raises_and_warns_once(tmp_path, caplog):
 
 
 def test_a_relative_socket_name_is_refused(caplog):
-    with caplog.at_level(logging.WARNING, logger="edge.notify"):
+    with caplog.at_level(logging.WARNING, logger="edge.commands.notify"):
         assert not Notifier(environ={"NOTIFY_SOCKET": "relative/sock"}).ready()
     assert "neither an absolute path nor @abstract" in caplog.text
 

@@ -15,7 +15,7 @@ import pytest
 
 from daemon_helpers import FAST, ROOT, astronaut_folder
 from edge import config as config_mod
-from edge.catalog import MAX_CATALOG_BYTES
+from edge.recommend.catalog import MAX_CATALOG_BYTES
 from edge.errors import ConfigError
 
 

@@ -4,7 +4,7 @@ import json
 import time
 
 from edge.config import MqttConfig
-from edge.publish import Publisher
+from edge.mqtt.publish import Publisher
 from state_helpers import state_message
 
 

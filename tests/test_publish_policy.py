@@ -1,11 +1,11 @@
-"""When the daemon sends its state (edge.publish_policy), on a fake clock: changes at once, small
+"""When the daemon sends its state (edge.mqtt.publish_policy), on a fake clock: changes at once, small
 changes at most once a second, a heartbeat when nothing changes."""
 
 from __future__ import annotations
 
-from edge.publish import NullPublisher, make_publisher
+from edge.mqtt.publish import NullPublisher, make_publisher
 from edge.config import MqttConfig
-from edge.publish_policy import PublishPolicy
+from edge.mqtt.publish_policy import PublishPolicy
 from state_helpers import state_message
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.catalog import Catalog, load_catalog, validate_catalog
+from edge.recommend.catalog import Catalog, load_catalog, validate_catalog
 from edge.errors import ConfigError
-from edge.recommend import Recommendation, Recommender
+from edge.recommend.recommender import Recommendation, Recommender
 
 ROOT = Path(__file__).resolve().parent.parent
 MQTT_KEYS = {"title", "year", "genres", "runtime", "rating", "family", "description", "reasons"}

@@ -23,7 +23,7 @@ import pytest
 
 from daemon_helpers import FAST, astronaut_folder, daemon_cmd, start_daemon
 from edge.config import MqttConfig
-from edge.publish import Publisher
+from edge.mqtt.publish import Publisher
 from mqtt_helpers import MOSQUITTO, Mosquitto, free_port
 from plugins.daemon_log import DaemonLog, stop_daemon
 from plugins.long import figures  # noqa: F401 - fixture, also without the plugin registered

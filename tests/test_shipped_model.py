@@ -18,8 +18,8 @@ from convert.calibrate import _upscaled, fidelity_crops
 from convert.export import inspect_tflite, predict_tflite
 from convert.data import to_input
 from convert.faces import astronaut_face, crop_face, offline_faces
-from edge.labels import FER7
-from edge.modelcard import load_card, sha256_of
+from edge.classify.labels import FER7
+from edge.classify.modelcard import load_card, sha256_of
 from edge.paths import default_model
 
 MODELS = Path(__file__).resolve().parent.parent / "models"

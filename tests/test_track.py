@@ -8,9 +8,10 @@ import pytest
 import skimage.data
 
 from edge.config import DetectorConfig
-from edge.detect import Face, HaarDetector
-from edge.detect_blazeface import BlazeFaceDetector
-from edge.track import TrackingDetector, Window
+from edge.detectors.base import Face
+from edge.detectors.haar import HaarDetector
+from edge.detectors.blazeface import BlazeFaceDetector
+from edge.detectors.track import TrackingDetector, Window
 
 
 def scene(shift: int = 0, width: int = 320, height: int = 240) -> np.ndarray:

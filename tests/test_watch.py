@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.messages import Availability, BadPayload, ReceivedState, clean, parse_message
-from edge.watch import plain_line
+from edge.mqtt.messages import Availability, BadPayload, ReceivedState, clean, parse_message
+from edge.commands.watch import plain_line
 
 from mqtt_helpers import Mosquitto
 from state_helpers import state

@@ -1,5 +1,5 @@
 """The TV page never tells two stories: one state machine (displays/web/state.js, the same table as
-edge/display_state.py) decides what a device's card and the bar say, tested in headless Chromium
+edge/mqtt/display_state.py) decides what a device's card and the bar say, tested in headless Chromium
 for each transition against a real mosquitto."""
 
 from __future__ import annotations

@@ -23,9 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edge.catalog import GENRES, MOODS, Catalog, Film, load_catalog  # noqa: E402
-from edge.labels import FER7  # noqa: E402
-from edge.recommend import Recommender  # noqa: E402
+from edge.recommend.catalog import GENRES, MOODS, Catalog, Film, load_catalog  # noqa: E402
+from edge.classify.labels import FER7  # noqa: E402
+from edge.recommend.recommender import Recommender  # noqa: E402
 
 
 def synthetic(base: Catalog, n: int, seed: int) -> Catalog:

@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edge.bench.distance import Person, people  # noqa: E402
+from edge.commands.bench.scenes import Person, people  # noqa: E402
 from edge.geometry import face_px  # noqa: E402
 
 W, H, FPS, SECONDS = 640, 480, 15, 20

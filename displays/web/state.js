@@ -42,7 +42,7 @@
     };
   }
 
-  // ---- what a display shows: one state machine (edge/display_state.py has the same table) ----
+  // ---- what a display shows: one state machine (edge/mqtt/display_state.py has the same table) ----
   // status: connecting (this page is not connected to the broker), offline (the device's Last
   // Will), stale (nothing heard for settings.staleMs), live; content: waiting, nobody, mood.
   // Everything on a device's card, and the bar's dot, is drawn from this one answer.

@@ -19,7 +19,7 @@ import numpy as np
 from ..geometry import Box
 
 if TYPE_CHECKING:
-    from ..config import DetectorConfig
+    from .config import DetectorConfig
 
 log = logging.getLogger(__name__)
 

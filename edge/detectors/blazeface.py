@@ -20,19 +20,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from ..classify.interpreter import load_interpreter
+from ..classify.modelcard import load_card
 from ..errors import ModelError
-from ..interpreter import load_interpreter
-from ..modelcard import load_card
 from ..paths import models_dir
 from .base import Detector, Face, check_frame
-
-if TYPE_CHECKING:
-    from ..config import DetectorConfig
+from .config import DetectorConfig
 
 log = logging.getLogger(__name__)
 
@@ -274,8 +271,6 @@ class BlazeFaceDetector(Detector):
     def __init__(self, cfg: "DetectorConfig | None" = None, options: BlazeFaceOptions | None = None, *,
                  model_path: str | Path | None = None, num_threads: int | None = None,
                  weighted_nms: bool = True) -> None:
-        from ..config import DetectorConfig  # noqa: PLC0415 - config imports the registry
-
         self.cfg = cfg or DetectorConfig()
         self.options = options or self.options_from(self.cfg)
         if num_threads is None:

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .base import Detector, Face
 from .blazeface import DEFAULT_THREADS, BlazeFaceNet, default_model_path, to_faces
-
-if TYPE_CHECKING:
-    from ..config import DetectorConfig
+from .config import DetectorConfig
 
 MODEL_FILE = "face_detection_full_range.tflite"
 INPUT_SIZE = 192
@@ -41,8 +38,6 @@ class BlazeFaceFullDetector(Detector):
 
     def __init__(self, cfg: "DetectorConfig | None" = None, options: BlazeFaceFullOptions | None = None, *,
                  model_path: str | Path | None = None, num_threads: int | None = None) -> None:
-        from ..config import DetectorConfig  # noqa: PLC0415 - config imports the registry
-
         self.cfg = cfg or DetectorConfig()
         self.options = options or self.options_from(self.cfg)
         threads = num_threads if num_threads is not None else int(getattr(self.cfg, "num_threads", DEFAULT_THREADS))

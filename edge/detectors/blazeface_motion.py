@@ -1,7 +1,7 @@
 """BlazeFace scan, gated by motion: the whole-frame scan only when something moved, and only there.
 
 An empty room is the picture the sensor sees most of the day, and the whole-frame scan is ~30 runs
-of the 128x128 model. Here a cheap motion detector (:mod:`edge.motion`, 160x120 grey) decides:
+of the 128x128 model. Here a cheap motion detector (:mod:`edge.detectors.motion`, 160x120 grey) decides:
 
 - nothing moved and nobody tracked: no detector at all (a whole-frame scan every ``idle_every``
   frames still finds a person who sat down while the picture was masked or too dark to move);
@@ -11,7 +11,7 @@ of the 128x128 model. Here a cheap motion detector (:mod:`edge.motion`, 160x120 
   ``blazeface_scan``), and the whole frame is scanned every ``full_every`` frames.
 
 Its options are those of ``blazeface_scan`` plus the motion settings. The tracking that drives
-this is :class:`edge.track.TrackingDetector` (``detector.track``); without it this plug-in is the
+this is :class:`edge.detectors.track.TrackingDetector` (``detector.track``); without it this plug-in is the
 plain scan.
 """
 
@@ -23,9 +23,9 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from ..geometry import Box
-from ..motion import MotionSettings
 from .base import Face
 from .blazeface_scan import BlazeFaceScanDetector, BlazeFaceScanOptions, _align
+from .motion import MotionSettings
 
 #: a region is widened to a multiple of this (model input sizes stay few: interpreters are reused)
 REGION_STEP = 128

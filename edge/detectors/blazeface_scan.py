@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
 from .base import Detector, Face
+from .config import DetectorConfig
 from .blazeface import (
     DEFAULT_THREADS,
     INPUT_SIZE,
@@ -32,9 +33,6 @@ from .blazeface import (
     non_max_suppression,
     to_faces,
 )
-
-if TYPE_CHECKING:
-    from ..config import DetectorConfig
 
 #: the input must be a multiple of the coarsest stride
 ALIGN = 16
@@ -92,8 +90,6 @@ class BlazeFaceScanDetector(Detector):
 
     def __init__(self, cfg: "DetectorConfig | None" = None, options: BlazeFaceScanOptions | None = None, *,
                  model_path: str | Path | None = None, num_threads: int | None = None) -> None:
-        from ..config import DetectorConfig  # noqa: PLC0415 - config imports the registry
-
         self.cfg = cfg or DetectorConfig()
         self.options = options or self.options_from(self.cfg)
         self.num_threads = num_threads if num_threads is not None else int(getattr(self.cfg, "num_threads",

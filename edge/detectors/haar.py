@@ -8,16 +8,13 @@ the capture are never found; ``detect_width`` = the capture width reaches furthe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from ..errors import ModelError
 from .base import Detector, Face, check_frame, downscale, to_gray
-
-if TYPE_CHECKING:
-    from ..config import DetectorConfig
+from .config import DetectorConfig
 
 
 @dataclass
@@ -33,8 +30,6 @@ class HaarDetector(Detector):
     name = "haar"
 
     def __init__(self, cfg: "DetectorConfig | None" = None, options: HaarOptions | None = None) -> None:
-        from ..config import DetectorConfig  # noqa: PLC0415 - config imports the registry
-
         self.cfg = cfg or DetectorConfig()
         self.options = options or self.options_from(self.cfg)
         path = cv2.data.haarcascades + self.options.cascade

@@ -1,10 +1,10 @@
 """Living-room scenes as the Pi camera delivers them, and a thin stand-in ``picamera2`` that hands
-them to the real :class:`edge.camera.Picamera2Source`.
+them to the real :class:`edge.sources.Picamera2Source`.
 
 Used by ``tools/pi/stage_cost.py --picamera2``: the source under test is the daemon's own, reading
 two real planar YUV420 buffers per request (1280x960 main, 800x600 lores by default), so the cost of
 the conversions and of detection on the lores stream is what a Pi pays. The pictures are real: the
-distance benchmark's empty photographs and public-domain people (edge/bench/distance.py, which
+distance benchmark's empty photographs and public-domain people (edge/commands/bench/scenes.py, which
 needs scikit-image), with a little sensor noise in every frame.
 
 Scenes (each a list of BGR frames at the main size, built before anything is counted):
@@ -21,7 +21,7 @@ import types
 import cv2
 import numpy as np
 
-from edge.bench.distance import Person, cover, people, scenes
+from edge.commands.bench.scenes import Person, cover, people, scenes
 from edge.geometry import face_px
 
 SCENES = ("empty", "one", "two", "walkin")

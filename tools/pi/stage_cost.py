@@ -3,7 +3,7 @@
 Run by ``tools/pi-emulated-test.sh --cost`` inside qemu-aarch64 with the insn-count plugin
 (tools/pi/insn-count.c), which logs the guest's instruction count at each marker: the differences
 are aarch64 instructions per stage per frame, a cost figure that does not depend on this machine's
-speed or load. The stages and their order are those of ``mood-edge bench`` (edge/bench/timing.py); the
+speed or load. The stages and their order are those of ``mood-edge bench`` (edge/commands/bench/timing.py); the
 settings are the default config's, on the bundled sample clip, with one thread for detection and
 classification ("within one core"). Marker tags: ``frame * 8 + stage boundary``; negative tags
 are back-to-back markers that measure the marker's own cost.
@@ -28,8 +28,8 @@ import tempfile
 from pathlib import Path
 
 from edge import config as config_mod
-from edge.bench.timing import STAGES
-from edge.daemon import Pipeline
+from edge.commands.bench.timing import STAGES
+from edge.commands.daemon import Pipeline
 from edge.paths import sample_clip
 
 MARK_SYSCALL = 0x4D45  # no kernel has it; qemu answers ENOSYS after the plugin has seen it

@@ -1,0 +1,1 @@
+"""The classifier stage: a face crop -> the model's probabilities (LiteRT, the model card, labels)."""

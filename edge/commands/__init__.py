@@ -1,0 +1,1 @@
+"""The ``mood-edge`` commands (run, watch, bench, demo, check): they wire the stages together."""

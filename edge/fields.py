@@ -1,0 +1,210 @@
+"""Typed fields with a default, a doc and a rule: what the config's sections and the detector
+plug-ins' options are made of, and how a TOML value is checked against one.
+
+Kept apart from :mod:`edge.config` so that a stage that owns a config section (the detectors' own
+``DetectorConfig``) builds it without importing the config, which imports the stages' registries.
+A wrong value raises :class:`ConfigError` naming the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import types
+import typing
+from dataclasses import field
+from typing import Any, Callable, Iterable, get_args, get_origin, get_type_hints
+
+from .errors import ConfigError
+from .mqtt.broker_url import mask_url
+
+#: more threads than this is a typo (the interpreter takes a C int; a Pi has 4 cores)
+MAX_THREADS = 64
+
+# --- rules: what a value must be beyond its type --------------------------------------------------
+
+class Rule:
+    """A test beyond the type, and what was expected when it fails (a callable when the text comes
+    from a registry, so it is read when needed, not at import). Plain classes here, not dataclasses:
+    each @dataclass runs generated code at import (about 1 ms each on this x86 host, more on a Pi)."""
+
+    __slots__ = ("test", "text")
+
+    def __init__(self, test: Callable[[Any], bool], text: str | Callable[[], str]) -> None:
+        self.test, self.text = test, text
+
+    @property
+    def expected(self) -> str:
+        return self.text() if callable(self.text) else self.text
+
+
+def choice_text(names: Iterable[str]) -> str:
+    """``"a" or "b" or "c"``: the expected text of a choice, as every error shows it."""
+    return " or ".join(f'"{n}"' for n in names)
+
+
+def one_of(choices: Callable[[], Iterable[str]]) -> Rule:
+    """A choice among the names a registry holds (asked each time, so a plug-in added is a choice)."""
+    return Rule(lambda v: v in tuple(choices()), lambda: choice_text(choices()))
+
+
+def between(low: float, high: float, text: str) -> Rule:
+    return Rule(lambda v: low <= v <= high, text)
+
+
+def seconds(most: int) -> Rule:
+    """A duration that must be above zero and at most ``most`` seconds."""
+    return Rule(lambda v: 0 < v <= most, f"more than 0, at most {most} seconds")
+
+
+#: a value naming a file or folder: the OS cannot open a name with a NUL in it (Python raises
+#: ValueError, not OSError), so it is refused here; relative ones are relative to the config file
+PATH_RULE = Rule(lambda v: "\0" not in v, "a file or folder path (no NUL character)")
+PIXELS = between(1, 8192, "a number of pixels from 1 to 8192")
+THREADS = between(1, MAX_THREADS, f"1 to {MAX_THREADS} threads")
+FRACTION = between(0, 1, "a number between 0 and 1")
+
+
+def setting(default: Any = dataclasses.MISSING, *, doc: str, rule: Rule | None = None, path: bool = False,
+            factory: Callable[[], Any] | None = None, example: str | None = None) -> Any:
+    """A config field: its default (or ``factory`` for one computed at run time), its ``doc`` for
+    config.example.toml ("" = described with the key above it), its ``rule``; ``path`` for file
+    names; ``example``: shown commented out as ``# key = <example>`` (a default computed at run time
+    or unset)."""
+    meta = {"doc": doc, "rule": PATH_RULE if path else rule, "path": path, "example": example}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+class AtMost:
+    """``low`` may not exceed ``high`` (two keys of one section)."""
+
+    __slots__ = ("low", "high", "why")
+
+    def __init__(self, low: str, high: str, why: str) -> None:
+        self.low, self.high, self.why = low, high, why
+
+    @property
+    def keys(self) -> tuple[str, str]:
+        return (self.low, self.high)
+
+    def problem(self, obj: Any, section: str) -> tuple[str, str, str] | None:
+        lo, hi = getattr(obj, self.low), getattr(obj, self.high)
+        if lo <= hi:
+            return None
+        return (self.low, f"got {lo!r}, above {section}.{self.high} = {hi!r}",
+                f"at most {section}.{self.high}: {self.why}")
+
+
+class Together:
+    """Two keys that are set both or neither."""
+
+    __slots__ = ("a", "b", "why")
+
+    def __init__(self, a: str, b: str, why: str) -> None:
+        self.a, self.b, self.why = a, b, why
+
+    @property
+    def keys(self) -> tuple[str, str]:
+        return (self.a, self.b)
+
+    def problem(self, obj: Any, section: str) -> tuple[str, str, str] | None:
+        va, vb = getattr(obj, self.a), getattr(obj, self.b)
+        if bool(va) == bool(vb):
+            return None
+        given, missing = (self.a, self.b) if va else (self.b, self.a)
+        return (given, f"got {_shown(f'{section}.{given}', getattr(obj, given))} without {section}.{missing}",
+                f"both {section}.{self.a} and {section}.{self.b}, or neither: {self.why}")
+
+
+# --- reading: types and rules ------------------------------------------------------------------
+
+class _Field:
+    __slots__ = ("type", "rule")
+
+    def __init__(self, tp: Any, rule: Rule | None) -> None:
+        self.type, self.rule = tp, rule
+
+
+@functools.cache
+def _fields(cls: type) -> dict[str, _Field]:
+    """A section's keys -> resolved type and rule, once per class (get_type_hints is slow)."""
+    hints = get_type_hints(cls)
+    checks = getattr(cls, "checks", {})  # a detector plug-in's options carry their rules beside them
+    out = {}
+    for f in dataclasses.fields(cls):
+        rule = f.metadata.get("rule")
+        if rule is None and f.name in checks:
+            rule = Rule(*checks[f.name])
+        out[f.name] = _Field(hints[f.name], rule)
+    return out
+
+
+def _type_name(tp: Any) -> str:
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(tp))
+    if get_origin(tp) is list:
+        return "a list of " + _type_name(get_args(tp)[0]).removeprefix("a ").removeprefix("an ") + "s"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+            type(None): "unset"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(value: Any, tp: Any, path: str, key: str) -> Any:
+    """Check a TOML value against a dataclass field type (ints are accepted for floats)."""
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        for arg in get_args(tp):
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, path, key)
+            except ConfigError:
+                pass
+        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
+    if get_origin(tp) is dict:  # detector.options: only built from [detector.<kind>] tables
+        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key,
+                          expected="[detector.<kind>] tables, not a value")
+    if get_origin(tp) is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
+        return [_coerce(v, get_args(tp)[0], path, key) for v in value]
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        try:
+            value = float(value) if ok else value
+        except OverflowError:  # an integer beyond any float
+            ok = False
+        if ok and not math.isfinite(value):  # nan or inf: no setting means "never" or "always"
+            raise ConfigError(f"got {value!r}", path=path, field=key, expected="a finite number")
+    elif tp is str:
+        ok = isinstance(value, str)
+    else:  # pragma: no cover - only the types above are used
+        ok = isinstance(value, tp)
+    if not ok:
+        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
+    return value
+
+
+def _shown(key: str, value: Any) -> str:
+    """A value for an error message, with secrets masked (error messages end up in the journal)."""
+    if key == "mqtt.password":
+        return "***"
+    if key == "mqtt.broker" and isinstance(value, str):
+        return repr(mask_url(value))
+    if isinstance(value, str) and len(value) > 80:  # one line, not 70,000 characters of it
+        return f"{value[:60]!r}... ({len(value)} characters)"
+    return repr(value)
+
+
+def _checked(f: _Field, value: Any, path: str | None, key: str) -> Any:
+    value = _coerce(value, f.type, path, key)
+    if f.rule and value is not None and not f.rule.test(value):
+        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=f.rule.expected)
+    return value
+
+

@@ -1,0 +1,1 @@
+"""The publisher: the message contract, the one paho client, what is sent when, Home Assistant."""

@@ -1,0 +1,182 @@
+"""Home Assistant MQTT discovery: the payloads that make the sensor appear in HA with no setup.
+
+Home Assistant listens on ``<discovery_prefix>/<component>/[<node_id>/]<object_id>/config``
+(https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery). Each payload here describes
+one entity that reads the daemon's retained state topic, so HA needs no second copy of the data:
+
+* ``sensor`` *Mood*: state = ``mood``; attributes = confidence, probabilities, faces, since,
+  recommendations (https://www.home-assistant.io/integrations/sensor.mqtt/),
+* ``sensor`` *Faces*: the number of faces seen,
+* ``sensor`` *Confidence*: the mood's confidence in percent (diagnostic),
+* ``sensor`` *Film pick*: the title of the first recommended film.
+
+All entities share one ``device`` block (so HA groups them) and an ``availability`` entry on the
+daemon's Last-Will topic, so they turn "unavailable" when the daemon dies. The daemon publishes
+these retained on every (re)connect and again when HA's birth message (``<prefix>/status`` =
+``online``) arrives, because HA forgets non-retained discovery on restart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .. import __version__
+from ..config import Config, check_value
+from ..errors import ConfigError
+from ..ratelimit import Coalesce
+from .display_state import STALE_AFTER_HEARTBEATS
+from .messages import OFFLINE, ONLINE, availability_topic, state_topic
+
+log = logging.getLogger("edge.daemon")
+
+#: at most one re-announce per this many seconds, however often "online" arrives (a flood of
+#: 83,500 births in 10 s was 83,500 log lines and ~7,800 discovery re-publishes). The payloads
+#: are retained anyway; the re-announce is for brokers that lost them.
+REANNOUNCE_EVERY_S = 30.0
+
+#: what HA publishes on its birth/will topic (https://www.home-assistant.io/integrations/mqtt/#birth-and-last-will-messages)
+BIRTH_PAYLOAD = b"online"
+
+_TOPIC_LEVEL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True)
+class _Entity:
+    """One HA entity read from the state topic."""
+
+    key: str
+    name: str
+    icon: str
+    value_template: str
+    extra: tuple[tuple[str, Any], ...] = ()
+
+
+# The attributes of the mood sensor: everything a dashboard card or automation needs, nothing else.
+_MOOD_ATTRIBUTES_TEMPLATE = (
+    "{{ {'confidence': value_json.confidence, 'probabilities': value_json.probabilities, "
+    "'faces': value_json.faces, 'since': value_json.since, 'labels': value_json.labels, "
+    "'strategy': value_json.strategy, 'camera': value_json.camera, "
+    "'recommendations': value_json.recommendations} | tojson }}"
+)
+
+_ENTITIES: tuple[_Entity, ...] = (
+    _Entity("mood", "Mood", "mdi:emoticon-outline", "{{ value_json.mood }}",
+            (("json_attributes_template", _MOOD_ATTRIBUTES_TEMPLATE),)),
+    _Entity("faces", "Faces", "mdi:account-group", "{{ value_json.faces }}",
+            (("state_class", "measurement"), ("unit_of_measurement", "faces"))),
+    _Entity("confidence", "Confidence", "mdi:gauge",
+            "{{ (value_json.confidence * 100) | round(0) }}",
+            (("state_class", "measurement"), ("unit_of_measurement", "%"),
+             ("suggested_display_precision", 0), ("entity_category", "diagnostic"))),
+    _Entity("film", "Film pick", "mdi:movie-open-outline",
+            "{{ value_json.recommendations[0].title if value_json.recommendations else 'none' }}"),
+)
+
+
+def _prefix(cfg: Config) -> str:
+    # the config's own rule, for a Config built in code rather than read from a file
+    return check_value("homeassistant.discovery_prefix", cfg.homeassistant.discovery_prefix, cfg.origin)
+
+
+def birth_topic(cfg: Config) -> str:
+    """Where Home Assistant announces itself (``online``) after it (re)starts."""
+    return f"{_prefix(cfg)}/status"
+
+
+def is_birth(payload: Any) -> bool:
+    """True when ``payload`` is HA's birth message; never raises, whatever arrives."""
+    try:
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8", "replace")
+        return bytes(payload).strip() == BIRTH_PAYLOAD
+    except Exception:  # noqa: BLE001 - any junk on the topic simply is not a birth message
+        return False
+
+
+class BirthWatcher:
+    """The handler for the birth topic: re-announces discovery when Home Assistant comes online,
+    at once and then at most once per ``period_s`` (births in between are folded into one
+    re-announce at the end of the period, logged with their count)."""
+
+    def __init__(self, announce: Callable[[], None], period_s: float = REANNOUNCE_EVERY_S) -> None:
+        self._announce = announce
+        self._coalesce = Coalesce(self._run, period_s)
+        self.births = 0
+        self.announcements = 0
+
+    def __call__(self, topic: str, payload: bytes) -> None:
+        if is_birth(payload):
+            self.births += 1
+            self._coalesce.trigger()
+
+    def _run(self, folded: int) -> None:
+        self.announcements += 1
+        log.info("Home Assistant came online: re-announcing discovery%s",
+                 f" ({folded} more birth messages since the last one)" if folded else "")
+        self._announce()
+
+    def cancel(self) -> None:
+        self._coalesce.cancel()
+
+
+def _node_id(cfg: Config) -> str:
+    node = f"mood_edge_{cfg.mqtt.device_id}"
+    if not _TOPIC_LEVEL.fullmatch(node):
+        raise ConfigError(f"got {cfg.mqtt.device_id!r}", path=cfg.origin, field="mqtt.device_id",
+                          expected="letters, digits, '-' or '_' (it becomes a topic level)")
+    return node
+
+
+def device_block(cfg: Config, model_id: str) -> dict[str, Any]:
+    """The HA device every entity belongs to; its identifier is stable across restarts."""
+    return {
+        "identifiers": [_node_id(cfg)],
+        "name": f"Mood sensor {cfg.mqtt.device_id}",
+        "manufacturer": "mood-edge",
+        "model": "mood-edge camera mood sensor",
+        "model_id": model_id,
+        "sw_version": __version__,
+    }
+
+
+def discovery_messages(cfg: Config, model_id: str) -> list[tuple[str, str]]:
+    """``(topic, JSON payload)`` for every entity; empty when discovery is turned off.
+
+    Publish each retained. ``model_id`` is the classifier's model-card id (shown in HA's device
+    page), so users can tell which model a sensor runs.
+    """
+    if not cfg.homeassistant.enabled:
+        return []
+    prefix = _prefix(cfg)
+    node = _node_id(cfg)
+    device = device_block(cfg, model_id)
+    origin = {"name": "mood-edge", "sw_version": __version__}
+    availability = [{"topic": availability_topic(cfg.mqtt.topic_prefix, cfg.mqtt.device_id),
+                     "payload_available": ONLINE, "payload_not_available": OFFLINE}]
+    state = state_topic(cfg.mqtt.topic_prefix, cfg.mqtt.device_id)
+    out: list[tuple[str, str]] = []
+    for ent in _ENTITIES:
+        payload: dict[str, Any] = {
+            "name": ent.name,
+            "unique_id": f"{node}_{ent.key}",
+            "state_topic": state,
+            "value_template": ent.value_template,
+            "json_attributes_topic": state if ent.key == "mood" else None,
+            "icon": ent.icon,
+            "availability": availability,
+            "device": device,
+            "origin": origin,
+            "qos": cfg.mqtt.qos,
+            # stale, as on every display (edge/mqtt/display_state.py): no heartbeat for this long -> unavailable
+            "expire_after": round(STALE_AFTER_HEARTBEATS * cfg.mqtt.heartbeat_s) or None,
+        }
+        payload.update(dict(ent.extra))
+        payload = {k: v for k, v in payload.items() if v is not None}
+        out.append((f"{prefix}/sensor/{node}/{ent.key}/config",
+                    json.dumps(payload, separators=(",", ":"), sort_keys=True)))
+    return out
+

@@ -1,0 +1,137 @@
+"""The sources OpenCV reads: a V4L2 camera (``v4l2:0``), a video file (``file:clip.mp4``), a folder of
+images (``dir:photos``), and the image loaders the tools share."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .. import native  # noqa: F401 - FFmpeg's per-frame chatter off before a video is opened
+from ..errors import BadFrame, SourceError
+from .base import Source
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"}
+
+
+class VideoCaptureSource(Source):
+    """A USB webcam (``v4l2:0``, ``v4l2:/dev/video2``) or a video file (``file:clip.mp4``)."""
+
+    def __init__(self, target: str | int, *, loop: bool = False, width: int = 0, height: int = 0,
+                 is_file: bool = False) -> None:
+        super().__init__()
+        self.target = target
+        self.loop = loop
+        self.width, self.height = width, height
+        self.is_file = is_file
+        self.live, self.must_exist = not is_file, is_file
+        self.description = f"file:{target}" if is_file else f"v4l2:{target}"
+        self._cap: cv2.VideoCapture | None = None
+        #: a non-looping file without one decodable frame has said so (its next read is the end)
+        self._reported_empty = False
+
+    def _open(self) -> None:
+        if self.is_file and not Path(str(self.target)).is_file():
+            raise SourceError("no such video file", path=self.target, expected="a readable video file")
+        cap = cv2.VideoCapture(self.target) if self.is_file else cv2.VideoCapture(self.target, cv2.CAP_V4L2)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError("cannot open it", path=self.description,
+                              expected="a video file OpenCV can decode" if self.is_file
+                              else "a connected V4L2 camera the service user may read (group 'video')")
+        if not self.is_file and self.width and self.height:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+        self._cap = cap
+
+    def _read(self) -> np.ndarray | None:
+        assert self._cap is not None
+        ok, image = self._cap.read()
+        if not ok and self.is_file and self.loop and self._index > 0:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self._cap.read()
+        if not ok or image is None or image.size == 0:
+            if self.is_file and not (self.loop and self._index > 0):
+                if self._index == 0 and not self._reported_empty:
+                    # a bad frame, not a dead camera: reopening at once and failing again flooded the log
+                    self._reported_empty = not self.loop  # a looping file is tried again (with backoff)
+                    raise BadFrame("contains no frames", path=self.target, expected="a video OpenCV can decode")
+                return None
+            raise SourceError("returned no frame", path=self.description)
+        if image.ndim == 3 and image.shape[2] == 4:
+            image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+        return image  # colour as delivered; read() adds the grey copy
+
+    def _close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class ImageFolderSource(Source):
+    """Every image in a folder, in name order (``dir:PATH``); handy for tests and demos."""
+
+    live = False
+    must_exist = True
+
+    def __init__(self, folder: str, *, loop: bool = False) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.loop = loop
+        self.description = f"dir:{folder}"
+        self._files: list[Path] = []
+        self._pos = 0
+
+    def _open(self) -> None:
+        if not self.folder.is_dir():
+            raise SourceError("no such folder", path=self.folder, expected="a folder of images")
+        self._files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self._files:
+            raise SourceError("holds no images", path=self.folder,
+                              expected="files ending in " + ", ".join(sorted(IMAGE_SUFFIXES)))
+        self._pos = 0
+
+    def _read(self) -> np.ndarray | None:
+        if self._pos >= len(self._files):
+            if not self.loop:
+                return None
+            self._pos = 0
+        path = self._files[self._pos]
+        self._pos += 1
+        return load_image(path)  # BadFrame when it cannot be decoded: the next read takes the next one
+
+
+def load_gray(path: str | Path) -> np.ndarray:
+    """Read an image file as grayscale, or raise a :class:`SourceError` that names it."""
+    return _load(path, cv2.IMREAD_GRAYSCALE)
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file as delivered: BGR colour, or grey for a grey file."""
+    image = _load(path, cv2.IMREAD_UNCHANGED)
+    if image.dtype != np.uint8:  # 16-bit PNG/TIFF: scale to 8 bits
+        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.ndim == 3 and image.shape[2] not in (3,):
+        image = _load(path, cv2.IMREAD_GRAYSCALE)
+    return image
+
+
+def _load(path: str | Path, flags: int) -> np.ndarray:
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise SourceError(f"cannot read it: {exc.strerror or exc}", path=path) from None
+    try:
+        image = cv2.imdecode(data, flags) if data.size else None
+    except cv2.error:  # e.g. a header that claims more pixels than OpenCV allows
+        image = None
+    if image is None or image.size == 0:
+        # this one image, not its folder (a file that vanished is: OSError above, and the folder is re-listed)
+        raise BadFrame("is not an image OpenCV can decode", path=path, expected="PNG, JPEG, BMP, ...")
+    return image
