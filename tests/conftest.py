@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,25 @@ def notify_socket():
     s = NotifySocket()
     yield s
     s.close()
+
+
+@pytest.fixture(scope="module")
+def shipped_catalog():
+    """catalog.json as it ships: the films a household library is matched against."""
+    from edge.paths import default_catalog
+    from edge.recommend.catalog import load_catalog
+
+    return load_catalog(default_catalog())
+
+
+@pytest.fixture
+def no_hang():
+    """A blocking open or read in the test fails it after 60 s instead of hanging the run."""
+    def expired(signum, frame):
+        raise TimeoutError("blocked for 60 s (a FIFO opened or read without O_NONBLOCK?)")
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+

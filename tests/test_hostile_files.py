@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,21 +23,6 @@ from edge.paths import default_catalog
 from edge.recommend.recommender import HISTORY_FILE, Recommender
 
 
-@pytest.fixture(scope="module")
-def base() -> Catalog:
-    return load_catalog(default_catalog())
-
-
-@pytest.fixture
-def no_hang():
-    """A blocking open or read in the test fails it after 60 s instead of hanging the run."""
-    def expired(signum, frame):
-        raise TimeoutError("blocked for 60 s (a FIFO opened or read without O_NONBLOCK?)")
-    old = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 def run_daemon(tmp_path: Path, extra: str = "", frames: int = 3) -> subprocess.CompletedProcess:
@@ -52,9 +36,9 @@ def run_daemon(tmp_path: Path, extra: str = "", frames: int = 3) -> subprocess.C
 # ------------------------------------------------------------------ row 7: the history file
 
 
-def test_a_fifo_as_the_recommendation_history_does_not_hang_and_is_named_once(tmp_path, base, caplog, no_hang):
+def test_a_fifo_as_the_recommendation_history_does_not_hang_and_is_named_once(tmp_path, shipped_catalog, caplog, no_hang):
     os.mkfifo(tmp_path / HISTORY_FILE)
-    rec = Recommender(base, seed=1, state_path=tmp_path / HISTORY_FILE)  # a blocking read would wait forever
+    rec = Recommender(shipped_catalog, seed=1, state_path=tmp_path / HISTORY_FILE)  # a blocking read would wait forever
     assert rec.history == [] and len(rec.recommend("happy")) == 5
     (line,) = [r.getMessage() for r in caplog.records if "history" in r.getMessage()]
     assert "FIFO" in line and "starting empty" in line
@@ -149,9 +133,9 @@ def three_films(root: Path) -> Path:
     return root
 
 
-def test_a_household_library_of_three_films_gives_three_films(tmp_path, base):
-    assert base.find("Columbus", 2017) is None  # neither in our catalog nor with an .nfo
-    catalog, report = library_catalog(three_films(tmp_path / "Movies"), base)
+def test_a_household_library_of_three_films_gives_three_films(tmp_path, shipped_catalog):
+    assert shipped_catalog.find("Columbus", 2017) is None  # neither in our catalog nor with an .nfo
+    catalog, report = library_catalog(three_films(tmp_path / "Movies"), shipped_catalog)
     assert sorted((f.title, f.year) for f in catalog.films) == [("Columbus", 2017), ("Heat", 1995),
                                                                   ("Paddington 2", 2017)]
     columbus = next(f for f in catalog.films if f.title == "Columbus")
@@ -169,20 +153,20 @@ def test_mood_convert_catalog_writes_the_three_films(tmp_path):
     assert "unknown genres" in run.stderr and "Columbus" in run.stderr
 
 
-def test_an_owned_film_with_unknown_genres_is_picked_less_often_than_one_the_policy_ignores(base):
-    neutral = next(g for g in base.genres if base.policy.weights("neutral", "lift").get(g, 0) == 0)
+def test_an_owned_film_with_unknown_genres_is_picked_less_often_than_one_the_policy_ignores(shipped_catalog):
+    neutral = next(g for g in shipped_catalog.genres if shipped_catalog.policy.weights("neutral", "lift").get(g, 0) == 0)
     films = [Film("Known", 2000, (neutral,), None, None, False, "A film.", path="/m/known.mkv"),
              Film("Unknown", 2000, (), None, None, False, "A film.", path="/m/unknown.mkv")]
-    rec = Recommender(Catalog(films=films, policy=base.policy), count=1, history=0, seed=5)
+    rec = Recommender(Catalog(films=films, policy=shipped_catalog.policy), count=1, history=0, seed=5)
     picks = [rec.recommend("neutral")[0].title for _ in range(600)]
     assert 0 < picks.count("Unknown") < picks.count("Known")
 
 
-def test_picks_from_the_library_say_owned_and_a_display_reads_it(tmp_path, base):
-    catalog, _ = library_catalog(three_films(tmp_path / "Movies"), base)
+def test_picks_from_the_library_say_owned_and_a_display_reads_it(tmp_path, shipped_catalog):
+    catalog, _ = library_catalog(three_films(tmp_path / "Movies"), shipped_catalog)
     picks = [p.to_dict() for p in Recommender(catalog, count=3, seed=2).recommend("happy")]
     assert len(picks) == 3 and all(p["owned"] is True for p in picks)
-    assert "owned" not in Recommender(base, count=1, seed=1).recommend("happy")[0].to_dict()
+    assert "owned" not in Recommender(shipped_catalog, count=1, seed=1).recommend("happy")[0].to_dict()
     state = {"mood": "happy", "recommendations": picks}
     received = parse_state("dev", json.dumps(state).encode())
     assert [f.owned for f in received.films] == [True, True, True]

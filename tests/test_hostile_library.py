@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import pty
 import select
 import subprocess
@@ -21,7 +20,6 @@ import pytest
 from daemon_helpers import ROOT, astronaut_folder, daemon_cmd, fast_config
 from edge.recommend.catalog import load_catalog, validate_catalog
 from edge.recommend.library import library_catalog, read_nfo
-from edge.paths import default_catalog
 
 RSS_LIMIT_MB = 200
 #: what a hostile library may add to the daemon's own peak: the default detector's upscaled scan alone
@@ -33,21 +31,6 @@ RSS_WRAPPER = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:
                "print('peak-rss-kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, 'rc', r.returncode)")
 
 
-@pytest.fixture(scope="module")
-def base():
-    return load_catalog(default_catalog())
-
-
-@pytest.fixture
-def no_hang():
-    """A blocking open or read in the test fails it after 60 s instead of hanging the run."""
-    def expired(signum, frame):
-        raise TimeoutError("blocked for 60 s (a FIFO opened or read without O_NONBLOCK?)")
-    old = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 def films(root: Path, names: dict[str, str | bytes]) -> Path:
@@ -146,20 +129,20 @@ def test_an_nfo_with_an_external_entity_never_reads_the_other_file(tmp_path):
     assert info is None and "DTD" in problem
 
 
-def test_a_2_gb_nfo_is_skipped_with_one_warning_without_reading_it(tmp_path, base, caplog):
+def test_a_2_gb_nfo_is_skipped_with_one_warning_without_reading_it(tmp_path, shipped_catalog, caplog):
     lib = films(tmp_path / "Movies", {"Heat (1995)/Heat (1995).mkv": ""})
     with open(lib / "Heat (1995)" / "movie.nfo", "wb") as f:
         f.truncate(2 << 30)  # sparse: 2 GB on paper, nothing on disk
-    catalog, report = library_catalog(lib, base)
+    catalog, report = library_catalog(lib, shipped_catalog)
     assert [f.title for f in catalog.films] == ["Heat"]
     assert len(report.bad_nfo) == 1 and "too large" in report.bad_nfo[0].reason
     assert len([r for r in caplog.records if "movie.nfo" in r.getMessage()]) == 1
 
 
-def test_a_fifo_nfo_is_skipped_with_one_warning_and_does_not_hang(tmp_path, base, caplog, no_hang):
+def test_a_fifo_nfo_is_skipped_with_one_warning_and_does_not_hang(tmp_path, shipped_catalog, caplog, no_hang):
     lib = films(tmp_path / "Movies", {"Heat (1995)/Heat (1995).mkv": ""})
     os.mkfifo(lib / "Heat (1995)" / "movie.nfo")
-    catalog, report = library_catalog(lib, base)  # a blocking open would wait here forever
+    catalog, report = library_catalog(lib, shipped_catalog)  # a blocking open would wait here forever
     assert [f.title for f in catalog.films] == ["Heat"]
     assert len(report.bad_nfo) == 1 and "FIFO" in report.bad_nfo[0].reason
     assert len([r for r in caplog.records if "movie.nfo" in r.getMessage()]) == 1
@@ -196,10 +179,10 @@ def test_four_billion_laughs_nfo_files_add_nothing_to_the_daemons_memory(tmp_pat
 # ------------------------------------------------------------------ row 3: deep folders
 
 
-def test_1200_nested_folders_raise_no_recursion_error_and_are_named_in_one_line(tmp_path, base, caplog, nest):
+def test_1200_nested_folders_raise_no_recursion_error_and_are_named_in_one_line(tmp_path, shipped_catalog, caplog, nest):
     lib = films(tmp_path / "Movies", {"Heat (1995)/Heat (1995).mkv": ""})
     nest(lib, 1200)
-    catalog, report = library_catalog(lib, base)
+    catalog, report = library_catalog(lib, shipped_catalog)
     assert [f.title for f in catalog.films] == ["Heat"]
     lines = [r.getMessage() for r in caplog.records if "deeper than" in r.getMessage()]
     assert len(lines) == 1 and len(lines[0]) < 600, lines
@@ -208,22 +191,22 @@ def test_1200_nested_folders_raise_no_recursion_error_and_are_named_in_one_line(
 # ------------------------------------------------------------------ rows 1 and 10: ids
 
 
-def test_a_url_only_nfo_with_a_900000_digit_imdb_id_gives_no_id_and_one_warning(tmp_path, base, caplog):
+def test_a_url_only_nfo_with_a_900000_digit_imdb_id_gives_no_id_and_one_warning(tmp_path, shipped_catalog, caplog):
     lib = films(tmp_path / "Movies", {
         "Heat (1995)/Heat (1995).mkv": "",
         "Heat (1995)/movie.nfo": "https://www.imdb.com/title/tt" + "9" * 900_000 + "/\n"})
-    catalog, _ = library_catalog(lib, base)
+    catalog, _ = library_catalog(lib, shipped_catalog)
     (heat,) = catalog.films
     assert heat.title == "Heat" and heat.ids == ()
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "imdb" in warnings[0] and len(warnings[0]) < 800, warnings
 
 
-def test_a_200_character_tmdb_tag_is_dropped_for_that_film_and_the_catalog_is_built(tmp_path, base, caplog):
+def test_a_200_character_tmdb_tag_is_dropped_for_that_film_and_the_catalog_is_built(tmp_path, shipped_catalog, caplog):
     tag = "{tmdb-" + "1" * 200 + "}"
     lib = films(tmp_path / "Movies", {f"Heat (1995) {tag}.mkv": "", "Alien (1979) {imdb-tt0078748}.mkv": "",
                                       "Toy Story (1995) {tmdb-862}.mkv": ""})
-    catalog, report = library_catalog(lib, base)
+    catalog, report = library_catalog(lib, shipped_catalog)
     ids = {f.title: dict(f.ids) for f in catalog.films}
     assert ids == {"Heat": {}, "Alien": {"imdb": "tt0078748"}, "Toy Story": {"tmdb": "862"}}
     assert len(report.bad_ids) == 1 and len([r for r in caplog.records if "not in a valid form" in r.getMessage()]) == 1
@@ -240,8 +223,8 @@ def test_mood_convert_catalog_builds_the_rest_when_one_film_has_a_bad_id(tmp_pat
     assert "not in a valid form" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_a_catalog_with_an_unchecked_id_is_refused(base):
-    doc = base.to_dict()
+def test_a_catalog_with_an_unchecked_id_is_refused(shipped_catalog):
+    doc = shipped_catalog.to_dict()
     doc["films"][0]["ids"] = {"tmdb": "1" * 200}
     with pytest.raises(Exception, match="ids"):
         validate_catalog(doc)
@@ -250,40 +233,40 @@ def test_a_catalog_with_an_unchecked_id_is_refused(base):
 # ------------------------------------------------------------------ row 11: links out of the library
 
 
-def test_a_link_to_a_root_only_file_as_nfo_never_reaches_the_catalog(tmp_path, base, caplog):
+def test_a_link_to_a_root_only_file_as_nfo_never_reaches_the_catalog(tmp_path, shipped_catalog, caplog):
     secret = tmp_path / "private" / "movie.nfo"
     films(secret.parent, {"movie.nfo": "<movie><title>SECRET TITLE</title><plot>SECRET PLOT</plot>"
                                        "<year>1995</year><genre>Drama</genre></movie>"})
     lib = films(tmp_path / "Movies", {"Heat (1995)/Heat (1995).mkv": ""})
     (lib / "Heat (1995)" / "movie.nfo").symlink_to(secret)
-    catalog, _ = library_catalog(lib, base)
+    catalog, _ = library_catalog(lib, shipped_catalog)
     assert "SECRET" not in json.dumps(catalog.to_dict())
     assert any("outside" in r.getMessage() for r in caplog.records)
 
 
-def test_a_folder_linked_to_root_is_not_walked(tmp_path, base, caplog):
+def test_a_folder_linked_to_root_is_not_walked(tmp_path, shipped_catalog, caplog):
     lib = films(tmp_path / "Movies", {"Heat (1995)/Heat (1995).mkv": ""})
     (lib / "everything").symlink_to("/")
-    catalog, report = library_catalog(lib, base)
+    catalog, report = library_catalog(lib, shipped_catalog)
     assert [f.title for f in catalog.films] == ["Heat"] and report.walk.entries < 100
     (line,) = [r.getMessage() for r in caplog.records if "outside" in r.getMessage()]
     assert "library_follow_outside_links" in line
 
 
-def test_symlink_loops_are_harmless(tmp_path, base):
+def test_symlink_loops_are_harmless(tmp_path, shipped_catalog):
     lib = films(tmp_path / "Movies", {"Heat (1995)/Heat (1995).mkv": ""})
     (lib / "Heat (1995)" / "again").symlink_to(lib)
     (lib / "self").symlink_to("self")
-    catalog, report = library_catalog(lib, base)
+    catalog, report = library_catalog(lib, shipped_catalog)
     assert [f.title for f in catalog.films] == ["Heat"] and report.walk.loops >= 1
 
 
-def test_links_out_of_the_library_are_followed_when_the_user_says_so(tmp_path, base):
+def test_links_out_of_the_library_are_followed_when_the_user_says_so(tmp_path, shipped_catalog):
     other = films(tmp_path / "OtherDisk", {"Alien (1979)/Alien (1979).mkv": ""})
     lib = films(tmp_path / "Movies", {"Heat (1995)/Heat (1995).mkv": ""})
     (lib / "Alien (1979)").symlink_to(other / "Alien (1979)")
-    assert [f.title for f in library_catalog(lib, base)[0].films] == ["Heat"]
-    followed = library_catalog(lib, base, follow_outside_links=True)[0]
+    assert [f.title for f in library_catalog(lib, shipped_catalog)[0].films] == ["Heat"]
+    followed = library_catalog(lib, shipped_catalog, follow_outside_links=True)[0]
     assert sorted(f.title for f in followed.films) == ["Alien", "Heat"]
 
 
@@ -323,11 +306,11 @@ def test_the_daemons_library_warnings_print_no_control_bytes(tmp_path, nest):
     assert forged_or_raw(out) == [], out
 
 
-def test_an_nfo_with_45000_unknown_genres_gives_one_bounded_log_line(tmp_path, base, caplog):
+def test_an_nfo_with_45000_unknown_genres_gives_one_bounded_log_line(tmp_path, shipped_catalog, caplog):
     genres = "".join(f"<genre>G{i}</genre>" for i in range(45_000))  # 900 kB: under the .nfo size cap
     lib = films(tmp_path / "Movies", {"Odd Film (2010)/Odd Film (2010).mkv": "",
                                       "Odd Film (2010)/movie.nfo": f"<movie><title>Odd Film</title>{genres}</movie>"})
     caplog.set_level(logging.INFO)
-    library_catalog(lib, base)
+    library_catalog(lib, shipped_catalog)
     assert caplog.records and max(len(r.getMessage()) for r in caplog.records) < 1000
     assert len([r for r in caplog.records if "no mood-edge equivalent" in r.getMessage()]) == 1

@@ -18,7 +18,6 @@ import pytest
 from edge.recommend.catalog import load_catalog, validate_catalog
 from edge.errors import ConfigError
 from edge.recommend.library import library_catalog, parse_name, parse_rating, read_nfo
-from edge.paths import default_catalog
 from edge.recommend.recommender import Recommender
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,10 +104,6 @@ def make_library(root: Path) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def base():
-    return load_catalog(default_catalog())
-
 
 @pytest.fixture
 def library(tmp_path):
@@ -134,20 +129,20 @@ def test_kodi_ratings_become_us_ratings_or_none():
         "PG-13", "R", None, "PG", None, None]
 
 
-def test_the_library_becomes_a_catalog_of_exactly_the_owned_films(library, base):
-    catalog, report = library_catalog(library, base)
+def test_the_library_becomes_a_catalog_of_exactly_the_owned_films(library, shipped_catalog):
+    catalog, report = library_catalog(library, shipped_catalog)
     assert sorted(by_title(catalog)) == sorted([
         "Heat", "Blade Runner", "Hot Fuzz", "Arrival", "Spirited Away", "Toy Story", "Seven Samurai",
         "Paddington 2", "Paterson", "Coherence", "Amélie", "The Matrix", "Alien", "Tampopo"])
     assert report.duplicates == 1  # Spirited Away's second part
     assert [Path(p).name for p in report.no_genre] == ["Tampopo (1985).mkv"]
     assert [Path(p).name for p in report.no_year] == ["Birthday party.mkv"]
-    assert catalog.policy is base.policy
+    assert catalog.policy is shipped_catalog.policy
     validate_catalog(catalog.to_dict(), origin="library")  # a valid catalog, path and ids included
 
 
-def test_each_film_says_where_it_is(library, base):
-    films = by_title(library_catalog(library, base)[0])
+def test_each_film_says_where_it_is(library, shipped_catalog):
+    films = by_title(library_catalog(library, shipped_catalog)[0])
     assert films["Heat"].path == str(library / "Heat (1995)" / "Heat (1995).mkv")
     assert films["Spirited Away"].path.endswith("part1.mkv")
     assert films["Seven Samurai"].path == str(library / "Seven Samurai (1954)")  # the DVD folder
@@ -156,17 +151,17 @@ def test_each_film_says_where_it_is(library, base):
     assert dict(films["Paterson"].ids) == {"imdb": "tt5247022", "tmdb": "370755"}
 
 
-def test_films_the_catalog_knows_keep_its_genres_and_description(library, base):
-    films = by_title(library_catalog(library, base)[0])
+def test_films_the_catalog_knows_keep_its_genres_and_description(library, shipped_catalog):
+    films = by_title(library_catalog(library, shipped_catalog)[0])
     for title, year in (("Paddington 2", 2017), ("Heat", 1995), ("Amélie", 2001), ("Arrival", 2016)):
-        shipped = base.films[base.find(title, year)]
+        shipped = shipped_catalog.films[shipped_catalog.find(title, year)]
         assert (films[title].genres, films[title].description, films[title].family) == (
             shipped.genres, shipped.description, shipped.family)
 
 
-def test_unknown_films_take_genres_runtime_rating_and_plot_from_their_nfo(library, base):
-    assert base.find("Paterson", 2016) is None and base.find("Coherence", 2013) is None
-    films = by_title(library_catalog(library, base)[0])
+def test_unknown_films_take_genres_runtime_rating_and_plot_from_their_nfo(library, shipped_catalog):
+    assert shipped_catalog.find("Paterson", 2016) is None and shipped_catalog.find("Coherence", 2013) is None
+    films = by_title(library_catalog(library, shipped_catalog)[0])
     p = films["Paterson"]
     assert (p.year, p.genres, p.runtime, p.rating, p.family) == (2016, ("comedy", "drama", "romance"), 118, "R", False)
     assert p.description == "A week in the life of a bus driver and poet in Paterson, New Jersey."
@@ -174,13 +169,13 @@ def test_unknown_films_take_genres_runtime_rating_and_plot_from_their_nfo(librar
     assert (c.genres, c.runtime, c.rating) == (("sci-fi", "thriller"), 89, None)
 
 
-def test_a_broken_nfo_is_named_skipped_and_counted_and_the_film_read_from_its_name(library, base, caplog):
-    catalog, report = library_catalog(library, base)
+def test_a_broken_nfo_is_named_skipped_and_counted_and_the_film_read_from_its_name(library, shipped_catalog, caplog):
+    catalog, report = library_catalog(library, shipped_catalog)
     problems = {Path(p.path).relative_to(library).as_posix(): p.reason for p in report.bad_nfo}
     assert set(problems) == {"The Matrix (1999)/The Matrix (1999).nfo", "Alien (1979)/movie.nfo"}
     assert "not valid XML at line 2" in problems["The Matrix (1999)/The Matrix (1999).nfo"]
     assert "The Matrix (1999).nfo" in caplog.text and "skipped" in caplog.text
-    assert by_title(catalog)["The Matrix"].genres == base.films[base.find("The Matrix", 1999)].genres
+    assert by_title(catalog)["The Matrix"].genres == shipped_catalog.films[shipped_catalog.find("The Matrix", 1999)].genres
     assert "2 bad .nfo skipped" in report.summary(len(catalog))
 
 
@@ -190,26 +185,26 @@ def test_a_tv_show_nfo_is_not_a_film(tmp_path):
     assert read_nfo(nfo) == (None, "root element <tvshow>, not <movie> (TV shows and episodes are not films)")
 
 
-def test_picks_come_only_from_the_library_and_carry_the_path(library, base):
-    catalog, _ = library_catalog(library, base)
+def test_picks_come_only_from_the_library_and_carry_the_path(library, shipped_catalog):
+    catalog, _ = library_catalog(library, shipped_catalog)
     rec = Recommender(catalog, strategy="lift", count=5, seed=3)
     owned = {f.path for f in catalog.films}
     for mood in ("happy", "sad", "fear", "nobody"):
         picks = [r.to_dict() for r in rec.recommend(mood)]
         assert picks and all(p["path"] in owned for p in picks)
-    assert "path" not in Recommender(base, count=1, seed=1).recommend("happy")[0].to_dict()  # shipped: unchanged
+    assert "path" not in Recommender(shipped_catalog, count=1, seed=1).recommend("happy")[0].to_dict()  # shipped: unchanged
 
 
-def test_a_missing_library_folder_is_a_config_error(tmp_path, base):
+def test_a_missing_library_folder_is_a_config_error(tmp_path, shipped_catalog):
     with pytest.raises(ConfigError, match=r"recommend.library: no such folder"):
-        library_catalog(tmp_path / "nope", base)
+        library_catalog(tmp_path / "nope", shipped_catalog)
 
 
-def test_a_library_with_no_usable_film_is_a_config_error(tmp_path, base):
+def test_a_library_with_no_usable_film_is_a_config_error(tmp_path, shipped_catalog):
     (tmp_path / "Home videos").mkdir()
     (tmp_path / "Home videos" / "Birthday.mkv").write_text("")
     with pytest.raises(ConfigError, match=r"no usable films .*1 left out without a year"):
-        library_catalog(tmp_path, base)
+        library_catalog(tmp_path, shipped_catalog)
 
 
 def convert_cli(*args: str) -> subprocess.CompletedProcess:
@@ -269,10 +264,10 @@ def test_a_year_in_the_title_is_not_the_release_year():
     assert parse_name("1917.2019.2160p") == ("1917", 2019, {})
 
 
-def test_a_file_name_that_is_not_utf8_is_left_out_and_named(tmp_path, base):
+def test_a_file_name_that_is_not_utf8_is_left_out_and_named(tmp_path, shipped_catalog):
     lib = make_library(tmp_path / "Movies")
     bad = os.fsencode(str(lib)) + b"/Caf\xe9 Society (2016).mkv"
     open(bad, "wb").close()
-    catalog, report = library_catalog(lib, base)
+    catalog, report = library_catalog(lib, shipped_catalog)
     assert len(catalog) == 14 and len(report.bad_names) == 1 and "Caf" in report.bad_names[0]
     json.dumps(catalog.to_dict(), ensure_ascii=False).encode("utf-8")  # publishable
