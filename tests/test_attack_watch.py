@@ -11,8 +11,6 @@ and exited 0 on --timeout; its --help promises exit 2.
 from __future__ import annotations
 
 import os
-import pty
-import select
 import subprocess
 import sys
 import time
@@ -21,6 +19,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
+import pty_helpers
 from mqtt_helpers import free_port
 from state_helpers import state
 
@@ -46,29 +45,7 @@ def publish(port: int, topic: str, payload: str | bytes) -> None:
 
 def run_in_pty(args: list[str], timeout: float = 60, env: dict | None = None) -> tuple[int, str]:
     """Run ``mood-edge watch ARGS`` on a real terminal; its exit status and everything it showed."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen([sys.executable, "-m", "edge", "watch", *args], cwd=ROOT, stdin=slave, stdout=slave,
-                         stderr=slave, env={**os.environ, "COLUMNS": "100", "LINES": "30", **(env or {})})
-    os.close(slave)
-    out = b""
-    end = time.monotonic() + timeout
-    try:
-        while time.monotonic() < end:
-            ready, _, _ = select.select([master], [], [], max(0.1, end - time.monotonic()))
-            if not ready:
-                break
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            out += chunk
-        rc = p.wait(30)
-    finally:
-        os.close(master)
-        p.kill()
-        p.wait()
+    rc, out = pty_helpers.run_in_pty([sys.executable, "-m", "edge", "watch", *args], timeout, env)
     return rc, out.decode("utf-8", "replace")
 
 

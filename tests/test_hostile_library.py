@@ -8,16 +8,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import pty
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from daemon_helpers import ROOT, astronaut_folder, daemon_cmd, fast_config
+from pty_helpers import run_in_pty
 from edge.recommend.catalog import load_catalog, validate_catalog
 from edge.recommend.library import library_catalog, read_nfo
 
@@ -65,28 +63,7 @@ def peak_rss(cmd: list[str], timeout: float = 240) -> tuple[int, int, str]:
 
 def through_pty(cmd: list[str], timeout: float = 180) -> bytes:
     """Everything ``cmd`` writes to a real terminal (stdout and stderr), until it exits."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, close_fds=True)
-    os.close(slave)
-    out = bytearray()
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 1.0)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            elif proc.poll() is not None:
-                break
-    finally:
-        os.close(master)
-        proc.wait(timeout=30)
-    return bytes(out)
+    return run_in_pty(cmd, timeout)[1]
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import pty
 import pwd
-import select
 import subprocess
 import sys
 import time
@@ -20,6 +18,7 @@ from edge.mqtt.messages import Availability, BadPayload, ReceivedState, clean, p
 from edge.commands.watch import plain_line
 
 from mqtt_helpers import Mosquitto
+from pty_helpers import run_in_pty
 from state_helpers import state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,29 +183,9 @@ def test_watch_shows_the_refreshing_view_on_a_terminal(broker):
     dev = "tty1"
     publish(broker.port, f"mood-edge/{dev}/availability", "online")
     publish(broker.port, f"mood-edge/{dev}/state", state(device=dev))
-    master, slave = pty.openpty()
-    p = subprocess.Popen([sys.executable, "-m", "edge", "watch", "--broker", broker.url, "--device-id", dev,
-                          "--count", "1", "--timeout", "60"], cwd=ROOT, stdin=slave, stdout=slave,
-                         stderr=slave, env={**os.environ, "COLUMNS": "100", "LINES": "30"})
-    os.close(slave)
-    out = b""
-    try:
-        while True:
-            ready, _, _ = select.select([master], [], [], 60)
-            if not ready:
-                break
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            out += chunk
-        assert p.wait(60) == 0
-    finally:
-        os.close(master)
-        p.kill()
-        p.wait()
+    rc, out = run_in_pty([sys.executable, "-m", "edge", "watch", "--broker", broker.url, "--device-id", dev,
+                          "--count", "1", "--timeout", "60"], timeout=120)
+    assert rc == 0
     text = out.decode("utf-8", "replace")
     assert "\x1b[?1049h" in text and text.rstrip().endswith("\x1b[?1049l")  # alternate screen, restored
     assert "HAPPY" in text and "😄" in text
