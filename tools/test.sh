@@ -61,7 +61,7 @@ fi
 # A real Home Assistant Core for tests/test_home_assistant_real.py, in its own cached Python 3.13 venv
 # (.cache/ha-<version>, or $MOOD_EDGE_HA_ENV): ~3 min the first time, then a stamp check. Without
 # Python 3.13 it says so in one line and that test skips.
-./tools/ha-env.sh
+./tools/ha-env.sh || echo "==> tools/ha-env.sh failed (above): tests/test_home_assistant_real.py skips, naming what is missing"
 
 echo "==> pytest"
 .venv/bin/python -m pytest "$@"
