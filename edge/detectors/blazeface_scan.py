@@ -36,10 +36,8 @@ from .blazeface import (
 
 #: the input must be a multiple of the coarsest stride
 ALIGN = 16
-#: interpreters kept, one per input size, least recently used dropped first: each holds its input's
-#: arena (the 1120-wide scan ~50 MB); 3 kept the daemon on the sample clip at 250 MB peak RSS against
-#: 300 MB with 8, at the same CPU time (one run), under the unit's MemoryMax=300M
-MAX_NETS = 3
+#: interpreters kept, one per input size, least recently used dropped first
+MAX_NETS = 8
 #: ``upscale`` enlarges at most this much (800 -> 1120): the cost grows with its square
 MAX_UPSCALE = 1.4
 
