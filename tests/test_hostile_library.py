@@ -21,7 +21,7 @@ from edge.recommend.library import library_catalog, read_nfo
 
 RSS_LIMIT_MB = 200
 #: what a hostile library may add to the daemon's own peak: the default detector's upscaled scan alone
-#: takes the daemon to ~210 MB (docs/security.md), under the unit's MemoryMax=300M
+#: takes the daemon to ~210 MB (docs/security.md), under the unit's MemoryMax=400M
 LIBRARY_EXTRA_MB = 15
 DAEMON_LIMIT_MB = 300
 #: runs ``argv`` and prints its peak RSS in kB (RUSAGE_CHILDREN of a process whose only child it is)
