@@ -183,3 +183,19 @@ def start_mosquitto(conf: Path, ports: tuple[int, ...], log, what: str) -> subpr
         log.seek(0)
         raise AssertionError(f"mosquitto did not start with {what}:\n" + log.read()) from None
     return proc
+
+
+def publish(port: int, topic: str, payload: str | bytes, retain: bool = True, *, username: str | None = None,
+            password: str | None = None) -> None:
+    """One message (QoS 1, retained unless told), published and acknowledged before it returns."""
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-pub-{time.time_ns()}")
+    if username is not None:
+        c.username_pw_set(username, password)
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    try:
+        c.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
+    finally:
+        c.loop_stop()
+        c.disconnect()
+

@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import pwd
 import subprocess
-import time
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from edge.config import mask_url, parse_broker
-from mqtt_helpers import Mosquitto
+from mqtt_helpers import Mosquitto, publish
 from state_helpers import state
 
 PASSWORD = "pa/ss@TOP:SECRET"
@@ -54,13 +52,7 @@ def test_a_password_with_slash_and_at_logs_in_to_a_real_broker(cli):
     b.extra_conf = f"password_file {pwfile}\nuser {pwd.getpwuid(os.geteuid()).pw_name}\n"
     b.start()
     try:
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{time.time_ns()}")
-        c.username_pw_set("livingroom", PASSWORD)
-        c.connect("127.0.0.1", b.port)
-        c.loop_start()
-        c.publish("mood-edge/slash1/state", state(device="slash1"), qos=1, retain=True).wait_for_publish(10)
-        c.loop_stop()
-        c.disconnect()
+        publish(b.port, "mood-edge/slash1/state", state(device="slash1"), username="livingroom", password=PASSWORD)
         r = cli("watch", "--broker", f"mqtt://livingroom:{PASSWORD}@127.0.0.1:{b.port}", "--plain", "--count", "1",
                 "--timeout", "60")
         assert r.returncode == 0 and r.stdout.startswith("slash1: mood=happy"), r.stderr

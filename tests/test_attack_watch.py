@@ -16,11 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 
 import pty_helpers
-from mqtt_helpers import free_port
+from mqtt_helpers import free_port, publish
 from state_helpers import state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,16 +30,6 @@ HOSTILE = ('{"schema":1,"device":"evil","mood":"happy\\ud800","confidence":0.5,"
            '"reasons":["\\ud800\\u001b[2J"],"rating":"\\ud800"}],"camera":"ok\\ud800",'
            '"strategy":"\\ud800","since":"\\ud800","updated":"x"}')
 
-
-def publish(port: int, topic: str, payload: str | bytes) -> None:
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hostile-{time.time_ns()}")
-    c.connect("127.0.0.1", port)
-    c.loop_start()
-    try:
-        c.publish(topic, payload, qos=1, retain=True).wait_for_publish(10)
-    finally:
-        c.loop_stop()
-        c.disconnect()
 
 
 def run_in_pty(args: list[str], timeout: float = 60, env: dict | None = None) -> tuple[int, str]:

@@ -6,10 +6,8 @@ import os
 import pwd
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,21 +15,12 @@ from hypothesis import strategies as st
 from edge.mqtt.messages import Availability, BadPayload, ReceivedState, clean, parse_message
 from edge.commands.watch import plain_line
 
-from mqtt_helpers import Mosquitto
+from mqtt_helpers import Mosquitto, publish
 from pty_helpers import run_in_pty
 from state_helpers import state
 
 ROOT = Path(__file__).resolve().parent.parent
 
-def publish(port: int, topic: str, payload: str | bytes, retain: bool = True) -> None:
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-pub-{time.time_ns()}")
-    c.connect("127.0.0.1", port)
-    c.loop_start()
-    try:
-        c.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
-    finally:
-        c.loop_stop()
-        c.disconnect()
 
 
 def watch_proc(*args: str, **kw) -> subprocess.Popen:
@@ -204,13 +193,7 @@ def test_watch_logs_in_with_credentials_from_the_url(cli):
     b.extra_conf = f"password_file {pwfile}\nuser {pwd.getpwuid(os.geteuid()).pw_name}\n"
     b.start()
     try:
-        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-auth-pub")
-        c.username_pw_set("viewer", "s3cret")
-        c.connect("127.0.0.1", b.port)
-        c.loop_start()
-        c.publish("mood-edge/auth1/state", state(device="auth1"), qos=1, retain=True).wait_for_publish(10)
-        c.loop_stop()
-        c.disconnect()
+        publish(b.port, "mood-edge/auth1/state", state(device="auth1"), username="viewer", password="s3cret")
         ok = cli("watch", "--broker", f"mqtt://viewer:s3cret@127.0.0.1:{b.port}", "--plain", "--count", "1",
                  "--timeout", "60")
         assert ok.returncode == 0 and ok.stdout.startswith("auth1: mood=happy"), ok.stderr
