@@ -72,6 +72,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW, cosine decay)")
     p.add_argument("--weight-decay", type=float, default=0.01, help="AdamW decoupled weight decay")
     p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                   help="mix each training batch with itself reversed, faces and vote distributions alike, "
+                        "by a Beta(ALPHA, ALPHA) share (0, the default, turns it off; 0.2 is a usual choice)")
     p.add_argument("--class-weight", choices=["none", "sqrt", "balanced"], default="none",
                    help="per-class loss weights against the imbalance (disgust is 1.5%% of FER-2013, 0.7%% of "
                         "FER+); none (default) steers by accuracy, sqrt trades some of it for rare classes")
@@ -136,9 +139,25 @@ def augment(x: Any, seed: Any, size: int) -> Any:
     return tf.clip_by_value(x, -1.0, 1.0)
 
 
+def mixup(x: Any, y: Any, seed: Any, alpha: float) -> tuple[Any, Any]:
+    """Blend each face with another of the batch (and their votes the same way): between two readings,
+    the model learns the in-between that FER+'s split votes already describe."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    b = tf.shape(x)[0]
+    s = seed + tf.constant([0, 7919], tf.int64)
+    g1 = tf.random.stateless_gamma([b], seed=s, alpha=alpha)
+    g2 = tf.random.stateless_gamma([b], seed=s + tf.constant([0, 1], tf.int64), alpha=alpha)
+    lam = g1 / (g1 + g2 + 1e-12)
+    lam = tf.maximum(lam, 1.0 - lam)  # the face keeps the larger share: its own reading stays the main one
+    xr, yr = tf.reverse(x, [0]), tf.reverse(y, [0])
+    return (lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * xr,
+            lam[:, None] * y + (1 - lam[:, None]) * yr)
+
+
 # ---- data -------------------------------------------------------------------------------------------
 
-def make_datasets(ds: Dataset, batch: int, seed: int, size: int) -> tuple[Any, Any]:
+def make_datasets(ds: Dataset, batch: int, seed: int, size: int, mix: float = 0.0) -> tuple[Any, Any]:
     """tf.data pipelines: shuffled, augmented training batches; plain validation batches."""
     import tensorflow as tf  # noqa: PLC0415
 
@@ -156,6 +175,9 @@ def make_datasets(ds: Dataset, batch: int, seed: int, size: int) -> tuple[Any, A
              .map(lambda xy, s: (augment(xy[0], s, size), xy[1]), num_parallel_calls=tf.data.AUTOTUNE,
                   deterministic=True)
              .prefetch(tf.data.AUTOTUNE))
+    if mix > 0:
+        train = (tf.data.Dataset.zip((train, steps))
+                 .map(lambda xy, s: mixup(xy[0], xy[1], s, mix), deterministic=True))
     val = tf.data.Dataset.from_tensor_slices((to_input(ds.val.x), targets(ds.val))).batch(256)
     return train, val
 
@@ -267,6 +289,8 @@ def main(args: argparse.Namespace) -> int:
 
     if args.input_size < 32:
         raise DataError(f"got {args.input_size}", field="--input-size", expected="at least 32 (48 or 64)")
+    if not 0 <= args.mixup <= 10:
+        raise DataError(f"got {args.mixup}", field="--mixup", expected="an alpha from 0 (off) to 10")
     if args.epochs < 1 or args.batch_size < 1:
         raise DataError("must be positive", field="--epochs/--batch-size", expected="integers >= 1")
     started = time.monotonic()
@@ -283,7 +307,8 @@ def main(args: argparse.Namespace) -> int:
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()  # same seed, same data, same CPU -> same weights
     args.out.mkdir(parents=True, exist_ok=True)
-    train_data, val_data = make_datasets(ds, args.batch_size, args.seed, args.input_size)
+    train_data, val_data = make_datasets(ds, args.batch_size, args.seed, args.input_size,
+                                          args.mixup)
     weights = class_weights(ds.train.y, len(ds.labels), args.class_weight)
     refresh_x = to_input(ds.train.x[np.random.default_rng(args.seed).permutation(len(ds.train))[:2048]])
 
