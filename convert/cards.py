@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from convert.export import ModelPair, TfliteInfo
+from convert.provenance import portable
 from edge.classify.modelcard import ModelCard, Preprocess, sha256_of
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def write_model_pair(out_dir: Path, stem: str, pair: ModelPair, labels: list[str
                      preprocess: Preprocess, extra: dict[str, Any]) -> WrittenModel:
     """``<stem>_int8.tflite`` + ``.json``, ``<stem>_float32.tflite`` + ``.json`` and ``labels.txt``."""
     int8, float32, int8_info, float_info = pair.int8, pair.float32, pair.int8_info, pair.float_info
+    extra = portable(extra)  # the card goes to every Pi: file names and hashes, not this machine's folders
     out_dir.mkdir(parents=True, exist_ok=True)
     int8_path, float_path = out_dir / f"{stem}_int8.tflite", out_dir / f"{stem}_float32.tflite"
     int8_path.write_bytes(int8)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from convert.provenance import portable
 from edge.errors import DataError, ModelError
 from edge.classify.labels import LABEL_SETS
 
@@ -129,6 +130,7 @@ def evaluate_model(model_path: Path, data: Path, split: str = "test", png: Path 
                 metrics = dict(c.extra.get("metrics") or {})
                 metrics["evaluation"] = evaluation
                 c.extra["metrics"] = metrics
+                c.extra = portable(c.extra)
                 c.save(c.path)
     return evaluation
 

@@ -214,13 +214,14 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         "seconds, to pick films. It does not read feelings, and must not be used to judge people: the EU AI Act "
         "forbids emotion recognition in workplaces and schools. FER-2013's faces are mostly young adults from "
         "web image searches, posed or exaggerated expressions; accuracy on children, older people, darker skin, "
-        "glasses, masks, side views and dim rooms is not measured and is likely lower. `disgust` has 1.5% of the "
-        "data and the weakest figures; `fear` is often read as `sad` or `surprise` (see the confusion matrix).",
+        "glasses, masks, side views and dim rooms is not measured and is likely lower. " + _rare_classes(data, votes),
         "",
         "## Data and protocol",
         f"- Data: FER-2013 (Goodfellow et al., ICML 2013), `{_file_name(data['source'])}`, Kaggle csv layout, "
         "48x48 grey faces, classes " + ", ".join(card["labels"]) + ". FER-2013's own terms apply to the data; "
         "none of its pixels are in this project.",
+        *([f"- Inputs, by name and content: " + ", ".join(f"`{i['file']}` (sha256 `{i['sha256']}`)"
+                                                        for i in data["inputs"]) + "."] if data.get("inputs") else []),
         *([f"- Labels: FER+ (Barsoum et al., ICMI 2016; Microsoft, MIT licence), ten annotators a face, aligned "
            f"row for row: {data['split_rules']['labels']}."] if data.get("split_rules", {}).get("labels") else []),
         f"- Splits: train = Training, cleaned ({data['splits']['train']:,} images); validation = "
@@ -314,7 +315,10 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         + ", ".join(f"{k} {v}" for k, v in card["training"].get("class_weights", {}).items()) + "); "
         "augmentation: mirror image, rotation ±10°, zoom 0.85-1.15 and shifts ±10% in one resampling, contrast "
         "0.7-1.3 and brightness ±0.2, a third of the faces shrunk to 14-40 px and scaled back up (sofa distance), "
-        "random erasing of a rectangle on 30% of the faces; BatchNorm statistics re-estimated on clean training "
+        "random erasing of a rectangle on 30% of the faces"
+        + (f", mixup (each face blended with another of its batch, votes alike, Beta({cfg['mixup']}, "
+           f"{cfg['mixup']}))" if cfg.get("mixup") else "")
+        + "; BatchNorm statistics re-estimated on clean training "
         "faces before each validation, so the chosen epoch's weights carry them into the export.",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
         f"- Quantization: {card['quantization'].get('kind', '')}; ops {', '.join(card['quantization'].get('ops', []))}; "
@@ -327,6 +331,18 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         "",
     ]
     return "\n".join(lines)
+
+
+def _rare_classes(data: dict[str, Any], votes: bool) -> str:
+    """The class shares of the labels the model learnt (FER+'s top vote when it learnt the votes)."""
+    train = data.get("counts", {}).get("train", {})
+    total = sum(train.values())
+    if not total:
+        return "`disgust` is the rarest class and has the weakest figures (see the confusion matrix)."
+    shares = ", ".join(f"{c} {_pct(n / total)}" for c, n in sorted(train.items(), key=lambda kv: -kv[1]))
+    which = "FER+'s top vote a face" if votes else "FER-2013's labels"
+    return (f"Class shares in training ({which}): {shares}; the rarest classes have the weakest figures "
+            "(per-class recall and the confusion matrix below).")
 
 
 def _file_name(source: str) -> str:

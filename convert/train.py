@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from convert.data import PIXEL_OFFSET, PIXEL_SCALE, Dataset, to_input
+from convert.provenance import input_file, portable
 from edge.errors import DataError
 from edge.classify.labels import LABEL_SETS
 
@@ -334,8 +335,9 @@ def main(args: argparse.Namespace) -> int:
     train_minutes = (time.monotonic() - started) / 60
     best_epoch = int(np.argmax(hist.get("val_accuracy", [0]))) + 1
     command = command_line(args)
+    inputs = [input_file(p) for p in (args.data, args.ferplus) if p is not None and Path(p).is_file()]
     report = {
-        "training_data": {"source": ds.source, "classes": args.classes, "labels": ds.labels,
+        "training_data": {"source": Path(ds.source).name, "inputs": inputs, "classes": args.classes, "labels": ds.labels,
                           "splits": {"train": len(ds.train), "val": len(ds.val), "test": len(ds.test)},
                           "split_rules": {"train": "Training / train/, cleaned", **ds.notes},
                           "cleaning": ds.cleaning, "test_also_in_training": int(np.sum(ds.test_seen)),
@@ -350,6 +352,7 @@ def main(args: argparse.Namespace) -> int:
         "history": hist,
         "command": command,
     }
+    report = portable(report)
     (args.out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     log.info("best epoch %d of %d: validation accuracy %.4f (%.1f min)", best_epoch, len(hist["loss"]),
              report["metrics"]["val_accuracy"], train_minutes)
@@ -372,7 +375,7 @@ def _export(model: Any, ds: Dataset, args: argparse.Namespace, report: dict[str,
     cal = ds.train.x[rng.permutation(len(ds.train))[:500]]
     stem = args.name or f"{args.arch.replace('-', '_')}_{args.classes}"
     extra = {
-        "source": {"keras_model": str(args.out / "best.keras"), "sha256": sha256_of(args.out / "best.keras"),
+        "source": {"keras_model": "best.keras", "sha256": sha256_of(args.out / "best.keras"),
                    "trained_by": "mood-convert train", "architecture": args.arch,
                    "parameters": report["metrics"]["parameters"]},
         "license": ("MIT (weights trained by mood-convert train on FER-2013's faces"

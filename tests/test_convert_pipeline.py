@@ -45,6 +45,18 @@ def ferplus_run(tmp_path_factory):
     return out
 
 
+def test_the_model_card_names_its_inputs_by_file_and_hash_never_by_this_machines_paths(ferplus_run):
+    root = str(ferplus_run.parent)
+    for card in ferplus_run.glob("*.json"):
+        text = card.read_text()
+        assert root not in text, f"{card.name} records a path of the training machine"
+    data = load_card(ferplus_run / "mood_xception_fer7_int8.tflite").extra["training_data"]
+    assert [i["file"] for i in data["inputs"]] == ["fer2013.csv", "fer2013new.csv"]
+    assert all(len(i["sha256"]) == 64 for i in data["inputs"])
+    md = (ferplus_run / "mood_xception_fer7_MODEL_CARD.md").read_text()
+    assert root not in md and "Class shares in training (FER+'s top vote a face)" in md
+
+
 def test_training_on_ferplus_votes_learns_and_is_judged_by_the_majority(ferplus_run):
     report = json.loads((ferplus_run / "train_report.json").read_text())
     assert report["metrics"]["val_accuracy"] >= 0.6  # chance is 1/7
@@ -153,3 +165,19 @@ def test_the_card_records_the_command_that_repeats_the_run_from_its_options():
     add_arguments(parser)
     args = parser.parse_args(["fer 2013.csv", "--out", "runs/a", "--epochs", "60", "--epochs", "80", "--keep-flaws"])
     assert command_line(args) == "mood-convert train 'fer 2013.csv' --out runs/a --epochs 80 --keep-flaws"
+
+
+def test_mixup_blends_faces_and_votes_alike_and_each_face_keeps_the_larger_share():
+    import tensorflow as tf
+
+    from convert.train import mixup
+
+    x = tf.constant(np.stack([np.full((4, 4, 1), v, np.float32) for v in (-1.0, 0.0, 1.0)]))
+    y = tf.constant(np.eye(3, dtype=np.float32))
+    mx, my = mixup(x, y, tf.constant([1337, 0], tf.int64), 0.2)
+    mx, my = mx.numpy(), my.numpy()
+    np.testing.assert_allclose(my.sum(axis=1), 1.0, atol=1e-6)
+    assert (np.diag(my) >= 0.5 - 1e-6).all()
+    lam = np.diag(my)  # face i is mixed with face 2 - i, by the same share as its votes
+    np.testing.assert_allclose(mx[:, 0, 0, 0], lam * x.numpy()[:, 0, 0, 0] + (1 - lam) * x.numpy()[::-1, 0, 0, 0],
+                               atol=1e-5)
