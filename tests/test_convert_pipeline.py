@@ -170,7 +170,7 @@ def test_the_card_records_the_command_that_repeats_the_run_from_its_options():
 def test_mixup_blends_faces_and_votes_alike_and_each_face_keeps_the_larger_share():
     import tensorflow as tf
 
-    from convert.train import mixup
+    from convert.augment import mixup
 
     x = tf.constant(np.stack([np.full((4, 4, 1), v, np.float32) for v in (-1.0, 0.0, 1.0)]))
     y = tf.constant(np.eye(3, dtype=np.float32))
