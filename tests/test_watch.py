@@ -180,7 +180,7 @@ def test_watch_shows_the_refreshing_view_on_a_terminal(broker):
     assert "HAPPY" in text and "😄" in text
     assert "Paddington 2 (2017)" in text and "comedy, family · 103 min · PG" in text
     assert "why: comedy favoured for happy" in text
-    assert "82%" in text and "● live" in text
+    assert "82%" in text and "● Live" in text
 
 
 def test_watch_logs_in_with_credentials_from_the_url(cli):
