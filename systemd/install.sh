@@ -446,6 +446,9 @@ do_uninstall() {
         note "removed $LOCAL_BROKER_DROPIN"
     fi
     sd_reload
+    if [ "$(readlink "$ROOT$COMMAND_LINK" 2>/dev/null)" = "$VENV/bin/mood-edge" ]; then
+        rm -f "$ROOT$COMMAND_LINK"; note "removed $COMMAND_LINK"
+    fi
     if [ -e "$ROOT$APP" ]; then rm -rf "$ROOT$APP"; note "removed $APP"; fi
     if [ "$WITH_BROKER" = 1 ] && [ -e "$ROOT$MOSQ_CONF" ]; then
         rm -f "$ROOT$MOSQ_CONF"

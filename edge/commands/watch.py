@@ -231,7 +231,7 @@ def main(args: argparse.Namespace) -> int:
                     raise MoodEdgeError(f"cannot reach the broker at {where}: no answer in {now - started:.0f} s "
                                         f"({attempts} attempts)", field="--broker", expected="a running MQTT broker")
                 if args.count:
-                    why = "" if states else (" (connected, but nothing came: is the daemon running with this "
+                    why = "" if states or not watcher.connected.is_set() else (" (connected, but nothing came: is the daemon running with this "
                                              "topic prefix, and may this login read it? display and service "
                                              "users may, devices only their own: docs/mqtt.md)")
                     print(f"mood-edge watch: timed out after {args.timeout:g} s with {states} of "
