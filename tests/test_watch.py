@@ -242,3 +242,13 @@ def test_watch_prints_what_the_real_daemon_publishes(tmp_path, broker, cli):
     assert state_line.startswith(f"{dev}: mood=happy ") and "faces=1" in state_line
     films = state_line.split(" films=", 1)[1].split("; ")
     assert len(films) == 5 and all(f.endswith(")") for f in films)
+
+
+def test_a_broker_that_wants_a_login_it_was_not_given_says_how_to_get_one(cli):
+    b = Mosquitto(anonymous=False, extra_conf="password_file /dev/null\n").start()
+    try:
+        r = cli("watch", "--broker", b.url, "--plain", "--count", "1", "--timeout", "20")
+    finally:
+        b.stop()
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "refused the connection" in r.stderr and "group mood-edge" in r.stderr and "watch-login" in r.stderr

@@ -186,6 +186,12 @@ def _config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+#: what to do when a broker refuses a watch that had no login at all
+_LOGIN_HINT = ("a login: on a Pi set up by install.sh --with-broker run it as root or as a member of group "
+               "mood-edge (it reads /etc/mood-edge/watch-login); elsewhere --broker mqtts://USER@HOST:8883 "
+               "with MOOD_EDGE_MQTT_PASSWORD (docs/displays.md)")
+
+
 def _use_watch_login(cfg: Config, config_path: str | None) -> None:
     """No login given: on a Pi set up by install.sh --with-broker, the one it made for watch."""
     candidates = [Path(config_path).parent / "watch-login"] if config_path else []
@@ -249,7 +255,8 @@ def main(args: argparse.Namespace) -> int:
                 kind, detail = item
                 if kind == "refused":
                     raise MoodEdgeError(f"the broker at {where} refused the connection: {detail}",
-                                        field="--broker", expected="valid credentials")
+                                        field="--broker", expected=_LOGIN_HINT if not cfg.mqtt.username
+                                        and not resolve_credentials(cfg.mqtt, "--broker")[0] else "valid credentials")
                 if kind == "unreachable":
                     attempts += 1
                     status = f"no broker at {where} ({clean(detail, 120)}); retrying with backoff, attempt {attempts}"
