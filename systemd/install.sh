@@ -100,7 +100,7 @@ WEB_DIR=$MOSQ_DIR/web   # http_dir of the 9001 listener in mood-edge.conf
 MQTT_JS_TARBALL=${MQTT_JS_TARBALL:-}
 # with --with-broker the daemon talks to loopback only (IPAddressDeny=any, IPAddressAllow=localhost)
 LOCAL_BROKER_DROPIN=/etc/systemd/system/mood-edge.service.d/local-broker.conf
-# `mood-edge watch` on this Pi reads its broker login here (edge/commands/watch_login.py)
+# `mood-edge watch` on this Pi reads its broker login here (edge/mqtt/credentials.py WATCH_LOGIN)
 WATCH_LOGIN=$CONF_DIR/watch-login
 WATCH_USER=mood-edge-watch
 WATCH_GROUP=mood-edge
@@ -301,7 +301,7 @@ watch_user() {
             add service "$WATCH_USER" >/dev/null
         note "made broker user $WATCH_USER for mood-edge watch on this Pi (login in $WATCH_LOGIN, 0640, group $WATCH_GROUP)"
     fi
-    run chgrp "$WATCH_GROUP" "$ROOT$WATCH_LOGIN"
+    [ ! -e "$ROOT$WATCH_LOGIN" ] || run chgrp "$WATCH_GROUP" "$ROOT$WATCH_LOGIN"
 }
 
 # certs_name_this_host DIR: server.crt names every address this host has now (hostname -I), so

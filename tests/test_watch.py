@@ -166,6 +166,7 @@ def test_watch_times_out_with_status_1_when_too_few_states_arrive(broker, cli):
             "--timeout", "2")
     assert r.returncode == 1
     assert "timed out after 2 s with 0 of 1" in r.stderr
+    assert "connected, but nothing came" in r.stderr and "may this login read it" in r.stderr
 
 
 def test_watch_shows_the_refreshing_view_on_a_terminal(broker):

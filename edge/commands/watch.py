@@ -186,6 +186,9 @@ def _config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+#: why a connected watch may have heard nothing
+_NOTHING_CAME = (" (connected, but nothing came: is the daemon running with this topic prefix, and may this "
+                 "login read it? display and service users may, devices only their own: docs/mqtt.md)")
 #: what to do when a broker refuses a watch that had no login at all
 _LOGIN_HINT = ("a login: on a Pi set up by install.sh --with-broker run it as root or as a member of group "
                "mood-edge (it reads /etc/mood-edge/watch-login); elsewhere --broker mqtts://USER@HOST:8883 "
@@ -237,9 +240,7 @@ def main(args: argparse.Namespace) -> int:
                     raise MoodEdgeError(f"cannot reach the broker at {where}: no answer in {now - started:.0f} s "
                                         f"({attempts} attempts)", field="--broker", expected="a running MQTT broker")
                 if args.count:
-                    why = "" if states or not watcher.connected.is_set() else (" (connected, but nothing came: is the daemon running with this "
-                                             "topic prefix, and may this login read it? display and service "
-                                             "users may, devices only their own: docs/mqtt.md)")
+                    why = "" if states or not watcher.connected.is_set() else _NOTHING_CAME
                     print(f"mood-edge watch: timed out after {args.timeout:g} s with {states} of "
                           f"{args.count} state message(s){why}", file=sys.stderr)
                     return 1
