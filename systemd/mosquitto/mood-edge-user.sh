@@ -63,12 +63,13 @@ acl_remove() {
     tmp=$(mktemp "$acl.XXXXXX")
     # the marker line, the blank line before it, and its block up to the next blank line
     awk -v m="$marker" '
-        $0 == m { skip = 1; if (held) held = ""; next }
-        skip && /^[[:space:]]*$/ { skip = 0 }
-        skip { next }
-        { if (held != "") print held; held = ""; if ($0 ~ /^[[:space:]]*$/) held = " "; else print }
-        END { if (held != "") print "" }' "$acl" | sed 's/^ $//' > "$tmp"
+        $0 == m { skip = 1; blank = 0; next }
+        skip { if ($0 ~ /^[[:space:]]*$/) skip = 0; else next }
+        /^[[:space:]]*$/ { if (blank) print ""; blank = 1; next }
+        { if (blank) print ""; blank = 0; print }
+        END { if (blank) print "" }' "$acl" > "$tmp"
     chmod --reference="$acl" "$tmp" 2>/dev/null || chmod 0644 "$tmp"
+    chown --reference="$acl" "$tmp" 2>/dev/null || true
     mv -f "$tmp" "$acl"
 }
 
