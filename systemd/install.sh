@@ -379,7 +379,7 @@ install_web() {
     [ -z "$MQTT_JS_TARBALL" ] || fetch+=(--tarball "$MQTT_JS_TARBALL")
     [ "$DRY_RUN" = 0 ] || fetch+=(--offline)   # a dry run never downloads
     if "${fetch[@]}"; then
-        note "the TV page: http://$(hostname 2>/dev/null || echo '<this host>').local:9001/ (a display login: $APP/bin/mood-edge-user.sh add display tv)"
+        note "the TV page: http://$(hostname 2>/dev/null || echo '<this host>').local:9001/ (a display login: sudo $APP/bin/mood-edge-user.sh add display tv && sudo systemctl reload mosquitto)"
     else
         note "warning: the TV page in $WEB_DIR has no mqtt.js and will say so; re-run with --mqtt-js mqtt-<version>.tgz"
     fi
