@@ -14,11 +14,15 @@
 #   2. a venv in /opt/mood-edge/venv made with --system-site-packages, so the apt picamera2 is
 #      visible, and `pip install` of this checkout (the edge runtime only: no TensorFlow), with
 #      numpy held at the system's version because the apt picamera2/simplejpeg need it;
-#   3. /etc/systemd/system/mood-edge.service and, only if there is none, /etc/mood-edge/config.toml
-#      (the current example is always refreshed as /etc/mood-edge/config.example.toml);
-#   4. with --with-broker: /etc/mosquitto/conf.d/mood-edge.conf, ACLs, empty password files and TLS
-#      certificates under /etc/mosquitto/mood-edge (existing ones are kept unless the key and
-#      certificate do not match), a drop-in that limits the daemon to loopback addresses, and the
+#   3. /etc/systemd/system/mood-edge.service, the command /usr/local/bin/mood-edge and, only if
+#      there is none, /etc/mood-edge/config.toml (the current example is always refreshed as
+#      /etc/mood-edge/config.example.toml);
+#   4. with --with-broker: /etc/mosquitto/conf.d/mood-edge.conf, ACLs, password files with two
+#      users (mood-edge-local for the daemon, mood-edge-watch for `mood-edge watch` on this Pi, its
+#      login in /etc/mood-edge/watch-login for root and group mood-edge), TLS certificates under
+#      /etc/mosquitto/mood-edge/certs for this host's name, name.local and addresses (existing
+#      ones are kept unless the key and certificate do not match; it says when they no longer
+#      name an address this host has), a drop-in that limits the daemon to loopback addresses, and the
 #      TV page in /etc/mosquitto/mood-edge/web, served by mosquitto itself: http://<this host>:9001/
 #      (its mqtt.js comes from displays/node_modules, --mqtt-js FILE or, once, the npm registry,
 #      checked against displays/package-lock.json; no Node needed);
@@ -96,6 +100,11 @@ WEB_DIR=$MOSQ_DIR/web   # http_dir of the 9001 listener in mood-edge.conf
 MQTT_JS_TARBALL=${MQTT_JS_TARBALL:-}
 # with --with-broker the daemon talks to loopback only (IPAddressDeny=any, IPAddressAllow=localhost)
 LOCAL_BROKER_DROPIN=/etc/systemd/system/mood-edge.service.d/local-broker.conf
+# `mood-edge watch` on this Pi reads its broker login here (edge/mqtt/credentials.py WATCH_LOGIN)
+WATCH_LOGIN=$CONF_DIR/watch-login
+WATCH_USER=mood-edge-watch
+WATCH_GROUP=mood-edge
+COMMAND_LINK=/usr/local/bin/mood-edge
 
 # run CMD...: a step that acts on the system (apt, pip, systemctl, ownership): printed in dry-run.
 run() {
@@ -233,6 +242,12 @@ install_files() {
         rm -f "$usb"
     fi
     put "$REPO/config.example.toml" "$CONF_DIR/config.example.toml" 0644
+    # `mood-edge watch`, `check` and `bench` for everybody, from the service's venv
+    mkdir -p "$(dirname "$ROOT$COMMAND_LINK")"
+    if [ "$(readlink "$ROOT$COMMAND_LINK" 2>/dev/null)" != "$VENV/bin/mood-edge" ]; then
+        ln -sfn "$VENV/bin/mood-edge" "$ROOT$COMMAND_LINK"
+        note "installed $COMMAND_LINK -> $VENV/bin/mood-edge"
+    fi
 }
 
 # cert_matches_key DIR: server.crt is the certificate of server.key (mosquitto refuses to start
@@ -256,13 +271,48 @@ local_broker_user() {
     fi
     command -v mosquitto_passwd >/dev/null 2>&1 || {
         note "warning: mosquitto_passwd not found: broker user $LOCAL_BROKER_USER not made"; return 0; }
-    pw=$(openssl rand -base64 24 | tr -d '/+=' | cut -c1-24)
+    pw=$(new_password)
     mkdir -p "$ROOT$CONF_DIR"
     (umask 077; printf '%s\n' "$pw" > "$ROOT$pwfile")
     chmod 0600 "$ROOT$pwfile"
     printf '%s\n' "$pw" | "$REPO/systemd/mosquitto/mood-edge-user.sh" --dir "$ROOT$MOSQ_DIR" --password-stdin \
         add service "$LOCAL_BROKER_USER" >/dev/null
     note "made broker user $LOCAL_BROKER_USER for the daemon on this Pi (password in $pwfile, 0600)"
+}
+
+# new_password: 24 random letters and digits
+new_password() { openssl rand -base64 24 | tr -d '/+=' | cut -c1-24; }
+
+# watch_user: `mood-edge watch -c /etc/mood-edge/config.toml` on this Pi logs in as mood-edge-watch
+# (read-only, acl) with the login in $WATCH_LOGIN: root and group mood-edge may read it, so the
+# password is never on a command line (sudo usermod -aG mood-edge $USER for a user's own shell).
+watch_user() {
+    if getent group "$WATCH_GROUP" >/dev/null 2>&1; then :; else run groupadd --system "$WATCH_GROUP"; fi
+    if [ -s "$ROOT$WATCH_LOGIN" ] && grep -q "^$WATCH_USER:" "$ROOT$MOSQ_DIR/passwd" 2>/dev/null; then
+        note "kept broker user $WATCH_USER (login in $WATCH_LOGIN)"
+    elif command -v mosquitto_passwd >/dev/null 2>&1; then
+        local pw
+        pw=$(new_password)
+        mkdir -p "$ROOT$CONF_DIR"
+        (umask 027; printf '# made by install.sh --with-broker: the broker login of `mood-edge watch` on this Pi\n# (user %s, read-only). Root and group %s may read it.\nusername = "%s"\npassword = "%s"\n' \
+            "$WATCH_USER" "$WATCH_GROUP" "$WATCH_USER" "$pw" > "$ROOT$WATCH_LOGIN")
+        chmod 0640 "$ROOT$WATCH_LOGIN"
+        printf '%s\n' "$pw" | "$REPO/systemd/mosquitto/mood-edge-user.sh" --dir "$ROOT$MOSQ_DIR" --password-stdin \
+            add service "$WATCH_USER" >/dev/null
+        note "made broker user $WATCH_USER for mood-edge watch on this Pi (login in $WATCH_LOGIN, 0640, group $WATCH_GROUP)"
+    fi
+    [ ! -e "$ROOT$WATCH_LOGIN" ] || run chgrp "$WATCH_GROUP" "$ROOT$WATCH_LOGIN"
+}
+
+# certs_name_this_host DIR: server.crt names every address this host has now (hostname -I), so
+# Home Assistant or a device that knows the Pi by its address passes the TLS name check.
+certs_name_this_host() {
+    local san addr
+    san=$(openssl x509 -noout -ext subjectAltName -in "$1/server.crt" 2>/dev/null | tr -d ' ' | tr ',' '\n' | tr 'a-f' 'A-F') || return 1
+    for addr in $(hostname -I 2>/dev/null); do
+        case "$addr" in *:*) continue ;; esac   # IPv6: openssl prints it expanded; not compared
+        printf '%s\n' "$san" | grep -qx "IPAddress:$addr" || return 1
+    done
 }
 
 install_broker() {
@@ -279,10 +329,12 @@ install_broker() {
     done
     put "$src/mood-edge-user.sh" "$APP/bin/mood-edge-user.sh" 0755
     local_broker_user
+    watch_user
     put "$src/make-certs.sh" "$APP/bin/make-certs.sh" 0755
     if [ -s "$ROOT$MOSQ_DIR/certs/server.crt" ] && [ -s "$ROOT$MOSQ_DIR/certs/server.key" ] \
         && cert_matches_key "$ROOT$MOSQ_DIR/certs"; then
         note "kept the TLS certificates in $MOSQ_DIR/certs"
+        certs_name_this_host "$ROOT$MOSQ_DIR/certs" || note "warning: $MOSQ_DIR/certs/server.crt does not name all of this host's addresses ($(hostname -I 2>/dev/null)): a client that knows the broker by one fails TLS; name them (and any other name): sudo $APP/bin/make-certs.sh [NAME ...]"
     else
         "$src/make-certs.sh" --dir "$ROOT$MOSQ_DIR/certs"
     fi
@@ -327,7 +379,7 @@ install_web() {
     [ -z "$MQTT_JS_TARBALL" ] || fetch+=(--tarball "$MQTT_JS_TARBALL")
     [ "$DRY_RUN" = 0 ] || fetch+=(--offline)   # a dry run never downloads
     if "${fetch[@]}"; then
-        note "the TV page: http://$(hostname 2>/dev/null || echo '<this host>').local:9001/ (a display login: $APP/bin/mood-edge-user.sh add display tv)"
+        note "the TV page: http://$(hostname 2>/dev/null || echo '<this host>').local:9001/ (a display login: sudo $APP/bin/mood-edge-user.sh add display tv && sudo systemctl reload mosquitto)"
     else
         note "warning: the TV page in $WEB_DIR has no mqtt.js and will say so; re-run with --mqtt-js mqtt-<version>.tgz"
     fi
@@ -356,6 +408,31 @@ do_install() {
         note "enabled; start it with: sudo systemctl start mood-edge"
     fi
     note "configure it in $CONF, then: sudo systemctl restart mood-edge"
+    say_displays
+}
+
+# The closing lines: how each display connects (docs/displays.md says the same at length).
+say_displays() {
+    local host addr user="sudo $APP/bin/mood-edge-user.sh" reload="sudo systemctl reload mosquitto"
+    host=$(hostname 2>/dev/null || echo pi).local
+    addr=$(hostname -I 2>/dev/null | awk '{print $1}')
+    if [ "$WITH_BROKER" = 0 ]; then
+        note "displays: point them at the broker in $CONF's mqtt.broker (docs/displays.md)"
+        return 0
+    fi
+    cat <<EOF
+$prog: connect the displays (docs/displays.md):
+  terminal on this Pi:  sudo mood-edge watch -c $CONF
+                        (without sudo: sudo usermod -aG $WATCH_GROUP \$USER, then log in again)
+  TV page:              $user add display tv && $reload
+                        then open http://$host:9001/ and log in as tv with the password it printed
+  Home Assistant:       $user add service homeassistant && $reload
+                        MQTT integration: broker $host (or ${addr:-its address}), port 8883, user
+                        homeassistant; advanced options: broker certificate $MOSQ_DIR/certs/ca.crt
+  terminal elsewhere:   $user add service laptop && $reload, copy $MOSQ_DIR/certs/ca.crt there, then:
+                        MOOD_EDGE_MQTT_PASSWORD=... mood-edge watch --broker mqtts://laptop@$host:8883 --ca-file ca.crt
+  another name or address for the broker: sudo $APP/bin/make-certs.sh NAME ... && sudo systemctl restart mosquitto
+EOF
 }
 
 do_uninstall() {
@@ -369,6 +446,9 @@ do_uninstall() {
         note "removed $LOCAL_BROKER_DROPIN"
     fi
     sd_reload
+    if [ "$(readlink "$ROOT$COMMAND_LINK" 2>/dev/null)" = "$VENV/bin/mood-edge" ]; then
+        rm -f "$ROOT$COMMAND_LINK"; note "removed $COMMAND_LINK"
+    fi
     if [ -e "$ROOT$APP" ]; then rm -rf "$ROOT$APP"; note "removed $APP"; fi
     if [ "$WITH_BROKER" = 1 ] && [ -e "$ROOT$MOSQ_CONF" ]; then
         rm -f "$ROOT$MOSQ_CONF"

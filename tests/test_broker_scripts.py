@@ -187,3 +187,30 @@ def test_a_user_name_that_is_not_one_topic_level_is_refused(tmp_path, name):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "must be 1-64 letters" in run.stderr
     assert not (tmp_path / "etc" / "passwd").exists()
+
+
+@pytest.mark.skipif(not shutil.which("mosquitto_passwd"), reason="needs mosquitto_passwd")
+def test_each_user_added_gets_its_read_rules_as_a_user_block_and_loses_them_when_removed(tmp_path):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    for name in ("acl", "acl-displays"):
+        shutil.copy(BROKER_DIR / name, etc / name)
+    shipped = {name: (etc / name).read_text() for name in ("acl", "acl-displays")}
+
+    def user(*args: str) -> None:
+        subprocess.run(["sh", str(USER_SH), "--dir", str(etc), "--password-stdin", *args], input="pw\n",
+                       check=True, capture_output=True, text=True, timeout=60)
+
+    user("add", "display", "tv")
+    user("add", "service", "laptop")
+    user("add", "device", "kitchen")
+    user("add", "service", "homeassistant")  # the shipped acl has its block already
+    displays, acl = (etc / "acl-displays").read_text(), (etc / "acl").read_text()
+    assert "user tv\ntopic read mood-edge/#\ntopic read homeassistant/#\n" in displays
+    assert "user laptop\ntopic read mood-edge/#\n" in acl
+    assert "user kitchen\ntopic read homeassistant/status\n" in acl
+    assert acl.count("user homeassistant\n") == 1
+    for name, kind in (("tv", "display"), ("laptop", "service"), ("kitchen", "device")):
+        subprocess.run(["sh", str(USER_SH), "--dir", str(etc), "remove", kind, name], check=True,
+                       capture_output=True, text=True, timeout=60)
+    assert {name: (etc / name).read_text() for name in ("acl", "acl-displays")} == shipped

@@ -66,3 +66,42 @@ def test_pages_that_leave_mid_delivery_leave_no_traceback_in_the_terminal(caplog
     assert "never retrieved" not in caplog.text
     assert not [r for r in caplog.records if r.exc_info], "a log record carried a traceback"
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_a_display_gets_each_retained_message_of_its_own_topics_once():
+    """amqtt 0.12.1 alone sent a new client the retained messages of every filter any client had
+    subscribed to, then its own again: availability on a state subscription, everything twice."""
+    import paho.mqtt.client as mqtt
+
+    port = _free_port()
+    broker = EmbeddedBroker(port, None)
+    broker.start()
+
+    def client(name: str, topics: list[str], got: list) -> mqtt.Client:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=name)
+        c.on_message = lambda c_, u, m: got.append((m.topic, m.payload))
+        c.on_connect = lambda c_, u, f, rc, p: [c_.subscribe(t, qos=1) for t in topics]
+        c.connect("127.0.0.1", port)
+        c.loop_start()
+        return c
+
+    try:
+        daemon = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="demo")
+        daemon.connect("127.0.0.1", port)
+        daemon.loop_start()
+        daemon.publish("mood-edge/demo/availability", "online", qos=1, retain=True).wait_for_publish(5)
+        daemon.publish("mood-edge/demo/state", '{"mood": "nobody"}', qos=1, retain=True).wait_for_publish(5)
+        first: list = []
+        others = client("other-display", ["mood-edge/+/availability", "mood-edge/+/state"], first)
+        time.sleep(1.0)
+        got: list = []
+        display = client("state-only", ["mood-edge/demo/state"], got)
+        time.sleep(1.5)
+        assert got == [("mood-edge/demo/state", b'{"mood": "nobody"}')]
+        assert sorted(first) == [("mood-edge/demo/availability", b"online"),
+                                 ("mood-edge/demo/state", b'{"mood": "nobody"}')]
+        for c in (display, others, daemon):
+            c.loop_stop()
+            c.disconnect()
+    finally:
+        broker.stop()

@@ -143,7 +143,8 @@ def test_it_enables_and_starts_the_service(tmp_path):
 
 def test_every_system_step_is_only_printed_under_a_prefix(tmp_path):
     run = ok(install(tmp_path, "--with-broker"))
-    assert all(s[0] in ("apt-get", "env", "systemctl", "chgrp", "chmod", "rm") or s[0].endswith(("python3", "pip"))
+    assert all(s[0] in ("apt-get", "env", "systemctl", "chgrp", "chmod", "rm", "groupadd")
+               or s[0].endswith(("python3", "pip"))
                for s in steps(run)), steps(run)
     assert not (tmp_path / "opt/mood-edge/venv").exists()
 
@@ -209,8 +210,10 @@ def test_the_broker_files_are_laid_down_with_certificates(tmp_path):
     for name in ("acl", "acl-displays"):
         assert (etc / "mood-edge" / name).read_text() == (ROOT / "systemd/mosquitto" / name).read_text()
     assert (etc / "mood-edge/passwd-displays").read_text() == ""
-    # one user: the daemon on this Pi, whose password is its systemd credential (local-broker.conf)
-    assert [line.split(":")[0] for line in (etc / "mood-edge/passwd").read_text().splitlines()] == ["mood-edge-local"]
+    # two users: the daemon on this Pi, whose password is its systemd credential (local-broker.conf),
+    # and `mood-edge watch` on this Pi
+    assert [line.split(":")[0] for line in (etc / "mood-edge/passwd").read_text().splitlines()] == \
+        ["mood-edge-local", "mood-edge-watch"]
     for name in ("passwd", "passwd-displays"):
         assert (etc / "mood-edge" / name).stat().st_mode & 0o777 == 0o640
     secret = tmp_path / "etc/mood-edge/mqtt-password"
@@ -376,3 +379,32 @@ def test_uninstalling_twice_is_harmless(tmp_path):
     ok(install(tmp_path, "--uninstall"))
     run = ok(install(tmp_path, "--uninstall"))
     assert not [s for s in steps(run) if "disable" in s]
+
+
+def test_watch_on_the_pi_gets_a_login_that_root_and_group_mood_edge_may_read(tmp_path):
+    run = ok(install(tmp_path, "--with-broker"))
+    login = tmp_path / "etc/mood-edge/watch-login"
+    assert login.stat().st_mode & 0o777 == 0o640
+    from edge.mqtt.credentials import read_login_file
+    user, password = read_login_file(login)
+    assert user == "mood-edge-watch" and len(password) >= 20
+    assert ["chgrp", "mood-edge", str(login)] in steps(run)
+    if subprocess.run(["getent", "group", "mood-edge"], capture_output=True).returncode != 0:
+        assert ["groupadd", "--system", "mood-edge"] in steps(run)
+    assert os.readlink(tmp_path / "usr/local/bin/mood-edge") == exec_start_binary()
+
+
+def test_the_server_certificate_names_this_hosts_addresses(tmp_path):
+    ok(install(tmp_path, "--with-broker"))
+    san = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in",
+                          str(tmp_path / "etc/mosquitto/mood-edge/certs/server.crt")],
+                         capture_output=True, text=True, check=True).stdout
+    addresses = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    for address in (a for a in addresses if ":" not in a):
+        assert f"IP Address:{address}" in san
+
+
+def test_uninstall_removes_the_command_link(tmp_path):
+    ok(install(tmp_path))
+    ok(install(tmp_path, "--uninstall"))
+    assert not os.path.lexists(tmp_path / "usr/local/bin/mood-edge")

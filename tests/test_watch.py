@@ -166,6 +166,7 @@ def test_watch_times_out_with_status_1_when_too_few_states_arrive(broker, cli):
             "--timeout", "2")
     assert r.returncode == 1
     assert "timed out after 2 s with 0 of 1" in r.stderr
+    assert "connected, but nothing came" in r.stderr and "may this login read it" in r.stderr
 
 
 def test_watch_shows_the_refreshing_view_on_a_terminal(broker):
@@ -180,7 +181,7 @@ def test_watch_shows_the_refreshing_view_on_a_terminal(broker):
     assert "HAPPY" in text and "😄" in text
     assert "Paddington 2 (2017)" in text and "comedy, family · 103 min · PG" in text
     assert "why: comedy favoured for happy" in text
-    assert "82%" in text and "● live" in text
+    assert "82%" in text and "● Live" in text
 
 
 def test_watch_logs_in_with_credentials_from_the_url(cli):
@@ -242,3 +243,13 @@ def test_watch_prints_what_the_real_daemon_publishes(tmp_path, broker, cli):
     assert state_line.startswith(f"{dev}: mood=happy ") and "faces=1" in state_line
     films = state_line.split(" films=", 1)[1].split("; ")
     assert len(films) == 5 and all(f.endswith(")") for f in films)
+
+
+def test_a_broker_that_wants_a_login_it_was_not_given_says_how_to_get_one(cli):
+    b = Mosquitto(anonymous=False, extra_conf="password_file /dev/null\n").start()
+    try:
+        r = cli("watch", "--broker", b.url, "--plain", "--count", "1", "--timeout", "20")
+    finally:
+        b.stop()
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "refused the connection" in r.stderr and "group mood-edge" in r.stderr and "watch-login" in r.stderr

@@ -7,7 +7,8 @@
 # Lite: debootstrap + python3, numpy and systemd, which Raspberry Pi OS ships pre-installed) is
 # built once and cached; each run mounts a throw-away overlay on it, copies this checkout in as
 # `git clone` would, and then, inside the chroot, as a Pi user would:
-#   1. runs `systemd/install.sh` exactly as docs/raspberry-pi.md says (systemd is not PID 1 in a chroot and
+#   1. runs `systemd/install.sh` as docs/raspberry-pi.md says, without --with-broker (the broker and the
+#      displays are tested on this machine: tests/test_displays_installed.py) (systemd is not PID 1 in a chroot and
 #      the Raspberry Pi apt repository is absent: it must say so, enable without starting, and
 #      carry on without python3-picamera2);
 #   2. checks the unit, the config, the enable link and the venv landed where docs/raspberry-pi.md says,
@@ -342,7 +343,7 @@ start_broker() {
 }
 
 run_install() {
-    step "systemd/install.sh in the chroot, as docs/raspberry-pi.md says (cd mood-edge && sudo systemd/install.sh; root already)"
+    step "systemd/install.sh in the chroot, as docs/raspberry-pi.md says but without --with-broker (cd mood-edge && sudo systemd/install.sh; root already)"
     local rc=0
     run_fg chroot_run "$LOGS/install.log" 1200 bash -c 'cd /root/mood-edge && systemd/install.sh' || rc=$?
     [ "$rc" = 0 ] || { show "$LOGS/install.log"; fail "install.sh exited $rc"; }

@@ -24,10 +24,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# mosquitto's packaged service is not needed: the tests start their own brokers on free ports
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
-  $SUDO systemctl stop mosquitto || true
-fi
+# A running system mosquitto (a Pi's own broker, with the TV page and Home Assistant on it) is left
+# as it is: every test starts its own brokers on free loopback ports, never 1883, 8883 or 9001.
 
 # One virtual environment with the training extra (TensorFlow: installed once, then reused).
 if [ ! -x .venv/bin/python ]; then

@@ -143,6 +143,16 @@ class EmbeddedBroker:
             from amqtt.broker import Broker  # noqa: PLC0415 - demo-only dependency
         except ImportError as exc:
             raise MoodEdgeError("amqtt is not installed", expected="`pip install .[demo]`") from exc
+
+        class OwnRetainedOnly(Broker):  # type: ignore[misc, valid-type]
+            """amqtt 0.12.1 hands a client that connects the retained messages of every topic filter
+            ANY client subscribed to, then again for its own subscriptions: a display subscribed to
+            .../state got .../availability too, and each retained message twice. Here a client
+            gets the retained messages of its own subscriptions only, once, as MQTT says."""
+
+            async def _publish_retained_messages_for_subscription(self, subscription, session):  # type: ignore[no-untyped-def]
+                if any(s is session for s, _ in self._subscriptions.get(subscription[0], ())):
+                    await super()._publish_retained_messages_for_subscription(subscription, session)
         listeners = {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}}
         if self.ws_port:  # MQTT over websockets, for the TV page
             listeners["ws"] = {"type": "ws", "bind": f"127.0.0.1:{self.ws_port}"}
@@ -150,7 +160,7 @@ class EmbeddedBroker:
             "listeners": listeners,
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
-        broker = Broker(config)
+        broker = OwnRetainedOnly(config)
         await broker.start()
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()

@@ -12,21 +12,23 @@ import argparse
 import logging
 import queue
 import re
-import shutil
 import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any
 
 from ..config import Config, load, set_value
 from ..errors import ConfigError, MoodEdgeError
-from ..mqtt.display_state import STALE_AFTER_HEARTBEATS, display_view
-from ..mqtt.messages import (Availability, BadPayload, Event, ReceivedState, availability_topic, clean,
+from ..mqtt.display_state import STALE_AFTER_HEARTBEATS
+from ..mqtt.messages import (BadPayload, Event, ReceivedState, availability_topic, clean,
                              parse_message, state_topic)
 from ..mqtt.client import Connection
-from ..mqtt.credentials import warn_password_on_command_line
+from ..mqtt.credentials import WATCH_LOGIN, read_login_file, resolve_credentials, warn_password_on_command_line
+from .watch_view import Screen, plain_line
+
+__all__ = ["Screen", "Watcher", "main", "plain_line"]
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +44,15 @@ A payload that is not a valid state message is reported as a warning on stderr a
 Without a broker it says so, and keeps retrying with backoff (1 s doubling to 15 s), showing the
 status, until the broker is there or --timeout passes.
 
+The login: MOOD_EDGE_MQTT_USERNAME / MOOD_EDGE_MQTT_PASSWORD, the URL's user name, the config's
+[mqtt] username and password_file; with none of these, on a Pi set up by `install.sh --with-broker`,
+the login it made for watch in /etc/mood-edge/watch-login (or watch-login next to --config), which
+root and members of group mood-edge may read. One watch per login at a time: the broker takes the
+user name as the client id, so a second one with the same login takes the connection over.
+
 examples:
-  mood-edge watch --broker mqtt://pi.local
-  MOOD_EDGE_MQTT_PASSWORD=secret mood-edge watch --broker mqtts://user@broker.lan --device-id livingroom
+  sudo mood-edge watch -c /etc/mood-edge/config.toml              # on the Pi (or as group mood-edge)
+  MOOD_EDGE_MQTT_PASSWORD=secret mood-edge watch --broker mqtts://laptop@pi.local:8883 --ca-file ca.crt
   mood-edge watch --config /etc/mood-edge/config.toml --plain --count 1 --timeout 30
 
 exit status:
@@ -53,146 +61,9 @@ exit status:
   2  a usage or connection error (bad URL, refused credentials, or no broker reached before --timeout)
   130 interrupted (Ctrl-C)"""
 
-#: the word and the emoji shown for each mood; anything else is shown as sent
-MOOD_EMOJI = {
-    "happy": "😄", "sad": "😢", "angry": "😠", "disgust": "🤢", "fear": "😨",
-    "surprise": "😮", "neutral": "😐", "nobody": "🪑",
-}
-
 _DEVICE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: events waiting for the main thread; more than this is a flood, and new messages are dropped
 MAX_QUEUED = 1000
-
-
-# -- output ----------------------------------------------------------------------------------------
-def plain_line(event: ReceivedState | Availability) -> str:
-    """One line per event, stable and greppable (``--plain``)."""
-    if isinstance(event, Availability):
-        return f"{event.device}: {'online' if event.online else 'offline'}"
-    conf = f"{event.confidence * 100:.0f}%" if event.confidence is not None else "?"
-    faces = event.faces if event.faces is not None else "?"
-    films = "; ".join(f.label() for f in event.films) or "-"
-    line = f"{event.device}: mood={event.mood}"
-    if event.mood != "nobody":  # an empty room has no face count or confidence to show (display_state)
-        line += f" confidence={conf} faces={faces}"
-    if event.camera:
-        line += f" camera={event.camera}"
-    return f"{line} films={films}"
-
-
-@dataclass
-class DeviceView:
-    state: ReceivedState | None = None
-    online: bool | None = None
-    #: monotonic time of its last state or availability message
-    seen: float = field(default_factory=time.monotonic)
-
-
-class Screen:
-    """The refreshing full-screen view (alternate screen, redrawn on every event)."""
-
-    BOLD, DIM, RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
-    GREEN, RED, YELLOW, CYAN = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[36m"
-
-    def __init__(self, out: TextIO, title: str, stale_after_s: float = 0.0) -> None:
-        self.out = out
-        self.title = title
-        self.stale_after_s = stale_after_s
-        self.devices: dict[str, DeviceView] = {}
-        self.notes: list[str] = []
-        self.connected = False
-        #: why there is no connection yet, shown in the title line
-        self.status = ""
-
-    def __enter__(self) -> "Screen":
-        self.out.write("\x1b[?1049h\x1b[2J\x1b[?25l")
-        self.draw()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.out.write("\x1b[?25h\x1b[?1049l")
-        self.out.flush()
-
-    def apply(self, event: Event) -> None:
-        view = self.devices.setdefault(event.device, DeviceView())
-        if not isinstance(event, BadPayload):
-            view.seen = time.monotonic()
-        if isinstance(event, ReceivedState):
-            view.state = event
-            for w in event.warnings:
-                self.note(f"{event.device}: {w}")
-        elif isinstance(event, Availability):
-            view.online = event.online
-        else:
-            self.note(f"{event.device}: {event.text}")
-
-    def note(self, text: str) -> None:
-        self.notes = (self.notes + [f"{time.strftime('%H:%M:%S')} {text}"])[-3:]
-
-    def draw(self) -> None:
-        width = max(40, shutil.get_terminal_size((100, 30)).columns)
-        lines = [f"{self.BOLD}{self.title}{self.RESET}  "
-                 + (f"{self.GREEN}connected{self.RESET}" if self.connected
-                    else f"{self.YELLOW}{self.status or 'connecting…'}{self.RESET}"),
-                 ""]
-        if not self.devices:
-            lines.append(f"{self.DIM}waiting for a device to publish…{self.RESET}")
-        for name in sorted(self.devices):
-            lines += self._device_lines(name, self.devices[name], width)
-        if self.notes:
-            lines += ["", *(f"{self.YELLOW}! {n}{self.RESET}" for n in self.notes)]
-        # home, overwrite each line and clear its rest, then clear below: no flicker
-        self.out.write("\x1b[H" + "".join(f"{line}\x1b[K\n" for line in lines) + "\x1b[J")
-        self.out.flush()
-
-    def _device_lines(self, name: str, view: DeviceView, width: int) -> list[str]:
-        B, D, R = self.BOLD, self.DIM, self.RESET
-        s = view.state
-        age = time.monotonic() - view.seen
-        shown = display_view(connected=self.connected, online=view.online, mood=s.mood if s else None,
-                             heard_s_ago=age, stale_after_s=self.stale_after_s)
-        status = {"live": f"{self.GREEN}● live{R}", "offline": f"{self.RED}● OFFLINE{R}",
-                  "stale": f"{self.YELLOW}● no news for {age:.0f} s{R}",
-                  "connecting": f"{D}● connecting…{R}"}[shown.status]
-        out = [f"{B}{self.CYAN}{name}{R}  {status}"]
-        if s is None:
-            return out + [f"  {D}no state yet{R}", ""]
-        stale = f"  {D}(last known){R}" if shown.faded else ""
-        if shown.content == "nobody":
-            out.append(f"  {MOOD_EMOJI['nobody']}  {B}NOBODY HERE{R}{stale}")
-        else:
-            out.append(f"  {MOOD_EMOJI.get(s.mood, '•')}  {B}{s.mood.upper()}{R}{stale}")
-        if s.confidence is not None and shown.content == "mood":
-            filled = round(max(0.0, min(1.0, s.confidence)) * 20)
-            out.append(f"  confidence {'█' * filled}{'░' * (20 - filled)} {s.confidence * 100:.0f}%")
-        faces = "" if shown.content == "nobody" else f"faces {'?' if s.faces is None else s.faces} · "
-        extra = f"camera {s.camera} · " if s.camera and s.camera != "ok" else ""
-        out.append(f"  {faces}{extra}{f'since {s.since}' if s.since else ''}".rstrip(" ·"))
-        if s.films:
-            out.append(f"  {B}films{R}{f' ({s.strategy})' if s.strategy else ''}:")
-        for i, f in enumerate(s.films, 1):
-            out.append(_fit(f"   {i}. {B}{f.label()}{R}  {D}{f.details()}{R}", width))
-            if f.reasons:
-                out.append(_fit(f"      {D}why: {'; '.join(f.reasons)}{R}", width))
-        return out + [""]
-
-
-def _fit(line: str, width: int) -> str:
-    """Cut a line to the terminal width, counting only visible characters."""
-    visible = 0
-    out = []
-    for part in re.split(r"(\x1b\[[0-9;?]*[A-Za-z])", line):
-        if part.startswith("\x1b["):
-            out.append(part)
-            continue
-        room = width - 1 - visible
-        if len(part) > room:
-            out.append(part[: max(0, room - 1)] + "…")
-            out.append(Screen.RESET)
-            return "".join(out)
-        out.append(part)
-        visible += len(part)
-    return "".join(out)
 
 
 # -- MQTT ------------------------------------------------------------------------------------------
@@ -277,6 +148,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="mqtt://[user@]host[:port] or mqtts://... (default: the config's, "
                              "else mqtt://localhost:1883); the password from MOOD_EDGE_MQTT_PASSWORD, "
                              "not the URL (visible to every local user)")
+    parser.add_argument("--ca-file", metavar="PATH",
+                        help="with mqtts://, the CA that signed the broker's certificate (the Pi's "
+                             "/etc/mosquitto/mood-edge/certs/ca.crt; default: the config's mqtt.ca_file)")
     parser.add_argument("--device-id", metavar="ID|all", default="all",
                         help="the device to show, or \"all\" (default: all)")
     parser.add_argument("--prefix", metavar="P", help="topic prefix (default: the config's, else mood-edge)")
@@ -295,6 +169,8 @@ def _config(args: argparse.Namespace) -> Config:
         warn_password_on_command_line(args.broker)
     if args.prefix is not None:
         set_value(cfg, "mqtt.topic_prefix", args.prefix, origin="--prefix")
+    if args.ca_file is not None:
+        set_value(cfg, "mqtt.ca_file", args.ca_file, origin="--ca-file")
     if not cfg.mqtt.broker:
         raise ConfigError("MQTT is disabled in this config", path=cfg.origin, field="mqtt.broker",
                           expected="a broker URL, or pass --broker")
@@ -305,7 +181,29 @@ def _config(args: argparse.Namespace) -> Config:
         raise ConfigError(f"got {args.count}", field="--count", expected="at least 1")
     if args.timeout is not None and args.timeout <= 0:
         raise ConfigError(f"got {args.timeout}", field="--timeout", expected="a positive number of seconds")
+    if cfg.mqtt.broker and not resolve_credentials(cfg.mqtt, "--broker")[0]:
+        _use_watch_login(cfg, args.config)
     return cfg
+
+
+#: why a connected watch may have heard nothing
+_NOTHING_CAME = (" (connected, but nothing came: is the daemon running with this topic prefix, and may this "
+                 "login read it? display and service users may, devices only their own: docs/mqtt.md)")
+#: what to do when a broker refuses a watch that had no login at all
+_LOGIN_HINT = ("a login: on a Pi set up by install.sh --with-broker run it as root or as a member of group "
+               "mood-edge (it reads /etc/mood-edge/watch-login); elsewhere --broker mqtts://USER@HOST:8883 "
+               "with MOOD_EDGE_MQTT_PASSWORD (docs/displays.md)")
+
+
+def _use_watch_login(cfg: Config, config_path: str | None) -> None:
+    """No login given: on a Pi set up by install.sh --with-broker, the one it made for watch."""
+    candidates = [Path(config_path).parent / "watch-login"] if config_path else []
+    for path in [*candidates, Path(WATCH_LOGIN)]:
+        if path.exists():
+            cfg.mqtt.username, cfg.mqtt.password = read_login_file(path)
+            cfg.mqtt.password_file = ""
+            log.debug("logging in as %s (%s)", cfg.mqtt.username, path)
+            return
 
 
 def _never_crash_on_encoding() -> None:
@@ -342,8 +240,9 @@ def main(args: argparse.Namespace) -> int:
                     raise MoodEdgeError(f"cannot reach the broker at {where}: no answer in {now - started:.0f} s "
                                         f"({attempts} attempts)", field="--broker", expected="a running MQTT broker")
                 if args.count:
+                    why = "" if states or not watcher.connected.is_set() else _NOTHING_CAME
                     print(f"mood-edge watch: timed out after {args.timeout:g} s with {states} of "
-                          f"{args.count} state message(s)", file=sys.stderr)
+                          f"{args.count} state message(s){why}", file=sys.stderr)
                     return 1
                 return 0
             wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - now))
@@ -357,7 +256,8 @@ def main(args: argparse.Namespace) -> int:
                 kind, detail = item
                 if kind == "refused":
                     raise MoodEdgeError(f"the broker at {where} refused the connection: {detail}",
-                                        field="--broker", expected="valid credentials")
+                                        field="--broker", expected=_LOGIN_HINT if not cfg.mqtt.username
+                                        and not resolve_credentials(cfg.mqtt, "--broker")[0] else "valid credentials")
                 if kind == "unreachable":
                     attempts += 1
                     status = f"no broker at {where} ({clean(detail, 120)}); retrying with backoff, attempt {attempts}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,35 @@ def resolve_credentials(cfg: MqttConfig, origin: str = "mqtt.broker") -> tuple[s
                                   max_bytes=MAX_PASSWORD_FILE_BYTES, field=what).strip()
     password = os.environ.get("MOOD_EDGE_MQTT_PASSWORD") or password
     return username, password
+
+
+#: where install.sh --with-broker keeps the login of `mood-edge watch` on the Pi (root and group
+#: mood-edge may read it): the loopback listener takes no anonymous clients
+WATCH_LOGIN = "/etc/mood-edge/watch-login"
+WATCH_GROUP = "mood-edge"
+
+
+def read_login_file(path: str | Path) -> tuple[str, str]:
+    """``username`` and ``password`` from a login file (TOML) such as install.sh's watch-login."""
+    try:
+        text = read_user_text(path, ConfigError, "a TOML file with username and password",
+                              max_bytes=MAX_PASSWORD_FILE_BYTES)
+    except ConfigError as exc:
+        if os.path.exists(path) and not os.access(path, os.R_OK):
+            raise ConfigError("cannot read it: permission denied", path=path,
+                              expected=f"root, or a member of group {WATCH_GROUP} (sudo usermod -aG {WATCH_GROUP} "
+                                       "$USER, then log in again)") from None
+        raise exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"is not valid TOML: {exc}", path=path, expected='username = "..." and password = "..."') \
+            from None
+    login = tuple(data.get(key) for key in ("username", "password"))
+    if not all(isinstance(v, str) and v for v in login):
+        raise ConfigError("has no username and password", path=path, field="username / password",
+                          expected="two non-empty strings")
+    return login[0], login[1]
 
 
 # -- credentials and TLS -------------------------------------------------------------------------

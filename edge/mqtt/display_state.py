@@ -27,6 +27,8 @@ from dataclasses import dataclass
 #: a device is stale after this many heartbeats (``mqtt.heartbeat_s``) without a message
 STALE_AFTER_HEARTBEATS = 3
 STATUSES = ("connecting", "offline", "stale", "live")
+#: the words every display uses for each status (displays/web/state.js STATUS_WORDS)
+STATUS_WORDS = {"live": "Live", "offline": "Offline", "stale": "No news", "connecting": "Not connected"}
 CONTENTS = ("waiting", "nobody", "mood")
 
 

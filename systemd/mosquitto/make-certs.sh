@@ -4,7 +4,8 @@
 #   make-certs.sh [--dir DIR] [--days N] [NAME ...]
 #
 # DIR defaults to /etc/mosquitto/mood-edge/certs. NAMEs are extra host names or IP addresses the
-# broker is reached by; this host's name, NAME.local, localhost and 127.0.0.1 are always included.
+# broker is reached by; this host's name, NAME.local, localhost, 127.0.0.1 and the addresses it
+# has now (hostname -I) are always included: run it again when the Pi gets a new address.
 # An existing CA is kept (devices already trust it); the server certificate is remade.
 # Copy DIR/ca.crt (never ca.key) to each device and set mqtt.ca_file to it.
 set -eu
@@ -15,7 +16,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --dir) dir=$2; shift 2 ;;
         --days) days=$2; shift 2 ;;
-        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "make-certs.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
         *) break ;;
     esac
@@ -24,7 +25,11 @@ command -v openssl >/dev/null || { echo "make-certs.sh: openssl is not installed
 
 host=$(hostname 2>/dev/null || echo localhost)
 san="DNS:localhost,IP:127.0.0.1,DNS:$host,DNS:$host.local"
+# this host's addresses (a Home Assistant that knows the Pi as 192.168.1.5 checks that name too)
+# shellcheck disable=SC2046
+set -- "$@" $(hostname -I 2>/dev/null || true)
 for name in "$@"; do
+    case ",$san," in *",IP:$name,"*|*",DNS:$name,"*) continue ;; esac
     case "$name" in
         *[!0-9.]*)
             case "$name" in

@@ -6,8 +6,11 @@
 #
 # device   a mood sensor: NAME must be its mqtt.device_id; it may write only mood-edge/NAME/#
 #          (and its own Home Assistant discovery). Goes to DIR/passwd (TLS listener 8883).
-# service  a trusted reader such as "homeassistant" (give it a `user` block in DIR/acl). DIR/passwd.
+# service  a trusted reader: Home Assistant ("homeassistant"), a `mood-edge watch` on another
+#          machine. It reads mood-edge/#. DIR/passwd (TLS listener 8883).
 # display  a browser display: read-only, websockets listener 9001 only. Goes to DIR/passwd-displays.
+# What each may read is a `user NAME` block appended to DIR/acl (DIR/acl-displays for a display),
+# unless NAME has one already; remove takes out the block add made.
 # --password-stdin reads the password from the first line of stdin (echo "$pw" | ...); without
 # it a random one is made and printed once. A PASSWORD after NAME still works but is visible to
 # every local user (ps, /proc/PID/cmdline). The password never goes on mosquitto_passwd's command
@@ -16,7 +19,7 @@
 set -eu
 
 dir=/etc/mosquitto/mood-edge
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 from_stdin=no
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,8 +35,9 @@ action=$1 kind=$2 name=$3
 password=${4:-}
 
 case "$kind" in
-    device|service) file="$dir/passwd" ;;
-    display) file="$dir/passwd-displays" ;;
+    device) file="$dir/passwd" acl="$dir/acl" reads="homeassistant/status" ;;
+    service) file="$dir/passwd" acl="$dir/acl" reads="mood-edge/#" ;;
+    display) file="$dir/passwd-displays" acl="$dir/acl-displays" reads="mood-edge/# homeassistant/#" ;;
     *) echo "mood-edge-user.sh: kind must be device, display or service, got '$kind'" >&2; exit 2 ;;
 esac
 # A device name is a topic level: the same rule as mqtt.device_id. No '/', '+', '#' for anyone.
@@ -43,6 +47,32 @@ if [ "$bad_name" = yes ] || [ ${#name} -gt 64 ]; then
     echo "mood-edge-user.sh: NAME '$name' must be 1-64 letters, digits, '-' or '_' (it becomes a topic level)" >&2
     exit 2
 fi
+# The ACL block add appends for NAME, found again by its first line when NAME is removed.
+marker="# mood-edge-user.sh: $kind $name"
+acl_add() {
+    [ -f "$acl" ] || return 0
+    if grep -qx "user $name" "$acl"; then return 0; fi
+    {
+        printf '\n%s\nuser %s\n' "$marker" "$name"
+        for topic in $reads; do printf 'topic read %s\n' "$topic"; done
+    } >> "$acl"
+    echo "gave $kind '$name' read access in $acl"
+}
+acl_remove() {
+    [ -f "$acl" ] && grep -qx "$marker" "$acl" || return 0
+    tmp=$(mktemp "$acl.XXXXXX")
+    # the marker line, the blank line before it, and its block up to the next blank line
+    awk -v m="$marker" '
+        $0 == m { skip = 1; blank = 0; next }
+        skip { if ($0 ~ /^[[:space:]]*$/) skip = 0; else next }
+        /^[[:space:]]*$/ { if (blank) print ""; blank = 1; next }
+        { if (blank) print ""; blank = 0; print }
+        END { if (blank) print "" }' "$acl" > "$tmp"
+    chmod --reference="$acl" "$tmp" 2>/dev/null || chmod 0644 "$tmp"
+    chown --reference="$acl" "$tmp" 2>/dev/null || true
+    mv -f "$tmp" "$acl"
+}
+
 command -v mosquitto_passwd >/dev/null || {
     echo "mood-edge-user.sh: mosquitto_passwd not found (apt install mosquitto)" >&2; exit 1; }
 
@@ -73,10 +103,12 @@ case "$action" in
         chmod 0640 "$file"
         if getent group mosquitto >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then chgrp mosquitto "$file"; fi
         echo "added $kind '$name' to $file"
+        acl_add
         [ "$generated" = yes ] && echo "password: $password"
         ;;
     remove)
         [ -f "$file" ] && mosquitto_passwd -D "$file" "$name"
+        acl_remove
         echo "removed $kind '$name' from $file"
         ;;
     *) echo "mood-edge-user.sh: action must be add or remove, got '$action'" >&2; exit 2 ;;
