@@ -20,8 +20,8 @@ from typing import ClassVar
 from ..detectors.config import DetectorConfig
 from ..errors import ConfigError
 from ..mqtt.broker_url import parse_broker
-from ..fields import FRACTION, PIXELS, THREADS, AtMost, Rule, Together, between, \
-    one_of, seconds, setting
+from ..fields import BOX_EXPECTED, NAME_MAX_BYTES, FRACTION, PIXELS, THREADS, AtMost, Rule, Together, between, box_ok, \
+    one_of, path_ok, rate, seconds, setting
 from ..paths import default_catalog, default_model
 
 #: upper bounds for durations: beyond them a value is a typo, and time.sleep() overflows on huge ones
@@ -52,12 +52,13 @@ def _topic_ok(v: str) -> bool:
 
 
 def _region_ok(v: list[float]) -> bool:
-    if not v:
-        return True
-    if len(v) != 4:
+    return not v or box_ok(v)
+
+
+def _source_ok(v: str) -> bool:
+    if not re.fullmatch(r"picamera2|v4l2:.+|file:.+|dir:.+", v):
         return False
-    x, y, w, h = v
-    return 0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1 and x + w <= 1 + 1e-9 and y + h <= 1 + 1e-9
+    return path_ok(v.partition(":")[2]) if v.startswith(("file:", "dir:")) else "\0" not in v
 
 
 def _broker_ok(url: str) -> bool:
@@ -78,8 +79,8 @@ def _default_device_id() -> str:
 @dataclass
 class CameraConfig:
     source: str = setting("picamera2", rule=Rule(
-        lambda v: bool(re.fullmatch(r"picamera2|v4l2:.+|file:.+|dir:.+", v)) and "\0" not in v,
-        '"picamera2", "v4l2:N", "file:PATH" or "dir:PATH"'), doc="""
+        _source_ok, '"picamera2", "v4l2:N", "file:PATH" or "dir:PATH" (a PATH with no NUL character, no name '
+        f'over {NAME_MAX_BYTES} bytes)'), doc="""
         Where frames come from:
           "picamera2"                       the Raspberry Pi camera (libcamera; apt package python3-picamera2)
           "v4l2:0" or "v4l2:/dev/video0"    a USB webcam
@@ -93,14 +94,14 @@ class CameraConfig:
         (at 640 px: 23 px); see docs/detectors.md.
         """)
     height: int = setting(960, rule=PIXELS, doc="")
-    fps: float = setting(15.0, rule=between(0, 1000, "0 (unlimited) or a rate up to 1000"),
+    fps: float = setting(15.0, rule=rate(1000, HOUR),
                          doc="Frames per second to aim for; 0 = as fast as the source delivers.")
     retry_s: float = setting(1.0, rule=seconds(HOUR), doc="""
         Seconds before reopening a camera that failed; doubles on each failure up to retry_max_s.
         """)
     retry_max_s: float = setting(30.0, rule=seconds(HOUR), doc="")
     region: list[float] = setting(factory=list, rule=Rule(
-        _region_ok, "[] or [x, y, width, height] as fractions of the frame (0..1, inside it, width and height > 0)"),
+        _region_ok, "[] or " + BOX_EXPECTED),
         doc="""
         The part of the view where people sit, as fractions of the frame: [x, y, width, height]
         (e.g. [0, 0.25, 1, 0.5] = the middle half, all the way across). [] = all of it. On the Pi camera
