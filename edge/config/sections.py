@@ -46,9 +46,10 @@ def _strategies() -> tuple[str, ...]:
 
 def _topic_ok(v: str) -> bool:
     """Topic levels the broker will accept: no wildcards, no NUL or other control/format
-    characters (the broker refuses those forever), and a bounded length."""
+    characters (the broker refuses those forever), no leading '$' (topics like $SYS are the
+    broker's own: it drops every publish there, silently), and a bounded length."""
     return 0 < len(v.encode("utf-8", "surrogatepass")) <= MAX_TOPIC_PREFIX_BYTES and v.isprintable() \
-        and not any(c in v for c in "#+")
+        and not any(c in v for c in "#+") and not v.startswith("$")
 
 
 def _region_ok(v: list[float]) -> bool:
@@ -95,9 +96,10 @@ class CameraConfig:
         """)
     height: int = setting(960, rule=PIXELS, doc="")
     fps: float = setting(15.0, rule=rate(1000, HOUR),
-                         doc="Frames per second to aim for; 0 = as fast as the source delivers.")
+                         doc="Frames per second to aim for (at least one an hour); 0 = as fast as the source delivers.")
     retry_s: float = setting(1.0, rule=seconds(HOUR), doc="""
-        Seconds before reopening a camera that failed; doubles on each failure up to retry_max_s.
+        Seconds before reopening a camera that failed (at least 0.1, like every duration here); doubles on
+        each failure up to retry_max_s.
         """)
     retry_max_s: float = setting(30.0, rule=seconds(HOUR), doc="")
     region: list[float] = setting(factory=list, rule=Rule(
@@ -195,8 +197,9 @@ class MqttConfig:
         """)
     topic_prefix: str = setting("mood-edge", rule=Rule(
         lambda v: _topic_ok(v) and not v.endswith("/"),
-        f"a topic of 1-{MAX_TOPIC_PREFIX_BYTES} bytes without wildcards, control characters or a trailing '/'"),
-        doc=f'Topics start with this (no wildcards, no trailing "/", no control characters, at most '
+        f"a topic of 1-{MAX_TOPIC_PREFIX_BYTES} bytes without wildcards, control characters, a leading '$' "
+        "or a trailing '/'"),
+        doc=f'Topics start with this (no wildcards, no leading "$", no trailing "/", no control characters, at most '
             f'{MAX_TOPIC_PREFIX_BYTES} bytes).')
     client_id: str = setting("", rule=Rule(
         lambda v: v == "" or (v.isprintable() and len(v.encode()) <= MAX_CLIENT_ID_BYTES),
@@ -250,8 +253,8 @@ class HomeAssistantConfig:
         """)
     discovery_prefix: str = setting("homeassistant", rule=Rule(
         lambda v: _topic_ok(v) and not v.startswith("/") and not v.endswith("/"),
-        f"a topic of 1-{MAX_TOPIC_PREFIX_BYTES} bytes without wildcards, control characters or a "
-        "leading/trailing '/' (HA's default: homeassistant)"), doc="")
+        f"a topic of 1-{MAX_TOPIC_PREFIX_BYTES} bytes without wildcards, control characters, a leading '$' "
+        "or a leading/trailing '/' (HA's default: homeassistant)"), doc="")
 
 
 @dataclass
