@@ -20,8 +20,8 @@ from typing import ClassVar
 from ..detectors.config import DetectorConfig
 from ..errors import ConfigError
 from ..mqtt.broker_url import parse_broker
-from ..fields import BOX_EXPECTED, NAME_MAX_BYTES, FRACTION, PIXELS, THREADS, AtMost, Rule, Together, between, box_ok, \
-    one_of, path_ok, rate, seconds, setting
+from ..fields import BOX_EXPECTED, FRACTION, NAME_MAX_BYTES, PIXELS, THREADS, AtMost, Rule, Together, between, \
+    box_ok, one_of, path_ok, rate, seconds, setting
 from ..paths import default_catalog, default_model
 
 #: upper bounds for durations: beyond them a value is a typo, and time.sleep() overflows on huge ones
