@@ -20,7 +20,8 @@ from pathlib import Path
 
 from edge.recommend.catalog import (MAX_TITLE, YEAR_MAX, YEAR_MIN, Catalog, Film, format_catalog,
                                     load_catalog, validate_catalog)
-from edge.errors import CatalogError, DataError
+from edge.errors import CatalogError, DataError, kind_of
+from edge.fields import PATH_EXPECTED, _shown, path_ok
 from edge.recommend.library import library_catalog
 from edge.paths import default_catalog
 from edge.textsafe import clean
@@ -315,8 +316,21 @@ def main_library(args: argparse.Namespace, out: Path, base: Catalog) -> int:
     return 0
 
 
+def _check_paths(args: argparse.Namespace, out: Path) -> None:
+    """Every path given, as the OS will take it: a 300-character name or a loop of links is one line
+    naming the option, not an OSError traceback from the first ``is_dir()``."""
+    for flag, value in (("--library", args.library), ("--movielens", args.movielens), ("--base", args.base),
+                        ("--out", str(out))):
+        if not value:
+            continue
+        if not path_ok(value):
+            raise DataError(f"got {_shown(flag, value)}", field=flag, expected=PATH_EXPECTED)
+        kind_of(value, DataError, "a path this user may reach", field=flag)
+
+
 def main(args: argparse.Namespace) -> int:
     out = Path(args.out or ("catalog-library.json" if args.library else "catalog-movielens.json"))
+    _check_paths(args, out)
     if out.exists() and not args.force:
         raise DataError("already exists", path=out, expected="a new file name, or --force to overwrite it")
     base_path = Path(args.base) if args.base else default_catalog()

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from convert import ferplus as fp
+from convert.csv_lines import bounded_lines
 from edge.errors import DataError
 from edge.classify.labels import FER7, FER7_TO_MOOD4, LABEL_SETS
 
@@ -238,18 +239,18 @@ def stratified_split(train: Split, val_fraction: float, seed: int) -> tuple[Spli
     return train.take(~mask), train.take(mask)
 
 
+#: a fer2013.csv line is at most ~9,300 characters (2,304 pixels of up to 3 digits and a space)
+MAX_CSV_LINE = 64 * 1024
+
+
 def load_csv(path: Path, *, limit: int | None = None) -> tuple[Split, Split, Split | None, list[str]]:
     """``fer2013.csv`` -> (Training, PublicTest, PrivateTest or None, the Usage of every row);
     ``limit`` keeps at most that many rows per split (quick runs)."""
     parts: dict[str, tuple[list[np.ndarray], list[int], list[int]]] = {
         s: ([], [], []) for s in USAGE_TO_SPLIT.values()}
     usages: list[str] = []
-    try:
-        f = open(path, newline="", encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"cannot read it: {exc}", path=path) from None
-    with f:
-        reader = csv.DictReader(f)
+    with bounded_lines(path, MAX_CSV_LINE, "the FER-2013 csv file") as lines:
+        reader = csv.DictReader(lines)
         header = [h.strip() for h in (reader.fieldnames or [])]
         missing = [c for c in CSV_COLUMNS if c not in header]
         if missing:
@@ -299,6 +300,11 @@ def with_ferplus_votes(votes_path: Path, images: Path, usages: list[str],
         else:
             relabelled = Split(split.x, fp.majority_labels(counts), soft, split.y, split.rows)
         out.append(relabelled)
+    if len(out[0]) == 0:
+        rows = splits[0].rows
+        raise DataError(f"no training face can be taught by its votes "
+                        f"({fp.why_none_usable(votes.counts[rows], votes.has_face[rows])})", path=votes_path,
+                        expected="FER+'s votes: most of a face's votes (2 or more each) on the 7 emotions")
     log.info("FER+ votes from %s: %d of %d training faces kept; test faces with a majority among the 7 "
              "emotions: %d of %d", votes_path, len(out[0]), len(splits[0]), int(np.sum(out[1].y >= 0)),
              len(out[1]))

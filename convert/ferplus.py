@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from convert.csv_lines import bounded_lines
 from edge.errors import DataError
 from edge.classify.labels import FER7
 
@@ -54,18 +55,18 @@ class Votes:
         return len(self.usage)
 
 
+#: a fer2013new.csv line is ~40 characters
+MAX_LINE = 4096
+
+
 def read_votes(path: str | Path) -> Votes:
     """``fer2013new.csv`` -> :class:`Votes`; any malformed row is a :class:`DataError` naming its line."""
     path = Path(path)
     usage: list[str] = []
     rows: list[list[int]] = []
     named: list[bool] = []
-    try:
-        f = open(path, newline="", encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"cannot read it: {exc}", path=path, expected="FER+'s fer2013new.csv") from None
-    with f:
-        reader = csv.reader(f)
+    with bounded_lines(path, MAX_LINE, "FER+'s fer2013new.csv") as lines:
+        reader = csv.reader(lines)
         try:
             header = tuple(h.strip() for h in next(reader, []))
             if header != HEADER:
@@ -139,6 +140,16 @@ def soft_targets(counts: np.ndarray, has_face: np.ndarray) -> tuple[np.ndarray, 
     usable = has_face & (total * 2 > kept.sum(1)) & (total > 0)
     soft = np.divide(emotions, total[:, None], out=np.zeros_like(emotions), where=total[:, None] > 0)
     return soft.astype(np.float32), usable
+
+
+def why_none_usable(counts: np.ndarray, has_face: np.ndarray) -> str:
+    """In words, why :func:`soft_targets` keeps none of these faces (all-zero votes are not "blank")."""
+    kept = without_single_votes(counts)
+    none = int(np.sum(counts.sum(1) == 0))
+    single = int(np.sum((kept.sum(1) == 0) & (counts.sum(1) > 0)))
+    no_face = int(np.sum(~has_face))
+    return (f"of {len(counts)} training faces: {none} with no votes at all, {single} with only single votes, "
+            f"{no_face} marked as no face by FER+, the rest with most votes outside the 7 emotions")
 
 
 def agreement(fer_labels: np.ndarray, majority: np.ndarray) -> dict[str, float]:

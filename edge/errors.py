@@ -66,20 +66,48 @@ def _size(n: int) -> str:
     return f"{n / (1 << 20):.0f} MiB" if n >= 1 << 20 else f"{n / 1024:.0f} KiB" if n >= 1024 else f"{n} bytes"
 
 
+def kind_of(path: str | Path, error: type[MoodEdgeError], expected: str, field: str | None = None) -> str | None:
+    """``"file"``, ``"folder"`` or ``"other"`` (a FIFO, a device...) at ``path``, following links;
+    None when nothing is there. Any other answer of the OS (a name too long, a loop of links, no
+    permission to look) is ``error``, one line naming the path and the setting: ``Path.is_file()``
+    raises those as OSError, a traceback."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise error(f"cannot use it: {exc.strerror or exc}", path=_short(path), field=field,
+                    expected=expected) from None
+    except ValueError:  # a NUL in the name
+        raise error("not a valid file name (it contains a NUL character)", path=ascii(str(path)), field=field,
+                    expected=expected) from None
+    return "file" if stat.S_ISREG(mode) else "folder" if stat.S_ISDIR(mode) else "other"
+
+
+def _short(path: str | Path) -> str:
+    """A path for a one-line message: a 4,000-character one is shown by its ends."""
+    text = str(path)
+    return text if len(text) <= 200 else f"{text[:120]}...{text[-60:]} ({len(text)} characters)"
+
+
 def read_user_bytes(path: str | Path, error: type[MoodEdgeError], expected: str,
-                    max_bytes: int = MAX_USER_FILE_BYTES, field: str | None = None) -> bytes:
+                    max_bytes: int = MAX_USER_FILE_BYTES, field: str | None = None,
+                    unfit: type[MoodEdgeError] | None = None) -> bytes:
     """The bytes of a regular file the user gave us, at most ``max_bytes`` of them.
 
     Opened without blocking and checked to be a regular file before anything is read: a FIFO
     would hang the daemon forever and /dev/zero or a huge file would read until MemoryError.
+    ``unfit`` (default: ``error``) is raised for a file that is there but is no regular file or too
+    large, ``error`` for one that cannot be opened.
     """
+    unfit = unfit or error
     p = Path(path)
     try:
         fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise error("no such file", path=p, field=field, expected=expected) from None
     except OSError as exc:
-        raise error(f"cannot read it: {exc.strerror or exc}", path=p, field=field) from None
+        raise error(f"cannot read it: {exc.strerror or exc}", path=_short(p), field=field) from None
     except ValueError:  # a NUL in the name: no OS can open it
         raise error("not a valid file name (it contains a NUL character)", path=ascii(str(p)), field=field,
                     expected=expected) from None
@@ -89,16 +117,16 @@ def read_user_bytes(path: str | Path, error: type[MoodEdgeError], expected: str,
             kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
                     else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a socket"
                     if stat.S_ISSOCK(st.st_mode) else "not a regular file")
-            raise error(f"is {kind}, not a regular file", path=p, field=field, expected=expected)
+            raise unfit(f"is {kind}, not a regular file", path=p, field=field, expected=expected)
         if st.st_size > max_bytes:
-            raise error(f"is {_size(st.st_size)}, too large", path=p, field=field,
+            raise unfit(f"is {_size(st.st_size)}, too large", path=p, field=field,
                         expected=f"{expected} of at most {_size(max_bytes)}")
         try:
             raw = f.read(max_bytes + 1)  # a file that grows meanwhile is still bounded
         except OSError as exc:
             raise error(f"cannot read it: {exc.strerror or exc}", path=p, field=field) from None
     if len(raw) > max_bytes:
-        raise error("grew too large while being read", path=p, field=field,
+        raise unfit("grew too large while being read", path=p, field=field,
                     expected=f"{expected} of at most {_size(max_bytes)}")
     return raw
 

@@ -53,14 +53,51 @@ def between(low: float, high: float, text: str) -> Rule:
     return Rule(lambda v: low <= v <= high, text)
 
 
+#: the shortest duration any time setting may name: a loop waiting less spins (a camera retried
+#: every 1e-308 s gave 399,407 OpenCV warning lines in 8 s)
+MIN_SECONDS = 0.1
+
+
 def seconds(most: int) -> Rule:
-    """A duration that must be above zero and at most ``most`` seconds."""
-    return Rule(lambda v: 0 < v <= most, f"more than 0, at most {most} seconds")
+    """A duration of at least :data:`MIN_SECONDS` and at most ``most`` seconds (``time.sleep``
+    and ``Event.wait`` overflow on huge ones)."""
+    return Rule(lambda v: MIN_SECONDS <= v <= most, f"{MIN_SECONDS} to {most} seconds")
 
 
-#: a value naming a file or folder: the OS cannot open a name with a NUL in it (Python raises
-#: ValueError, not OSError), so it is refused here; relative ones are relative to the config file
-PATH_RULE = Rule(lambda v: "\0" not in v, "a file or folder path (no NUL character)")
+def rate(most: float, longest_s: int) -> Rule:
+    """0 (as fast as possible) or a rate whose period is :func:`seconds`' range: at most ``most``
+    per second, at least one per ``longest_s`` seconds (1e-308 frames a second is a wait of 1e308 s)."""
+    return Rule(lambda v: v == 0 or 1 / longest_s <= v <= most,
+                f"0 (unlimited) or a rate from 1/{longest_s} (one every {longest_s} s) to {most} per second")
+
+
+#: the longest name of one folder or file and of a whole path on Linux (NAME_MAX, PATH_MAX - 1)
+NAME_MAX_BYTES, PATH_MAX_BYTES = 255, 4095
+
+
+def path_ok(v: str) -> bool:
+    """A name the OS could open: no NUL (Python raises ValueError, not OSError), no component over
+    NAME_MAX and no path over PATH_MAX bytes (open() fails with "File name too long" otherwise)."""
+    raw = v.encode("utf-8", "surrogateescape")
+    return b"\0" not in raw and len(raw) <= PATH_MAX_BYTES and all(len(c) <= NAME_MAX_BYTES for c in raw.split(b"/"))
+
+
+PATH_EXPECTED = (f"a file or folder path: no NUL character, no name in it over {NAME_MAX_BYTES} bytes, "
+                 f"at most {PATH_MAX_BYTES} bytes in all")
+#: a value naming a file or folder (relative ones are relative to the config file)
+PATH_RULE = Rule(path_ok, PATH_EXPECTED)
+
+
+def box_ok(v: list[float]) -> bool:
+    """[x, y, width, height], fractions of the frame: inside it and not empty ([1, 1, 1, 1] starts at
+    the far corner and covers nothing)."""
+    if len(v) != 4:
+        return False
+    x, y, w, h = v
+    return 0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1 and x + w <= 1 + 1e-9 and y + h <= 1 + 1e-9
+
+
+BOX_EXPECTED = "[x, y, width, height] as fractions of the frame (0..1, inside it, width and height > 0)"
 PIXELS = between(1, 8192, "a number of pixels from 1 to 8192")
 THREADS = between(1, MAX_THREADS, f"1 to {MAX_THREADS} threads")
 FRACTION = between(0, 1, "a number between 0 and 1")

@@ -249,3 +249,45 @@ def screenshot_dashboard(ha: HomeAssistant, text: str, path: Path) -> None:
     finally:
         proc.stdin.close()
         proc.wait(30)
+
+
+#: run in Home Assistant's own venv: renders an MQTT sensor's json_attributes_template the way its MQTT
+#: integration does (Template.async_render_with_possible_json_value on the payload, json_loads, HA's own
+#: friendly_name and icon added) and sizes the result the way its recorder does (json_bytes_strip_null
+#: against MAX_STATE_ATTRS_BYTES, over which it drops the attributes with a warning)
+_ATTRIBUTES_SCRIPT = """
+import asyncio, json, sys, tempfile
+from homeassistant.components.recorder.db_schema import MAX_STATE_ATTRS_BYTES
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.json import json_bytes_strip_null
+from homeassistant.helpers.template import Template
+from homeassistant.util.json import json_loads
+
+async def main():
+    req = json.load(sys.stdin)
+    hass = HomeAssistant(tempfile.mkdtemp())
+    template = Template(req["template"], hass)
+    out = []
+    for payload in req["payloads"]:
+        attrs = json_loads(template.async_render_with_possible_json_value(payload, None))
+        attrs.update(req["added_by_ha"])
+        out.append({"attributes": attrs, "stored_bytes": len(json_bytes_strip_null(attrs))})
+    print(json.dumps({"limit": MAX_STATE_ATTRS_BYTES, "states": out}))
+
+asyncio.run(main())
+"""
+
+
+def attributes_home_assistant_stores(python: Path, discovery: dict[str, Any], payloads: list[bytes]
+                                     ) -> tuple[int, list[dict[str, Any]]]:
+    """(the recorder's limit, [{"attributes", "stored_bytes"}] per state payload) as Home Assistant
+    computes them from this sensor's discovery config."""
+    request = {"template": discovery["json_attributes_template"],
+               "payloads": [p.decode("utf-8") for p in payloads],
+               "added_by_ha": {"friendly_name": discovery["device"]["name"] + " " + discovery["name"],
+                               "icon": discovery["icon"]}}
+    run = subprocess.run([str(python), "-c", _ATTRIBUTES_SCRIPT], input=json.dumps(request), capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    return answer["limit"], answer["states"]

@@ -1,15 +1,21 @@
-"""Issue 22 row 12: a camera source that hands over a frame nobody can decode.
+"""Issue 22 row 12: a camera source that hands over a frame nobody can decode; issue 34 row 4: a
+FIFO among the pictures.
 
 ``run --camera file:x.jpg`` where x.jpg is text, or ``dir:`` holding one undecodable image before
 good ones, flooded the log with "camera down ... retrying" / "camera back" 165k-225k times a
 minute with no backoff, and the good images after the bad one were never read. Now an undecodable
 frame is a bad frame: skipped, counted, logged once, with backoff while every frame is bad; the
 real daemon reads on and publishes to a real mosquitto.
+
+A FIFO named b.png in a ``dir:`` folder blocked ``np.fromfile`` in ``open()`` for 600+ s, deaf to
+SIGTERM (issue 34, row 4): pictures are read through the bounded, non-blocking reader now, and a
+FIFO is a frame that cannot be decoded like any other.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -95,3 +101,38 @@ def test_a_text_file_as_the_camera_is_a_bad_frame_with_backoff_not_a_log_flood(t
     assert not [line for line in lines if "camera down" in line or "camera back" in line]
     assert len(lines) < 30 and log.stat().st_size < 10_000
     assert "Traceback" not in log.read_text()
+
+
+def _folder_with_a_fifo_named_b_png(tmp_path):
+    folder = astronaut_folder(tmp_path, n=2)  # 0000.png, 0001.png, then b.png
+    os.mkfifo(folder / "b.png")
+    return folder
+
+
+def test_attack_a_fifo_named_b_png_is_a_bad_frame_not_a_hang(tmp_path, no_hang):
+    with ImageFolderSource(str(_folder_with_a_fifo_named_b_png(tmp_path))) as source:
+        assert source.read() is not None and source.read() is not None
+        with pytest.raises(BadFrame, match="b.png: is a FIFO, not a regular file"):
+            source.read()
+
+
+def test_attack_a_fifo_named_b_png_in_a_dir_camera_is_skipped_with_one_line_and_sigterm_works(tmp_path, broker):
+    folder = _folder_with_a_fifo_named_b_png(tmp_path)
+    log = tmp_path / "daemon.log"
+    dev = "fifo1"
+    sub = Subscriber(broker.port, [f"mood-edge/{dev}/state"])
+    p = start_daemon(daemon_cmd(fast_config(tmp_path), f"dir:{folder}", broker.url, dev, tmp_path / "state",
+                                "--loop"), log_path=log)
+    try:
+        sub.wait_for(f"mood-edge/{dev}/state", lambda m: b'"mood":"happy"' in m.payload, timeout=120)
+        time.sleep(2)  # several passes over the FIFO
+        assert p.poll() is None, log.read_text()[-2000:]
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(30) == 0  # it was never stuck in open(): SIGTERM is heard
+    finally:
+        p.kill()
+        p.wait()
+        sub.close()
+    text = log.read_text()
+    assert len([line for line in text.splitlines() if "b.png" in line]) == 1, text[-2000:]
+    assert "b.png: is a FIFO, not a regular file" in text and "Traceback" not in text

@@ -233,3 +233,14 @@ def test_sensors_turn_unavailable_when_the_heartbeat_stops_like_every_other_disp
 
     cfg.mqtt.heartbeat_s = 60
     assert {p["expire_after"] for p in payloads(cfg).values()} == {STALE_AFTER_HEARTBEATS * 60}
+
+
+def test_mood_attributes_keep_the_first_films_that_fit_and_say_where_the_rest_are(cfg):
+    mood = payloads(cfg)["mood_edge_livingroom_mood"]
+    film = {**STATE["recommendations"][0], "description": "é" * 1000}
+    attrs = json.loads(_render(mood["json_attributes_template"], {**STATE, "recommendations": [film] * 50}))
+    kept = attrs["recommendations"]
+    assert kept == [film] * len(kept) and 0 < len(kept) < 50
+    assert attrs["recommendations_left_out"] == 50 - len(kept)
+    assert attrs["recommendations_topic"] == mood["state_topic"]
+    assert len(json.dumps(attrs, ensure_ascii=False).encode()) < 16_384 - 4096  # Home Assistant's recorder limit

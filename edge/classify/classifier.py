@@ -40,7 +40,7 @@ class Classifier:
     def __init__(self, model_path: str | Path, num_threads: int = 2, labels: str = "fer7",
                  card: ModelCard | None = None) -> None:
         self.model_path = Path(model_path)
-        self.card = card or load_card(self.model_path)
+        self.card = card or load_card(self.model_path, field="model.path")
         self.interpreter = load_interpreter(self.model_path, num_threads)
         self.io = ModelIO(self.interpreter)
         shape = self.io.input_shape

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, kind_of
 from ..native import announced, without_native_info
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def load_interpreter(path: str | Path, num_threads: int = 2, input_shape: list[i
     ``input_shape`` resizes the first input first (fully convolutional models such as BlazeFace
     short-range run on a whole frame that way)."""
     path = Path(path)
-    if not path.is_file():
+    if kind_of(path, ModelError, "a .tflite model") != "file":
         raise ModelError("no such model file", path=path, expected="a .tflite model")
     cls, runtime = _interpreter_class()
     try:

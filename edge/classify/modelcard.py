@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelError, read_user_text
+from ..errors import ModelError, kind_of, read_user_text
 
 CARD_SCHEMA = 1
 INTERPOLATIONS = ("area", "linear", "nearest", "cubic")
@@ -159,13 +159,14 @@ def parse_card(data: Any, path: Path) -> ModelCard:
                      extra={k: v for k, v in data.items() if k not in known}, path=path)
 
 
-def load_card(model_path: str | Path, *, verify: bool = True) -> ModelCard:
-    """Read the card beside ``model_path`` and check the model file against its sha256."""
+def load_card(model_path: str | Path, *, verify: bool = True, field: str | None = None) -> ModelCard:
+    """Read the card beside ``model_path`` and check the model file against its sha256; ``field``
+    is the setting that named the model, for a path the OS refuses."""
     model_path = Path(model_path)
-    if not model_path.is_file():
+    if kind_of(model_path, ModelError, "a .tflite model (see models/)", field=field) != "file":
         raise ModelError("no such model file", path=model_path, expected="a .tflite model (see models/)")
     cpath = card_path(model_path)
-    if not cpath.exists():
+    if kind_of(cpath, ModelError, "a JSON model card written by mood-convert") is None:
         raise ModelError("the model has no card beside it", path=cpath,
                          expected="a JSON model card written by mood-convert")
     # bounded, non-blocking, regular files only: a FIFO or /dev/zero in its place must not hang the daemon

@@ -21,7 +21,7 @@ from ..classify.labels import LABEL_SETS
 from ..config import Config, detector_kinds
 from ..detectors.base import Detector, Face
 from ..detectors.make import make_detector
-from ..errors import BadFrame, ConfigError, SourceError
+from ..errors import BadFrame, ConfigError, SourceError, kind_of
 from ..mood import MoodSmoother, MoodState
 from ..mqtt import homeassistant
 from ..mqtt.credentials import warn_password_on_command_line
@@ -133,6 +133,7 @@ class Pipeline:
         state_dir = writable_state_dir(cfg.daemon.state_dir)
         catalog = load_catalog(cfg.recommend.catalog)
         if cfg.recommend.library:  # the household's own films, with the catalog's policy and knowledge
+            kind_of(cfg.recommend.library, ConfigError, "a folder of films", field="recommend.library")
             catalog, _ = library_catalog(cfg.recommend.library, catalog,
                                          follow_outside_links=cfg.recommend.library_follow_outside_links)
         self.recommender = Recommender(catalog, strategy=cfg.recommend.strategy,
@@ -250,14 +251,16 @@ class Daemon:
         return False
 
     def _sleep_alive(self, seconds: float) -> None:
-        """Sleep, but keep the watchdog fed (a camera being retried is not a hung loop)."""
+        """Sleep, but keep the watchdog fed: every wait of the loop (a camera being retried, the pace
+        of a slow frame rate) is this one, so fps = 0.05 is not a hung loop to systemd."""
         end = time.monotonic() + seconds
+        step = notify.ping_every()
         while not self.stop_event.is_set():
             notify.watchdog()
             left = end - time.monotonic()
             if left <= 0:
                 return
-            self.stop_event.wait(min(left, 1.0))
+            self.stop_event.wait(min(left, step))
 
     def run(self) -> int:
         pipe = self.pipeline
@@ -301,7 +304,7 @@ class Daemon:
                     next_t += period
                     delay = next_t - time.monotonic()
                     if delay > 0:
-                        self.stop_event.wait(delay)
+                        self._sleep_alive(delay)
                     else:
                         next_t = time.monotonic()
         finally:

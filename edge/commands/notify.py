@@ -157,3 +157,11 @@ def watchdog_interval() -> float | None:
 
 def enabled() -> bool:
     return _default.enabled
+
+
+def ping_every() -> float:
+    """The longest a waiting loop may sleep between watchdog calls, at most a second (so a stop
+    request is seen soon): pings go out at least a third of the interval apart, so waking every
+    twelfth keeps them 5/12 of it apart at most, under the half that sd_watchdog_enabled(3) advises."""
+    interval = _default.watchdog_interval()
+    return min(1.0, interval / 12) if interval else 1.0

@@ -20,8 +20,8 @@ from typing import ClassVar
 from ..detectors.config import DetectorConfig
 from ..errors import ConfigError
 from ..mqtt.broker_url import parse_broker
-from ..fields import FRACTION, PIXELS, THREADS, AtMost, Rule, Together, between, \
-    one_of, seconds, setting
+from ..fields import BOX_EXPECTED, FRACTION, NAME_MAX_BYTES, PIXELS, THREADS, AtMost, Rule, Together, between, \
+    box_ok, one_of, path_ok, rate, seconds, setting
 from ..paths import default_catalog, default_model
 
 #: upper bounds for durations: beyond them a value is a typo, and time.sleep() overflows on huge ones
@@ -46,18 +46,20 @@ def _strategies() -> tuple[str, ...]:
 
 def _topic_ok(v: str) -> bool:
     """Topic levels the broker will accept: no wildcards, no NUL or other control/format
-    characters (the broker refuses those forever), and a bounded length."""
+    characters (the broker refuses those forever), no leading '$' (topics like $SYS are the
+    broker's own: it drops every publish there, silently), and a bounded length."""
     return 0 < len(v.encode("utf-8", "surrogatepass")) <= MAX_TOPIC_PREFIX_BYTES and v.isprintable() \
-        and not any(c in v for c in "#+")
+        and not any(c in v for c in "#+") and not v.startswith("$")
 
 
 def _region_ok(v: list[float]) -> bool:
-    if not v:
-        return True
-    if len(v) != 4:
+    return not v or box_ok(v)
+
+
+def _source_ok(v: str) -> bool:
+    if not re.fullmatch(r"picamera2|v4l2:.+|file:.+|dir:.+", v):
         return False
-    x, y, w, h = v
-    return 0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1 and x + w <= 1 + 1e-9 and y + h <= 1 + 1e-9
+    return path_ok(v.partition(":")[2]) if v.startswith(("file:", "dir:")) else "\0" not in v
 
 
 def _broker_ok(url: str) -> bool:
@@ -78,8 +80,8 @@ def _default_device_id() -> str:
 @dataclass
 class CameraConfig:
     source: str = setting("picamera2", rule=Rule(
-        lambda v: bool(re.fullmatch(r"picamera2|v4l2:.+|file:.+|dir:.+", v)) and "\0" not in v,
-        '"picamera2", "v4l2:N", "file:PATH" or "dir:PATH"'), doc="""
+        _source_ok, '"picamera2", "v4l2:N", "file:PATH" or "dir:PATH" (a PATH with no NUL character, no name '
+        f'over {NAME_MAX_BYTES} bytes)'), doc="""
         Where frames come from:
           "picamera2"                       the Raspberry Pi camera (libcamera; apt package python3-picamera2)
           "v4l2:0" or "v4l2:/dev/video0"    a USB webcam
@@ -93,14 +95,15 @@ class CameraConfig:
         (at 640 px: 23 px); see docs/detectors.md.
         """)
     height: int = setting(960, rule=PIXELS, doc="")
-    fps: float = setting(15.0, rule=between(0, 1000, "0 (unlimited) or a rate up to 1000"),
-                         doc="Frames per second to aim for; 0 = as fast as the source delivers.")
+    fps: float = setting(15.0, rule=rate(1000, HOUR),
+                         doc="Frames per second to aim for (at least one an hour); 0 = as fast as the source delivers.")
     retry_s: float = setting(1.0, rule=seconds(HOUR), doc="""
-        Seconds before reopening a camera that failed; doubles on each failure up to retry_max_s.
+        Seconds before reopening a camera that failed (at least 0.1, like every duration here); doubles on
+        each failure up to retry_max_s.
         """)
     retry_max_s: float = setting(30.0, rule=seconds(HOUR), doc="")
     region: list[float] = setting(factory=list, rule=Rule(
-        _region_ok, "[] or [x, y, width, height] as fractions of the frame (0..1, inside it, width and height > 0)"),
+        _region_ok, "[] or " + BOX_EXPECTED),
         doc="""
         The part of the view where people sit, as fractions of the frame: [x, y, width, height]
         (e.g. [0, 0.25, 1, 0.5] = the middle half, all the way across). [] = all of it. On the Pi camera
@@ -194,8 +197,9 @@ class MqttConfig:
         """)
     topic_prefix: str = setting("mood-edge", rule=Rule(
         lambda v: _topic_ok(v) and not v.endswith("/"),
-        f"a topic of 1-{MAX_TOPIC_PREFIX_BYTES} bytes without wildcards, control characters or a trailing '/'"),
-        doc=f'Topics start with this (no wildcards, no trailing "/", no control characters, at most '
+        f"a topic of 1-{MAX_TOPIC_PREFIX_BYTES} bytes without wildcards, control characters, a leading '$' "
+        "or a trailing '/'"),
+        doc=f'Topics start with this (no wildcards, no leading "$", no trailing "/", no control characters, at most '
             f'{MAX_TOPIC_PREFIX_BYTES} bytes).')
     client_id: str = setting("", rule=Rule(
         lambda v: v == "" or (v.isprintable() and len(v.encode()) <= MAX_CLIENT_ID_BYTES),
@@ -249,8 +253,8 @@ class HomeAssistantConfig:
         """)
     discovery_prefix: str = setting("homeassistant", rule=Rule(
         lambda v: _topic_ok(v) and not v.startswith("/") and not v.endswith("/"),
-        f"a topic of 1-{MAX_TOPIC_PREFIX_BYTES} bytes without wildcards, control characters or a "
-        "leading/trailing '/' (HA's default: homeassistant)"), doc="")
+        f"a topic of 1-{MAX_TOPIC_PREFIX_BYTES} bytes without wildcards, control characters, a leading '$' "
+        "or a leading/trailing '/' (HA's default: homeassistant)"), doc="")
 
 
 @dataclass

@@ -20,13 +20,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
 
 from ..classify.interpreter import load_interpreter
 from ..classify.modelcard import load_card
-from ..errors import ModelError
+from ..errors import ModelError, kind_of
+from ..fields import PATH_EXPECTED, path_ok
 from ..paths import models_dir
 from .base import Detector, Face, check_frame
 from .config import DetectorConfig
@@ -170,7 +172,7 @@ class BlazeFaceNet:
     def __init__(self, path: Path, *, input_wh: tuple[int, int] | None, strides: tuple[int, ...],
                  per_layer: int, native: int, num_threads: int, min_confidence: float,
                  weighted_nms: bool = True, expect: str = "BlazeFace") -> None:
-        if not path.is_file():
+        if kind_of(path, ModelError, f"the {expect} model", field="[detector.<kind>].model") != "file":
             raise ModelError(f"the {expect} model is missing", path=path,
                              expected="run `mood-convert blazeface` to extract it into models/")
         self.card = load_card(path)
@@ -255,6 +257,9 @@ def to_faces(boxes: np.ndarray, scores: np.ndarray, w: int, h: int, min_px: floa
 class BlazeFaceOptions:
     #: the model file, relative to models/ (or absolute)
     model: str = MODEL_FILE
+
+    #: values checked beyond their type when read from [detector.blazeface]: name -> (test, expected)
+    checks: ClassVar[dict] = {"model": (path_ok, PATH_EXPECTED)}
 
 
 class BlazeFaceDetector(Detector):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from .base import Detector, Face
-from .blazeface import DEFAULT_THREADS, BlazeFaceNet, default_model_path, to_faces
+from .blazeface import DEFAULT_THREADS, BlazeFaceNet, BlazeFaceOptions, default_model_path, to_faces
 from .config import DetectorConfig
 
 MODEL_FILE = "face_detection_full_range.tflite"
@@ -28,6 +29,8 @@ NUM_ANCHORS = 2304
 class BlazeFaceFullOptions:
     #: the model file, relative to models/ (or absolute)
     model: str = MODEL_FILE
+
+    checks: ClassVar[dict] = BlazeFaceOptions.checks
 
 
 class BlazeFaceFullDetector(Detector):

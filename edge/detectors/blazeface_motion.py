@@ -22,6 +22,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from ..fields import BOX_EXPECTED, box_ok
 from ..geometry import Box
 from .base import Face
 from .blazeface_scan import BlazeFaceScanDetector, BlazeFaceScanOptions, _align
@@ -32,7 +33,8 @@ REGION_STEP = 128
 
 
 def _fractions(v: Any) -> bool:
-    return all(len(m) == 4 and all(0 <= f <= 1 for f in m) for m in v)
+    """Each region inside the frame and not empty: [1, 1, 1, 1] was accepted and masked nothing."""
+    return all(box_ok(m) for m in v)
 
 
 @dataclass
@@ -69,7 +71,7 @@ class BlazeFaceMotionOptions(BlazeFaceScanOptions):
         "motion_threshold": (lambda v: 1 <= v <= 255, "1 to 255 grey levels"),
         "motion_min_area": (lambda v: 0 <= v <= 1, "a fraction of the frame between 0 and 1"),
         "motion_persist": (lambda v: 1 <= v <= 100, "1 to 100 frames"),
-        "mask": (_fractions, "a list of [x, y, w, h] regions, each a fraction 0-1 of the frame"),
+        "mask": (_fractions, "a list of regions, each " + BOX_EXPECTED),
     }
 
 

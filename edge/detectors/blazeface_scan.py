@@ -29,6 +29,7 @@ from .blazeface import (
     NMS_IOU,
     STRIDES,
     BlazeFaceNet,
+    BlazeFaceOptions,
     default_model_path,
     non_max_suppression,
     to_faces,
@@ -68,6 +69,7 @@ class BlazeFaceScanOptions:
 
     #: values checked beyond their type when read from [detector.blazeface_scan]: name -> (test, expected)
     checks: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
+        **BlazeFaceOptions.checks,
         "width": (lambda v: v == 0 or 64 <= v <= 8192, "0 (as captured) or 64 to 8192 pixels"),
         "min_face_px": (lambda v: 1 <= v <= 8192, "1 to 8192 pixels"),
         "min_confidence": (lambda v: 0 <= v <= 1, "a number between 0 and 1"),

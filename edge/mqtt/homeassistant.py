@@ -55,12 +55,32 @@ class _Entity:
     extra: tuple[tuple[str, Any], ...] = ()
 
 
+#: HA's recorder drops a state's attributes above 16,384 bytes (MAX_STATE_ATTRS_BYTES), with a warning
+#: on every change: 40 films with their .nfo plots were 26,295. The films in the attributes stop at
+#: this many characters of JSON, Jinja's ``tojson``, which writes every non-ASCII character as a
+#: 6-character escape: never fewer characters than the UTF-8 bytes HA stores. The rest (~1 KB at
+#: most: numbers, label names, HA's friendly_name and icon) leaves over 6 KB to spare.
+ATTRIBUTE_FILMS_CHARS = 8192
+#: stands for the state topic in the template until discovery_messages() knows it
+_STATE_TOPIC = "@STATE_TOPIC@"
+
 # The attributes of the mood sensor: everything a dashboard card or automation needs, nothing else.
+# The films in order while they fit; recommendations_left_out counts the others, all of which stay
+# in the state topic (recommendations_topic).
 _MOOD_ATTRIBUTES_TEMPLATE = (
+    "{% set ns = namespace(films=[], size=0, full=false) %}"
+    "{% for film in value_json.recommendations or [] %}"
+    "{% set n = (film | tojson | length) + 1 %}"
+    "{% if not ns.full and ns.size + n <= " + str(ATTRIBUTE_FILMS_CHARS) + " %}"
+    "{% set ns.films = ns.films + [film] %}{% set ns.size = ns.size + n %}"
+    "{% else %}{% set ns.full = true %}{% endif %}"
+    "{% endfor %}"
     "{{ {'confidence': value_json.confidence, 'probabilities': value_json.probabilities, "
     "'faces': value_json.faces, 'since': value_json.since, 'labels': value_json.labels, "
     "'strategy': value_json.strategy, 'camera': value_json.camera, "
-    "'recommendations': value_json.recommendations} | tojson }}"
+    "'recommendations': ns.films, "
+    "'recommendations_left_out': (value_json.recommendations or []) | length - ns.films | length, "
+    "'recommendations_topic': " + _STATE_TOPIC + "} | tojson }}"
 )
 
 _ENTITIES: tuple[_Entity, ...] = (
@@ -175,6 +195,9 @@ def discovery_messages(cfg: Config, model_id: str) -> list[tuple[str, str]]:
             "expire_after": round(STALE_AFTER_HEARTBEATS * cfg.mqtt.heartbeat_s) or None,
         }
         payload.update(dict(ent.extra))
+        if "json_attributes_template" in payload:  # a JSON string is a Jinja string literal too
+            payload["json_attributes_template"] = payload["json_attributes_template"].replace(
+                _STATE_TOPIC, json.dumps(state))
         payload = {k: v for k, v in payload.items() if v is not None}
         out.append((f"{prefix}/sensor/{node}/{ent.key}/config",
                     json.dumps(payload, separators=(",", ":"), sort_keys=True)))

@@ -4,18 +4,26 @@ images (``dir:photos``), and the image loaders the tools share."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .. import native  # noqa: F401 - FFmpeg's per-frame chatter off before a video is opened
-from ..errors import BadFrame, SourceError
+from ..errors import BadFrame, SourceError, kind_of, read_user_bytes
 from .base import Source
 
 log = logging.getLogger(__name__)
 
+if "OPENCV_LOG_LEVEL" not in os.environ:  # a user's own setting wins
+    # OpenCV's own two or three "[ WARN:0] can't open camera by index" lines on every reopening
+    # attempt: the daemon says it once, in words ("camera: ... cannot open it")
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"}
+#: a picture larger than this is refused before it is read (a 12-megapixel camera's PNG is ~20 MB)
+MAX_IMAGE_BYTES = 32 << 20
 
 
 class VideoCaptureSource(Source):
@@ -35,7 +43,8 @@ class VideoCaptureSource(Source):
         self._reported_empty = False
 
     def _open(self) -> None:
-        if self.is_file and not Path(str(self.target)).is_file():
+        if self.is_file and kind_of(str(self.target), SourceError, "a readable video file",
+                                    field="camera.source") != "file":
             raise SourceError("no such video file", path=self.target, expected="a readable video file")
         cap = cv2.VideoCapture(self.target) if self.is_file else cv2.VideoCapture(self.target, cv2.CAP_V4L2)
         if not cap.isOpened():
@@ -87,9 +96,13 @@ class ImageFolderSource(Source):
         self._pos = 0
 
     def _open(self) -> None:
-        if not self.folder.is_dir():
+        if kind_of(self.folder, SourceError, "a folder of images", field="camera.source") != "folder":
             raise SourceError("no such folder", path=self.folder, expected="a folder of images")
-        self._files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        try:
+            self._files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        except OSError as exc:
+            raise SourceError(f"cannot list it: {exc.strerror or exc}", path=self.folder,
+                              expected="a folder of images this user may read") from None
         if not self._files:
             raise SourceError("holds no images", path=self.folder,
                               expected="files ending in " + ", ".join(sorted(IMAGE_SUFFIXES)))
@@ -123,10 +136,11 @@ def load_image(path: str | Path) -> np.ndarray:
 
 
 def _load(path: str | Path, flags: int) -> np.ndarray:
-    try:
-        data = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as exc:
-        raise SourceError(f"cannot read it: {exc.strerror or exc}", path=path) from None
+    # bounded and non-blocking: a FIFO named b.png blocked np.fromfile in open() for good, deaf to
+    # SIGTERM. A file that is there but no picture (a FIFO, a device, 2 GB) is a bad frame, skipped;
+    # one that cannot be opened (gone, no permission) is the source's trouble: the folder is re-listed
+    raw = read_user_bytes(path, SourceError, "an image file", MAX_IMAGE_BYTES, unfit=BadFrame)
+    data = np.frombuffer(raw, dtype=np.uint8)
     try:
         image = cv2.imdecode(data, flags) if data.size else None
     except cv2.error:  # e.g. a header that claims more pixels than OpenCV allows

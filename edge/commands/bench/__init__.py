@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ... import config as config_mod
 from ...config import Config, detector_kinds
-from ...errors import ConfigError, ModelError, MoodEdgeError, SourceError
+from ...errors import ConfigError, ModelError, MoodEdgeError, SourceError, kind_of
 from ...paths import default_model, sample_clip
 
 log = logging.getLogger(__name__)
@@ -237,7 +237,7 @@ def main(args: argparse.Namespace) -> int:
         if cfg.camera.source == f"file:{sample_clip()}" and not sample_clip().is_file():
             raise SourceError("the bundled sample clip is missing", path=sample_clip(),
                               expected="a checkout or install with samples/, or --camera SOURCE")
-        if not Path(cfg.model.path).is_file():
+        if kind_of(cfg.model.path, ModelError, "the int8 classifier", field="model.path") != "file":
             raise ModelError("no such model file", path=cfg.model.path,
                              expected=f"the int8 classifier (default {default_model()}); see --model")
         machine = machine_info()
