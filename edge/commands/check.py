@@ -21,7 +21,7 @@ from ..detectors.base import Face
 from ..detectors.make import make_detector
 from ..errors import ConfigError
 from ..geometry import distance_m, face_px
-from ..sources import open_source
+from ..sources import choices as source_choices, open_source
 
 log = logging.getLogger("edge.check")
 
@@ -49,7 +49,7 @@ examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-c", "--config", metavar="PATH", help="TOML config file (default: built-in defaults)")
-    p.add_argument("--camera", metavar="SOURCE", help='frame source: "picamera2", "v4l2:N", "file:PATH" or "dir:PATH"')
+    p.add_argument("--camera", metavar="SOURCE", help=f"frame source: {source_choices()}")
     p.add_argument("--detector", choices=list(detector_kinds()), help="face detector plug-in (default: the config's)")
     p.add_argument("--seconds", type=float, default=5.0, help="how long to look (default: 5)")
 

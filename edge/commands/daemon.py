@@ -33,6 +33,7 @@ from ..recommend.catalog import STRATEGIES, load_catalog
 from ..recommend.library import library_catalog
 from ..recommend.recommender import HISTORY_FILE, MoodRecommendations, Recommender, check_policies
 from ..sources import CameraWatch, Frame, Source, open_source
+from ..sources import choices as source_choices
 from . import notify
 from .debug import FaceCropWriter, debug_dir
 
@@ -61,7 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-c", "--config", metavar="PATH",
                    help="TOML config file (default: built-in defaults; see config.example.toml)")
     p.add_argument("--camera", metavar="SOURCE",
-                   help='frame source: "picamera2", "v4l2:N", "file:PATH" or "dir:PATH"')
+                   help=f"frame source: {source_choices()}")
     p.add_argument("--broker", metavar="URL",
                    help='MQTT broker: mqtt://[user@]host[:port], mqtts://... for TLS, "" for none (a password '
                         'here is visible to every local user: use MOOD_EDGE_MQTT_PASSWORD or mqtt.password_file)')

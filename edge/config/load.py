@@ -16,7 +16,8 @@ from typing import Any, Iterable, Mapping
 from ..detectors import kinds as detector_kinds
 from ..errors import ConfigError, read_user_text
 from ..fields import _checked, _fields
-from ..mqtt.broker_url import mask_url
+from ..sources import with_base
+from .broker_url import mask_url
 from . import sections
 from .sections import Config
 
@@ -109,10 +110,7 @@ def _resolve_relative_paths(cfg: Config, origin: str) -> None:
         value = getattr(obj, key)
         if value and not Path(value).is_absolute():
             setattr(obj, key, str(base / value))
-    src = cfg.camera.source
-    for scheme in ("file:", "dir:"):
-        if src.startswith(scheme) and not Path(src[len(scheme):]).is_absolute():
-            cfg.camera.source = scheme + str(base / src[len(scheme):])
+    cfg.camera.source = with_base(cfg.camera.source, base)
 
 
 def load(path: str | Path | None, overrides: Mapping[str, Any] | None = None,

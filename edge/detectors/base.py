@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ..geometry import Box
+from ..sources.base import to_gray  # noqa: F401 - re-exported: the plug-ins' grey from a source's frame
 
 if TYPE_CHECKING:
     from .config import DetectorConfig
@@ -63,15 +64,6 @@ class Detector(ABC):
         options = getattr(cfg, "options", None) or {}
         found = options.get(cls.key)
         return found if isinstance(found, cls.Options) else cls.Options()
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """Grey from a frame as sources deliver it (grey, BGR or BGRA)."""
-    if image.ndim == 2:
-        return image
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
 def check_frame(image: np.ndarray) -> None:

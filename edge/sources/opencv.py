@@ -6,13 +6,17 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from .. import native  # noqa: F401 - FFmpeg's per-frame chatter off before a video is opened
 from ..errors import BadFrame, SourceError, kind_of, read_user_bytes
-from .base import Source
+from .base import DEVICE, PATH, Source
+
+if TYPE_CHECKING:
+    from .config import CameraConfig
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,16 @@ MAX_IMAGE_BYTES = 32 << 20
 
 class VideoCaptureSource(Source):
     """A USB webcam (``v4l2:0``, ``v4l2:/dev/video2``) or a video file (``file:clip.mp4``)."""
+
+    key = "v4l2"
+    argument = DEVICE
+    examples = ('"v4l2:0"', '"v4l2:/dev/video0"')
+    summary = "a USB webcam"
+
+    @classmethod
+    def from_config(cls, argument: str, camera: "CameraConfig") -> Source:
+        target: str | int = int(argument) if argument.isdigit() else argument
+        return cls(target, width=camera.width, height=camera.height)
 
     def __init__(self, target: str | int, *, loop: bool = False, width: int = 0, height: int = 0,
                  is_file: bool = False) -> None:
@@ -81,11 +95,32 @@ class VideoCaptureSource(Source):
             self._cap = None
 
 
+class VideoFileSource(VideoCaptureSource):
+    """A video file (``file:clip.mp4``), paced to camera.fps like a camera."""
+
+    key = "file"
+    argument = PATH
+    examples = ('"file:/path/clip.mp4"',)
+    summary = "a video file (demos, tests)"
+
+    @classmethod
+    def from_config(cls, argument: str, camera: "CameraConfig") -> Source:
+        return cls(argument, loop=camera.loop, is_file=True)
+
+
 class ImageFolderSource(Source):
     """Every image in a folder, in name order (``dir:PATH``); handy for tests and demos."""
 
+    key = "dir"
+    argument = PATH
+    examples = ('"dir:/path/folder"',)
+    summary = "every image in a folder, in name order (tests)"
     live = False
     must_exist = True
+
+    @classmethod
+    def from_config(cls, argument: str, camera: "CameraConfig") -> Source:
+        return cls(argument, loop=camera.loop)
 
     def __init__(self, folder: str, *, loop: bool = False) -> None:
         super().__init__()

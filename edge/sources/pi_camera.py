@@ -4,12 +4,16 @@ picture, the small lores stream the detector's colour one; ``camera.region`` is 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from ..errors import SourceError
 from .base import Source, scaler_crop, valid_region
+
+if TYPE_CHECKING:
+    from .config import CameraConfig
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +24,16 @@ class Picamera2Source(Source):
     crops come from) and ``lores`` (``lores_width`` x ``lores_height``; converted to BGR for the
     detector). ``region`` becomes the sensor crop (``ScalerCrop``), so both streams see only it."""
 
+    key = "picamera2"
+    examples = ('"picamera2"',)
+    summary = "the Raspberry Pi camera (libcamera; apt package python3-picamera2)"
+    crops_itself = True
     description = "picamera2"
+
+    @classmethod
+    def from_config(cls, argument: str, camera: "CameraConfig") -> Source:
+        return cls(camera.width, camera.height, camera.fps, lores_width=camera.lores_width,
+                   lores_height=camera.lores_height, region=camera.region)
 
     def __init__(self, width: int = 1280, height: int = 960, fps: float = 15.0, *, lores_width: int = 800,
                  lores_height: int = 600, region: list[float] | tuple[float, ...] | None = None) -> None:

@@ -28,6 +28,7 @@ from ... import config as config_mod
 from ...config import Config, detector_kinds
 from ...errors import ConfigError, ModelError, MoodEdgeError, SourceError, kind_of
 from ...paths import default_model, sample_clip
+from ...sources import choices as source_choices
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,7 @@ MOVED = "the Keras and fer comparisons moved to the training host: run `mood-con
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--camera", metavar="SOURCE",
-                   help='frame source: "file:PATH", "dir:PATH", "v4l2:N" or "picamera2" '
-                        "(default: the bundled sample clip)")
+                   help=f"frame source: {source_choices()} (default: the bundled sample clip)")
     p.add_argument("--frames", type=int, default=200, metavar="N", help="frames to measure (default: 200)")
     p.add_argument("--warmup", type=int, default=5, metavar="N",
                    help="frames run first and not counted (default: 5)")
