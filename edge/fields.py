@@ -17,8 +17,9 @@ from dataclasses import field
 from typing import Any, Callable, Iterable, get_args, get_origin, get_type_hints
 
 from .errors import ConfigError
-from .mqtt.broker_url import mask_url
 
+#: upper bounds for durations: beyond them a value is a typo, and time.sleep() overflows on huge ones
+HOUR, DAY = 3600, 86400
 #: more threads than this is a typo (the interpreter takes a C int; a Pi has 4 cores)
 MAX_THREADS = 64
 
@@ -104,12 +105,13 @@ FRACTION = between(0, 1, "a number between 0 and 1")
 
 
 def setting(default: Any = dataclasses.MISSING, *, doc: str, rule: Rule | None = None, path: bool = False,
-            factory: Callable[[], Any] | None = None, example: str | None = None) -> Any:
+            factory: Callable[[], Any] | None = None, example: str | None = None,
+            mask: Callable[[Any], str] | None = None) -> Any:
     """A config field: its default (or ``factory`` for one computed at run time), its ``doc`` for
     config.example.toml ("" = described with the key above it), its ``rule``; ``path`` for file
     names; ``example``: shown commented out as ``# key = <example>`` (a default computed at run time
-    or unset)."""
-    meta = {"doc": doc, "rule": PATH_RULE if path else rule, "path": path, "example": example}
+    or unset); ``mask``: how a wrong value is shown in an error (a secret's: never as it is)."""
+    meta = {"doc": doc, "rule": PATH_RULE if path else rule, "path": path, "example": example, "mask": mask}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -152,17 +154,18 @@ class Together:
         if bool(va) == bool(vb):
             return None
         given, missing = (self.a, self.b) if va else (self.b, self.a)
-        return (given, f"got {_shown(f'{section}.{given}', getattr(obj, given))} without {section}.{missing}",
+        shown = _shown(getattr(obj, given), _fields(type(obj))[given].mask)
+        return (given, f"got {shown} without {section}.{missing}",
                 f"both {section}.{self.a} and {section}.{self.b}, or neither: {self.why}")
 
 
 # --- reading: types and rules ------------------------------------------------------------------
 
 class _Field:
-    __slots__ = ("type", "rule")
+    __slots__ = ("type", "rule", "mask")
 
-    def __init__(self, tp: Any, rule: Rule | None) -> None:
-        self.type, self.rule = tp, rule
+    def __init__(self, tp: Any, rule: Rule | None, mask: Callable[[Any], str] | None = None) -> None:
+        self.type, self.rule, self.mask = tp, rule, mask
 
 
 @functools.cache
@@ -175,7 +178,7 @@ def _fields(cls: type) -> dict[str, _Field]:
         rule = f.metadata.get("rule")
         if rule is None and f.name in checks:
             rule = Rule(*checks[f.name])
-        out[f.name] = _Field(hints[f.name], rule)
+        out[f.name] = _Field(hints[f.name], rule, f.metadata.get("mask"))
     return out
 
 
@@ -188,24 +191,24 @@ def _type_name(tp: Any) -> str:
             type(None): "unset"}.get(tp, getattr(tp, "__name__", str(tp)))
 
 
-def _coerce(value: Any, tp: Any, path: str, key: str) -> Any:
+def _coerce(value: Any, tp: Any, path: str, key: str, mask: Callable[[Any], str] | None = None) -> Any:
     """Check a TOML value against a dataclass field type (ints are accepted for floats)."""
     if get_origin(tp) in (typing.Union, types.UnionType):
         for arg in get_args(tp):
             if arg is type(None):
                 continue
             try:
-                return _coerce(value, arg, path, key)
+                return _coerce(value, arg, path, key, mask)
             except ConfigError:
                 pass
-        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
+        raise ConfigError(f"got {_shown(value, mask)}", path=path, field=key, expected=_type_name(tp))
     if get_origin(tp) is dict:  # detector.options: only built from [detector.<kind>] tables
-        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key,
+        raise ConfigError(f"got {_shown(value, mask)}", path=path, field=key,
                           expected="[detector.<kind>] tables, not a value")
     if get_origin(tp) is list:
         if not isinstance(value, list):
-            raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
-        return [_coerce(v, get_args(tp)[0], path, key) for v in value]
+            raise ConfigError(f"got {_shown(value, mask)}", path=path, field=key, expected=_type_name(tp))
+        return [_coerce(v, get_args(tp)[0], path, key, mask) for v in value]
     if tp is bool:
         ok = isinstance(value, bool)
     elif tp is int:
@@ -223,25 +226,23 @@ def _coerce(value: Any, tp: Any, path: str, key: str) -> Any:
     else:  # pragma: no cover - only the types above are used
         ok = isinstance(value, tp)
     if not ok:
-        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=_type_name(tp))
+        raise ConfigError(f"got {_shown(value, mask)}", path=path, field=key, expected=_type_name(tp))
     return value
 
 
-def _shown(key: str, value: Any) -> str:
+def _shown(value: Any, mask: Callable[[Any], str] | None = None) -> str:
     """A value for an error message, with secrets masked (error messages end up in the journal)."""
-    if key == "mqtt.password":
-        return "***"
-    if key == "mqtt.broker" and isinstance(value, str):
-        return repr(mask_url(value))
+    if mask is not None:
+        return mask(value)
     if isinstance(value, str) and len(value) > 80:  # one line, not 70,000 characters of it
         return f"{value[:60]!r}... ({len(value)} characters)"
     return repr(value)
 
 
 def _checked(f: _Field, value: Any, path: str | None, key: str) -> Any:
-    value = _coerce(value, f.type, path, key)
+    value = _coerce(value, f.type, path, key, f.mask)
     if f.rule and value is not None and not f.rule.test(value):
-        raise ConfigError(f"got {_shown(key, value)}", path=path, field=key, expected=f.rule.expected)
+        raise ConfigError(f"got {_shown(value, f.mask)}", path=path, field=key, expected=f.rule.expected)
     return value
 
 

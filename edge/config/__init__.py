@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from ..fields import MAX_THREADS, AtMost, Rule, Together, between, choice_text, one_of, seconds, setting  # noqa: F401
-from ..mqtt.broker_url import BrokerUrl, mask_url, parse_broker  # noqa: F401
+from .broker_url import BrokerUrl, mask_url, parse_broker  # noqa: F401
 from .load import (PATH_KEYS, _fields, _sections, apply_overrides, check_value, cross_check,  # noqa: F401
                    detector_kinds, from_dict, load, set_value, to_dict)
 from .sections import (DAY, HOUR, MAX_CLIENT_ID_BYTES, MAX_TOPIC_PREFIX_BYTES, CameraConfig,  # noqa: F401

@@ -5,6 +5,9 @@ with :func:`urllib.parse.urlsplit` (which ends the host at the first ``/`` and w
 ``pa`` of ``pa/ss`` as the host): the credentials run up to the *last* ``@``, the user name up to
 their first ``:``. :func:`mask_url` follows the same rule, so no part of a password is ever shown,
 whatever it holds; percent-encoding (``%40`` for ``@``) is decoded as usual.
+
+Kept with the config, which checks ``mqtt.broker`` with it; the publisher (:mod:`edge.mqtt`) reads it
+from here, so nothing that reads the config reaches the MQTT package.
 """
 
 from __future__ import annotations

@@ -19,13 +19,12 @@ from typing import ClassVar
 
 from ..detectors.config import DetectorConfig
 from ..errors import ConfigError
-from ..mqtt.broker_url import parse_broker
-from ..fields import BOX_EXPECTED, FRACTION, NAME_MAX_BYTES, PIXELS, THREADS, AtMost, Rule, Together, between, \
-    box_ok, one_of, path_ok, rate, seconds, setting
+from ..fields import DAY, HOUR, THREADS, AtMost, Rule, Together, between, one_of, seconds, setting
+from ..mood import MoodConfig
 from ..paths import default_catalog, default_model
+from ..sources.config import CameraConfig
+from .broker_url import mask_url, parse_broker
 
-#: upper bounds for durations: beyond them a value is a typo, and time.sleep() overflows on huge ones
-HOUR, DAY = 3600, 86400
 #: MQTT topics are at most 65,535 bytes (paho's network thread died on a longer one); a prefix is
 #: a few words. Client ids: mosquitto takes long ones, but nobody needs more than this.
 MAX_TOPIC_PREFIX_BYTES = 256
@@ -52,16 +51,6 @@ def _topic_ok(v: str) -> bool:
         and not any(c in v for c in "#+") and not v.startswith("$")
 
 
-def _region_ok(v: list[float]) -> bool:
-    return not v or box_ok(v)
-
-
-def _source_ok(v: str) -> bool:
-    if not re.fullmatch(r"picamera2|v4l2:.+|file:.+|dir:.+", v):
-        return False
-    return path_ok(v.partition(":")[2]) if v.startswith(("file:", "dir:")) else "\0" not in v
-
-
 def _broker_ok(url: str) -> bool:
     try:
         parse_broker(url)
@@ -70,60 +59,17 @@ def _broker_ok(url: str) -> bool:
     return True
 
 
+def _masked_broker(v: object) -> str:
+    """A broker URL in an error message: its password never (error messages end up in the journal)."""
+    return repr(mask_url(v) if isinstance(v, str) else v)
+
+
 def _default_device_id() -> str:
     host = os.uname().nodename or "mood-edge"
     return re.sub(r"[^A-Za-z0-9_-]", "-", host).lower()
 
 
 # --- the sections: one field per key, with its default, doc and rule -----------------------------
-
-@dataclass
-class CameraConfig:
-    source: str = setting("picamera2", rule=Rule(
-        _source_ok, '"picamera2", "v4l2:N", "file:PATH" or "dir:PATH" (a PATH with no NUL character, no name '
-        f'over {NAME_MAX_BYTES} bytes)'), doc="""
-        Where frames come from:
-          "picamera2"                       the Raspberry Pi camera (libcamera; apt package python3-picamera2)
-          "v4l2:0" or "v4l2:/dev/video0"    a USB webcam
-          "file:/path/clip.mp4"             a video file (demos, tests)
-          "dir:/path/folder"                every image in a folder, in name order (tests)
-        """)
-    loop: bool = setting(False, doc="Replay a file or folder source endlessly.")
-    width: int = setting(1280, rule=PIXELS, doc="""
-        Capture size asked of the camera, in pixels. The classifier's face crops come from this picture
-        (on the Pi camera: the main stream, grey). 1280 px wide makes a face 3.5 m away 46 px wide
-        (at 640 px: 23 px); see docs/detectors.md.
-        """)
-    height: int = setting(960, rule=PIXELS, doc="")
-    fps: float = setting(15.0, rule=rate(1000, HOUR),
-                         doc="Frames per second to aim for (at least one an hour); 0 = as fast as the source delivers.")
-    retry_s: float = setting(1.0, rule=seconds(HOUR), doc="""
-        Seconds before reopening a camera that failed (at least 0.1, like every duration here); doubles on
-        each failure up to retry_max_s.
-        """)
-    retry_max_s: float = setting(30.0, rule=seconds(HOUR), doc="")
-    region: list[float] = setting(factory=list, rule=Rule(
-        _region_ok, "[] or " + BOX_EXPECTED),
-        doc="""
-        The part of the view where people sit, as fractions of the frame: [x, y, width, height]
-        (e.g. [0, 0.25, 1, 0.5] = the middle half, all the way across). [] = all of it. On the Pi camera
-        it becomes the sensor crop (ScalerCrop: hardware zoom, no CPU, more pixels on each face); on
-        other sources a software crop (less to search, no more pixels). `mood-edge check` says if you need it.
-        """)
-    lores_width: int = setting(800, rule=between(16, 8192, "16 to 8192 pixels"), doc="""
-        Pi camera only: the colour stream the face detector reads (YUV420, converted to RGB). The main
-        stream (width x height) gives the grey crops. 800 matches [detector.blazeface_scan] width.
-        """)
-    lores_height: int = setting(600, rule=between(16, 8192, "16 to 8192 pixels"), doc="")
-    hfov_deg: float = setting(62.0, rule=between(1, 179, "1 to 179 degrees"), doc="""
-        Horizontal field of view of the lens in degrees, for the distances `mood-edge check` reports:
-        62 Camera Module v2, 66 Camera Module 3, 102 Camera Module 3 Wide; a USB webcam: its data sheet.
-        """)
-
-    cross_checks: ClassVar[tuple[AtMost | Together, ...]] = (
-        AtMost("retry_s", "retry_max_s", "the wait doubles from retry_s up to retry_max_s"),
-    )
-
 
 @dataclass
 class ModelConfig:
@@ -140,21 +86,6 @@ class ModelConfig:
     labels: str = setting("fer7", rule=one_of(_label_sets), doc="""
         "fer7" (angry, disgust, fear, happy, sad, surprise, neutral) or "mood4" (happy, sad, neutral, angry);
         must match the model card.
-        """)
-
-
-@dataclass
-class MoodConfig:
-    ema_alpha: float = setting(0.3, rule=Rule(lambda v: 0 < v <= 1, "a number in (0, 1]"), doc="""
-        Weight of the newest frame in the moving average, in (0, 1]: higher reacts faster, flickers more.
-        """)
-    dwell_s: float = setting(2.0, rule=between(0, HOUR, f"0 to {HOUR} seconds"),
-                             doc="A new mood must lead for this many seconds before it is published ...")
-    margin: float = setting(0.1, rule=Rule(lambda v: 0 <= v < 1, "a number in [0, 1)"),
-                            doc="... and lead the current mood's probability by at least this much (0..1).")
-    nobody_after_s: float = setting(5.0, rule=seconds(DAY), doc='No face for this many seconds -> mood "nobody".')
-    min_face_confidence: float = setting(0.0, rule=FRACTION, doc="""
-        Faces whose top probability is below this are ignored (0 = use every face).
         """)
 
 
@@ -184,7 +115,7 @@ class RecommendConfig:
 
 @dataclass
 class MqttConfig:
-    broker: str = setting("mqtt://localhost:1883", rule=Rule(
+    broker: str = setting("mqtt://localhost:1883", mask=_masked_broker, rule=Rule(
         lambda v: v == "" or _broker_ok(v), 'mqtt://[user:pass@]host[:port], mqtts://... or "" to disable'), doc="""
         mqtt://[user:pass@]host[:port] (1883), mqtts://... for TLS (8883), or "" to publish nothing.
         The Pi's own mosquitto (install.sh --with-broker) listens on localhost:1883.
@@ -213,7 +144,7 @@ class MqttConfig:
         MOOD_EDGE_MQTT_PASSWORD). With systemd/mosquitto/acl the username must equal device_id.
         This file is world-readable: prefer password_file for the password.
         """)
-    password: str = setting("", doc="")
+    password: str = setting("", mask=lambda v: "***", doc="")
     password_file: str = setting("", path=True, doc="""
         Read the password from this file instead (e.g. the systemd credential
         "/run/credentials/mood-edge.service/mqtt-password", see LoadCredential= in the unit).
