@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edge.commands.bench.report import verdict_lines
+from edge.measure import verdict_lines
 from edge.errors import MoodEdgeError, ModelError, SourceError
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _keras_worker(conn: Any, inputs: np.ndarray, keras_model: str | None, architecture: str, classes: int,
                   calls: int, predicts: int) -> None:
     """In a child: build or load the Keras model and time ``model(x)`` and ``model.predict(x)`` per face."""
-    from edge.commands.bench.machine import peak_rss_mb  # noqa: PLC0415
+    from edge.measure import peak_rss_mb  # noqa: PLC0415
 
     result: dict[str, Any] = {}
     try:
@@ -125,7 +125,7 @@ def _keras_worker(conn: Any, inputs: np.ndarray, keras_model: str | None, archit
 def _fer_worker(conn: Any, frames: list[np.ndarray]) -> None:
     import cv2  # noqa: PLC0415
 
-    from edge.commands.bench.machine import dist_version as _version, peak_rss_mb  # noqa: PLC0415
+    from edge.measure import dist_version as _version, peak_rss_mb  # noqa: PLC0415
 
     result: dict[str, Any] = {}
     try:
@@ -198,16 +198,17 @@ def _keras_inputs(clf: Any, sets: list[tuple[np.ndarray, list[Any]]]) -> np.ndar
 
 
 def _ms(ns: list[int]) -> dict[str, Any]:
-    from edge.commands.bench.timing import summarize  # noqa: PLC0415
+    from edge.measure import summarize  # noqa: PLC0415
 
     return summarize(ns)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every figure of one comparison, as the JSON report holds them."""
-    from edge.commands.bench.compare import face_sets, read_frames  # noqa: PLC0415
-    from edge.commands.bench.machine import machine_info  # noqa: PLC0415
     from edge.classify.classifier import Classifier  # noqa: PLC0415
+    from edge.classify.interpreter import runtime_name  # noqa: PLC0415
+    from edge.measure import face_sets, machine_info  # noqa: PLC0415
+    from edge.sources import first_frames  # noqa: PLC0415
     from edge.detectors.make import make_detector  # noqa: PLC0415
 
     for name in ("frames", "calls", "predicts"):
@@ -227,7 +228,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cfg = _config(args)
     if not Path(cfg.model.path).is_file():
         raise ModelError("no such model file", path=cfg.model.path, field="--model", expected="the int8 classifier")
-    frames = read_frames(cfg, args.frames, None)
+    frames = first_frames(cfg.camera, args.frames)
     if not frames:
         raise SourceError("no frames could be read", path=cfg.camera.source, field="--camera",
                           expected="a clip or folder with frames")
@@ -273,7 +274,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                            "child_rss_mb": fer.get("rss_mb"), **_ms(fer["ns"])}
     else:
         skipped["fer_pipeline"] = "not requested (--compare-fer)"
-    machine = machine_info()
+    machine = machine_info(runtime_name())
     machine.update(tensorflow=res.get("tensorflow"), keras=res.get("keras"))
     return {
         "schema": 1,

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from edge.commands.bench import parse_size
-from edge.commands.bench.machine import SIMD_FLAGS
+from edge.measure import SIMD_FLAGS
 from edge.commands.bench.progress import Progress
-from edge.commands.bench.timing import STAGES, summarize
+from edge.commands.bench.timing import STAGES
+from edge.measure import summarize
 from edge.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,13 @@
   only imports under ``if TYPE_CHECKING:`` are left out, because they never run;
 - no module over 400 lines;
 - one module of the mqtt package talks to paho (edge/mqtt/client.py), and the stages (sources, detectors, classify, mood, recommend)
-  never import the mqtt package: a stage hands its result on, the commands decide where it goes;
+  never reach the mqtt package or the commands, not even through the config: a stage hands its result on,
+  the commands decide where it goes, and a stage is used and tested alone;
+- the shared modules (edge/*.py beside the folders: errors, fields, geometry, ...) import no stage, no
+  config, no mqtt and no command: every folder may use them;
+- no loop among edge's folders (each folder, and each module beside them, one node): they read as layers;
+- only the CLI imports the commands (the training host shares code with the Pi's bench through a shared
+  module, not through ``edge.commands``);
 - edge never imports TensorFlow, Keras or convert (the Pi install stays small).
 """
 
@@ -18,6 +24,9 @@ PACKAGES = ("edge", "convert")
 MAX_LINES = 400
 STAGES = ("edge.sources", "edge.detectors", "edge.classify", "edge.mood", "edge.recommend")
 MQTT = "edge.mqtt"
+COMMANDS = "edge.commands"
+#: the entry points: they import the commands; everything else beside edge's folders is shared
+ENTRY = ("edge.cli", "edge.__main__")
 #: the one module that talks to paho (type hints elsewhere import it only under TYPE_CHECKING)
 PAHO_USER = "edge.mqtt.client"
 
@@ -126,6 +135,45 @@ def within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
+def is_stage(name: str) -> bool:
+    return any(within(name, s) for s in STAGES)
+
+
+def is_shared(name: str) -> bool:
+    """``edge`` itself and the modules beside edge's folders that are neither a stage nor an entry point."""
+    return name == "edge" or (name.count(".") == 1 and within(name, "edge") and not is_stage(name)
+                              and name not in ENTRY and not (ROOT / name.replace(".", "/")).is_dir())
+
+
+def reach(g: dict[str, set[str]], start: str) -> set[str]:
+    """Every module ``start`` imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for t in g[todo.pop()]:
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return seen
+
+
+def folder(name: str) -> str:
+    """The node of the folder graph: ``edge.config.load`` -> ``edge.config``; ``edge.mood`` stays."""
+    return ".".join(name.split(".")[:2])
+
+
+def folder_graph(g: dict[str, set[str]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for name, targets in g.items():
+        if within(name, "edge"):
+            out.setdefault(folder(name), set()).update(
+                folder(t) for t in targets if within(t, "edge") and folder(t) != folder(name))
+    for targets in list(out.values()):
+        for t in targets:
+            out.setdefault(t, set())
+    return out
+
+
 def test_the_graph_sees_relative_and_function_level_imports():
     g = graph()
     assert "edge.errors" in g["edge.cli"]
@@ -156,6 +204,39 @@ def test_only_one_module_of_the_mqtt_package_imports_paho():
 def test_stages_never_import_the_mqtt_package():
     offenders = {name: sorted(t for t in targets if within(t, MQTT))
                  for name, targets in graph().items() if any(within(name, s) for s in STAGES)}
+    assert {n: t for n, t in offenders.items() if t} == {}
+
+
+def test_stages_never_reach_the_mqtt_package_or_the_commands_even_through_the_config():
+    g = internal_graph()
+    offenders = {name: sorted(t for t in reach(g, name) if within(t, MQTT) or within(t, COMMANDS))
+                 for name in g if is_stage(name)}
+    assert {n: t for n, t in offenders.items() if t} == {}
+
+
+def test_shared_modules_import_only_shared_modules():
+    g = internal_graph()
+    shared = sorted(n for n in g if is_shared(n))
+    assert {"edge.errors", "edge.fields", "edge.geometry"} <= set(shared)  # the rule sees them
+    offenders = {name: sorted(t for t in g[name] if not is_shared(t)) for name in shared}
+    assert {n: t for n, t in offenders.items() if t} == {}
+
+
+def test_the_folder_graph_joins_a_module_to_its_folder():
+    g = {"edge.config.load": {"edge.sources"}, "edge.sources": {"edge.sources.base"},
+         "edge.sources.base": {"edge.config"}, "edge.config": set(), "edge.mood": {"edge.errors"},
+         "edge.errors": set()}
+    assert circles(folder_graph(g)) == [["edge.config", "edge.sources"]]
+    assert folder_graph(g)["edge.mood"] == {"edge.errors"}
+
+
+def test_no_loop_among_edges_folders():
+    assert circles(folder_graph(internal_graph())) == []
+
+
+def test_only_the_cli_imports_the_commands():
+    offenders = {name: sorted(t for t in targets if within(t, COMMANDS))
+                 for name, targets in graph().items() if not within(name, COMMANDS) and name not in ENTRY}
     assert {n: t for n, t in offenders.items() if t} == {}
 
 

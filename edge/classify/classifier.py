@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
+
 import cv2
 import numpy as np
 
-from ..detectors.base import Face
 from ..errors import ModelError
+from ..geometry import Box
 from .interpreter import ModelIO, load_interpreter
 from .labels import FER7, MOOD4, to_mood4
 from .modelcard import ModelCard, load_card
@@ -27,7 +29,8 @@ _INTERPOLATION = {"area": cv2.INTER_AREA, "linear": cv2.INTER_LINEAR, "nearest":
 
 @dataclass
 class FacePrediction:
-    face: Face
+    #: the face's box as the detector gave it (a :class:`edge.detectors.base.Face`)
+    face: Box
     #: label -> probability, in the classifier's label view (fer7 or mood4)
     probabilities: dict[str, float]
     label: str
@@ -74,12 +77,12 @@ class Classifier:
     def model_id(self) -> str:
         return self.card.id
 
-    def crop(self, gray: np.ndarray, face: Face) -> np.ndarray:
+    def crop(self, gray: np.ndarray, face: Box) -> np.ndarray:
         """The face box grown by the card's margin, clamped to the frame."""
         box = face.grown(self.card.preprocess.crop_margin).clipped(gray.shape[1], gray.shape[0])
         return gray[box.y:box.y1, box.x:box.x1]
 
-    def preprocess(self, gray: np.ndarray, faces: list[Face]) -> np.ndarray:
+    def preprocess(self, gray: np.ndarray, faces: Sequence[Box]) -> np.ndarray:
         """A batch (N, H, W, 1) in the model's input dtype."""
         return self.preprocess_crops([self.crop(gray, face) for face in faces])
 
@@ -107,16 +110,16 @@ class Classifier:
         np.divide(out, sums, out=out, where=sums > 0)
         return out
 
-    def classify(self, gray: np.ndarray, faces: list[Face]) -> list[FacePrediction]:
+    def classify(self, gray: np.ndarray, faces: Sequence[Box]) -> list[FacePrediction]:
         if not faces:
             return []
         return self.predictions(faces, self.infer(self.preprocess(gray, faces)))
 
-    def predictions(self, faces: list[Face], probs: np.ndarray) -> list[FacePrediction]:
+    def predictions(self, faces: Sequence[Box], probs: np.ndarray) -> list[FacePrediction]:
         """Pair faces with their rows of :meth:`infer` output, in the configured label view."""
         return [self._prediction(face, p) for face, p in zip(faces, probs)]
 
-    def _prediction(self, face: Face, p: np.ndarray) -> FacePrediction:
+    def _prediction(self, face: Box, p: np.ndarray) -> FacePrediction:
         named = {label: float(v) for label, v in zip(self.model_labels, p)}
         if self.view == "mood4" and self.model_labels != MOOD4:
             named = to_mood4(named)

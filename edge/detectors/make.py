@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from ..config import DetectorConfig
+from .config import DetectorConfig
 from ..errors import ModelError
 from . import detector_class, kinds
 from .base import Detector, Face, to_gray  # noqa: F401 - re-exported

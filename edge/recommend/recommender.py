@@ -33,8 +33,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..config import check_value
 from ..errors import ConfigError, ModelError, read_user_text
+from ..fields import choice_text
 from ..textsafe import clean
 from .catalog import GENRES, MOODS, STRATEGIES, Catalog, Film
 
@@ -95,7 +95,8 @@ class Recommender:
 
     def __init__(self, catalog: Catalog, strategy: str = "lift", count: int = 5, family_safe: bool = False,
                  history: int = 30, state_path: Path | str | None = None, seed: int | None = None) -> None:
-        strategy = check_value("recommend.strategy", strategy)  # the config's rule: a library user gets its error
+        if strategy not in STRATEGIES:  # the config's text: a library user gets the same error
+            raise ConfigError(f"got {strategy!r}", field="recommend.strategy", expected=choice_text(STRATEGIES))
         if count < 0:
             raise ConfigError(f"got {count!r}", field="recommend.count", expected="0 or more")
         if history < 0:

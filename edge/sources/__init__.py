@@ -15,6 +15,8 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import SourceError
 from .base import Frame, Source, crop_region, region_pixels, scaler_crop, to_gray, valid_region  # noqa: F401
 from .opencv import IMAGE_SUFFIXES, ImageFolderSource, VideoCaptureSource, load_gray, load_image  # noqa: F401
@@ -88,6 +90,19 @@ def with_base(spec: str, base: Path) -> str:
         return spec
     cls, argument = parsed
     return spec if Path(argument).is_absolute() else f"{cls.key}:{base / argument}"
+
+
+def first_frames(cfg: "CameraConfig", n: int) -> list[np.ndarray]:
+    """The grey pictures of the first ``n`` frames of the source the config names (benchmarks)."""
+    source = open_source(cfg)
+    frames: list[np.ndarray] = []
+    try:
+        source.open()
+        while len(frames) < n and (frame := source.read()) is not None:
+            frames.append(frame.gray)
+    finally:
+        source.close()
+    return frames
 
 
 def open_source(cfg: "CameraConfig") -> Source:

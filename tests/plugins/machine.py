@@ -13,7 +13,7 @@ import pytest
 
 
 def machine_line() -> str:
-    from edge.commands.bench.machine import cpu_features, cpu_model  # noqa: PLC0415
+    from edge.measure import cpu_features, cpu_model  # noqa: PLC0415
 
     simd = " ".join(cpu_features()) or "none of the tracked ones"
     return (f"machine: {cpu_model()}, {platform.machine()}, {os.cpu_count()} cores, SIMD: {simd}; "

@@ -10,9 +10,10 @@ Only what runs on the Pi is measured here: the Keras and ``fer`` comparisons nee
 live on the training host (``mood-convert bench-keras``), so this package never imports it.
 
 The work is split by job: :mod:`.timing` (the main run through ``Pipeline.step``), :mod:`.compare`
-(the side-by-side comparisons), :mod:`.machine` (what machine measured it), :mod:`.report` (table,
-JSON, plot) and :mod:`.distance` (``--distance``). This module is the command line; it imports the
-rest only when the command runs, so ``from edge.commands.bench.machine import ...`` stays light.
+(the side-by-side comparisons), :mod:`.report` (table, JSON, plot) and :mod:`.distance`
+(``--distance``); what machine measured it, and the figures' summaries, come from :mod:`edge.measure`,
+which ``mood-convert bench-keras`` shares. This module is the command line; it imports the
+rest only when the command runs, so ``from edge.commands.bench.timing import ...`` stays light.
 """
 
 from __future__ import annotations
@@ -165,7 +166,8 @@ def _check_output_dir(path: str | None, option: str) -> Path | None:
 
 def distance_main(args: argparse.Namespace) -> int:
     from . import distance as bd  # noqa: PLC0415
-    from .machine import machine_info  # noqa: PLC0415
+    from ...classify.interpreter import runtime_name  # noqa: PLC0415
+    from ...measure import machine_info  # noqa: PLC0415
     from .report import write_json  # noqa: PLC0415
 
     cfg = config_mod.load(args.config)
@@ -183,7 +185,7 @@ def distance_main(args: argparse.Namespace) -> int:
                     per_distance=args.per_distance, empty=args.empty, only=only, progress=not args.no_progress)
     with tempfile.TemporaryDirectory(prefix="mood-edge-bench-") as state_dir:
         report["end_to_end"] = bd.end_to_end(cfg, width=width, height=height, state_dir=state_dir)
-    report["machine"] = machine_info()
+    report["machine"] = machine_info(runtime_name())
     print(bd.format_table(report))
     print("\n" + "\n".join(bd.end_to_end_lines(report["end_to_end"])))
     if args.positions:
@@ -204,11 +206,11 @@ def main(args: argparse.Namespace) -> int:
         Comparison,
         classifier_comparisons,
         detector_comparisons,
-        face_sets,
         float_twin_path,
         read_frames,
     )
-    from .machine import machine_info, peak_rss_mb  # noqa: PLC0415
+    from ...classify.interpreter import runtime_name  # noqa: PLC0415
+    from ...measure import face_sets, machine_info, peak_rss_mb  # noqa: PLC0415
     from .report import build_report, check_plot_available, format_table, write_json, write_plot  # noqa: PLC0415
     from .timing import run_pipeline  # noqa: PLC0415
 
@@ -240,7 +242,7 @@ def main(args: argparse.Namespace) -> int:
         if kind_of(cfg.model.path, ModelError, "the int8 classifier", field="model.path") != "file":
             raise ModelError("no such model file", path=cfg.model.path,
                              expected=f"the int8 classifier (default {default_model()}); see --model")
-        machine = machine_info()
+        machine = machine_info(runtime_name())
         run = run_pipeline(cfg, args.frames, args.warmup, size, progress)
         rss_mb = peak_rss_mb()  # before the comparisons load more models
         comparisons: list[Comparison] = []

@@ -21,8 +21,9 @@ from ...config import Config
 from ...detectors.base import Detector, Face
 from ...detectors.haar import HaarDetector
 from ...errors import MoodEdgeError
+from ...measure import summarize, time_calls
 from .progress import Progress
-from .timing import resize_to, summarize, time_calls
+from .timing import resize_to
 
 DETECTOR_SIZES = ((320, 240), (640, 480))
 
@@ -45,20 +46,9 @@ class Comparison:
 
 
 def read_frames(cfg: Config, n: int, size: tuple[int, int] | None) -> list[np.ndarray]:
-    from ...sources import open_source  # noqa: PLC0415
+    from ...sources import first_frames  # noqa: PLC0415
 
-    source = open_source(cfg.camera)
-    frames: list[np.ndarray] = []
-    try:
-        source.open()
-        while len(frames) < n:
-            frame = source.read()
-            if frame is None:
-                break
-            frames.append(resize_to(frame.gray, size))
-    finally:
-        source.close()
-    return frames
+    return [resize_to(g, size) for g in first_frames(cfg.camera, n)]
 
 
 def float_twin_path(model_path: Path, explicit: str | None) -> Path | None:
@@ -71,18 +61,6 @@ def float_twin_path(model_path: Path, explicit: str | None) -> Path | None:
         return model_path.parent / str(card.float_twin["file"])
     guess = model_path.parent / model_path.name.replace("int8", "float32")
     return guess if guess != model_path else None
-
-
-def face_sets(frames: list[np.ndarray], detector: Detector) -> list[tuple[np.ndarray, list[Face]]]:
-    """Each frame with the faces the pipeline's detector finds in it; a centred box stands in
-    when no frame has a face, so the classifiers still have crops to chew on."""
-    sets = [(g, detector.detect(g)) for g in frames]
-    sets = [(g, f) for g, f in sets if f]
-    if not sets and frames:
-        g = frames[0]
-        side = min(g.shape[:2]) // 2
-        sets = [(g, [Face((g.shape[1] - side) // 2, (g.shape[0] - side) // 2, side, side)])]
-    return sets
 
 
 def classifier_comparisons(cfg: Config, sets: list[tuple[np.ndarray, list[Face]]], float_path: Path | None,

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from ...errors import MoodEdgeError
+from ...measure import summarize, verdict_lines
 from .compare import DETECTOR_SIZES, Comparison
-from .timing import MainRun, summarize
+from .timing import MainRun
 
 STAGE_TITLES = {
     "capture": "capture/decode",
@@ -96,16 +97,6 @@ def _targets(m: dict[str, float], e2e: dict[str, Any], run: MainRun) -> dict[str
                                                "target": TARGETS["end_to_end_median_ms_320x240"],
                                                "met": e2e["median_ms"] <= TARGETS["end_to_end_median_ms_320x240"]}
     return out
-
-
-def verdict_lines(report: dict[str, Any]) -> list[str]:
-    """The closing lines of a benchmark report: its ratios, each aim met or not, and what was skipped
-    (``mood-convert bench-keras`` ends its report the same way)."""
-    lines = ["ratios: " + ", ".join(f"{k} {v}" for k, v in report["ratios"].items())] if report["ratios"] else []
-    lines += [f"target {name}: {t['value']} (target {t['target']}): {'met' if t['met'] else 'NOT met'}"
-              for name, t in report["targets"].items()]
-    lines += [f"skipped {name}: {why}" for name, why in report["skipped"].items()]
-    return lines
 
 
 def _fmt(v: Any, width: int = 8, digits: int = 3) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -21,26 +21,6 @@ from .progress import Progress
 
 #: the stages of ``Pipeline.step``, in order, as its ``lap`` names them (capture is the bench's own)
 STAGES = ("capture", "detect", "preprocess", "classify", "smooth_recommend", "publish")
-
-
-def summarize(ns: Iterable[int]) -> dict[str, Any]:
-    """median, p95 and p99 in ms of nanosecond samples (``None`` figures when there are none)."""
-    arr = np.asarray(list(ns), dtype=np.float64) / 1e6
-    if arr.size == 0:
-        return {"median_ms": None, "p95_ms": None, "p99_ms": None, "mean_ms": None, "n": 0}
-    med, p95, p99 = np.percentile(arr, [50, 95, 99])
-    return {"median_ms": round(float(med), 4), "p95_ms": round(float(p95), 4), "p99_ms": round(float(p99), 4),
-            "mean_ms": round(float(arr.mean()), 4), "n": int(arr.size)}
-
-
-def time_calls(fn: Callable[[], Any], repeat: int = 1) -> list[int]:
-    clock = time.perf_counter_ns
-    out = []
-    for _ in range(repeat):
-        t0 = clock()
-        fn()
-        out.append(clock() - t0)
-    return out
 
 
 def resize_to(gray: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
