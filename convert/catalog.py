@@ -324,7 +324,7 @@ def _check_paths(args: argparse.Namespace, out: Path) -> None:
         if not value:
             continue
         if not path_ok(value):
-            raise DataError(f"got {_shown(flag, value)}", field=flag, expected=PATH_EXPECTED)
+            raise DataError(f"got {_shown(value)}", field=flag, expected=PATH_EXPECTED)
         kind_of(value, DataError, "a path this user may reach", field=flag)
 
 

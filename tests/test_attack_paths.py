@@ -16,6 +16,7 @@ import sys
 
 import pytest
 
+from cli_helpers import one_line_error
 from daemon_helpers import ROOT
 
 LONG = "/tmp/" + "a" * 300
@@ -27,11 +28,7 @@ def run(*args: str, module: str = "edge") -> subprocess.CompletedProcess:
 
 
 def one_line_exit_2(done: subprocess.CompletedProcess, *needles: str) -> None:
-    assert done.returncode == 2, done.stdout + done.stderr[-2000:]
-    assert "Traceback" not in done.stderr
-    (line,) = [line for line in done.stderr.splitlines() if "error" in line.lower()]
-    for needle in needles:
-        assert needle in line, line
+    line = one_line_error(done, *needles)
     assert len(line) < 600, line  # the 300 characters are shown by their start, not in full
 
 

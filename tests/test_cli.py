@@ -2,17 +2,9 @@
 
 import pytest
 
+from cli_helpers import one_line_error
 from daemon_helpers import astronaut_folder
 from edge.paths import default_model
-
-
-def assert_one_line_error(run, *needles):
-    assert run.returncode == 2, run.stdout + run.stderr
-    assert "Traceback" not in run.stderr
-    lines = [line for line in run.stderr.splitlines() if line.startswith("mood-edge: error:")]
-    assert len(lines) == 1, run.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def test_help_reads_like_a_man_page(cli):
@@ -30,18 +22,18 @@ def test_version(cli):
 def test_malformed_toml(cli, tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[mqtt\nbroker = 'x'\n")
-    assert_one_line_error(cli("run", "--config", str(cfg)), "bad.toml", "invalid TOML")
+    one_line_error(cli("run", "--config", str(cfg)), "bad.toml", "invalid TOML")
 
 
 def test_wrong_type_in_the_config(cli, tmp_path):
     cfg = tmp_path / "wrong.toml"
     cfg.write_text("[camera]\nfps = 'fast'\n")
-    assert_one_line_error(cli("run", "--config", str(cfg)), "wrong.toml", "camera.fps", "expected a number")
+    one_line_error(cli("run", "--config", str(cfg)), "wrong.toml", "camera.fps", "expected a number")
 
 
 def test_missing_model_file(cli, tmp_path):
     run = cli("run", "--model", str(tmp_path / "gone.tflite"), "--camera", f"dir:{tmp_path}", "--broker", "")
-    assert_one_line_error(run, "gone.tflite", "no such model file")
+    one_line_error(run, "gone.tflite", "no such model file")
 
 
 def test_truncated_model_file(cli, tmp_path):
@@ -49,26 +41,26 @@ def test_truncated_model_file(cli, tmp_path):
     bad.write_bytes(default_model().read_bytes()[:3000])
     (tmp_path / "cut.json").write_text(default_model().with_suffix(".json").read_text())
     run = cli("run", "--model", str(bad), "--camera", f"dir:{astronaut_folder(tmp_path)}", "--broker", "")
-    assert_one_line_error(run, "cut.json", "sha256")
+    one_line_error(run, "cut.json", "sha256")
 
 
 def test_unreadable_camera_source(cli, tmp_path):
     run = cli("run", "--camera", f"file:{tmp_path / 'missing.mp4'}", "--broker", "",
               "--state-dir", str(tmp_path / "state"))
-    assert_one_line_error(run, "missing.mp4", "no such video file")
+    one_line_error(run, "missing.mp4", "no such video file")
 
 
 def test_unknown_source_scheme(cli):
-    assert_one_line_error(cli("run", "--camera", "rtsp://cam"), "camera.source", "expected")
+    one_line_error(cli("run", "--camera", "rtsp://cam"), "camera.source", "expected")
 
 
 def test_bad_broker_url(cli):
-    assert_one_line_error(cli("run", "--broker", "http://broker"), "mqtt.broker", "mqtt://")
+    one_line_error(cli("run", "--broker", "http://broker"), "mqtt.broker", "mqtt://")
 
 
 @pytest.mark.parametrize("frames", ["0", "-3"])
 def test_frames_must_be_positive(cli, frames):
-    assert_one_line_error(cli("run", "--frames", frames, "--broker", ""), "--frames")
+    one_line_error(cli("run", "--frames", frames, "--broker", ""), "--frames")
 
 
 @pytest.mark.parametrize("command", ["run", "watch", "bench", "demo", "check"])

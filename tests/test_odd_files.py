@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import one_line_error
 from daemon_helpers import FAST, ROOT, astronaut_folder
 from edge import config as config_mod
 from edge.recommend.catalog import MAX_CATALOG_BYTES
@@ -22,16 +23,6 @@ from edge.errors import ConfigError
 def run_edge(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "edge", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=timeout)
-
-
-def one_line_exit_2(run: subprocess.CompletedProcess, *needles: str) -> str:
-    assert run.returncode == 2, run.stdout + run.stderr
-    assert "Traceback" not in run.stderr
-    errors = [line for line in run.stderr.splitlines() if "error" in line.lower()]
-    assert len(errors) == 1, run.stderr
-    for needle in needles:
-        assert needle in errors[0], errors[0]
-    return errors[0]
 
 
 def config_file(tmp_path: Path, extra: str = "", mqtt: str = "") -> Path:
@@ -48,11 +39,11 @@ def fifo(tmp_path: Path, name: str) -> Path:
 
 def test_a_fifo_as_the_config_is_an_error_not_a_hang(tmp_path):
     p = fifo(tmp_path, "config.toml")
-    one_line_exit_2(run_edge("run", "--config", str(p), "--broker", ""), str(p), "is a FIFO")
+    one_line_error(run_edge("run", "--config", str(p), "--broker", ""), str(p), "is a FIFO")
 
 
 def test_dev_zero_as_the_config_is_an_error_not_a_memory_error():
-    one_line_exit_2(run_edge("run", "--config", "/dev/zero", "--broker", ""), "/dev/zero", "is a device")
+    one_line_error(run_edge("run", "--config", "/dev/zero", "--broker", ""), "/dev/zero", "is a device")
 
 
 @pytest.mark.parametrize("kind", ["fifo", "device", "huge"])
@@ -68,7 +59,7 @@ def test_an_odd_catalog_is_an_error(tmp_path, kind):
             f.truncate(MAX_CATALOG_BYTES + 1)
         what = "too large"
     cfg = config_file(tmp_path)
-    one_line_exit_2(run_edge("run", "--config", str(cfg), "--catalog", str(catalog), "--broker", "",
+    one_line_error(run_edge("run", "--config", str(cfg), "--catalog", str(catalog), "--broker", "",
                              "--camera", f"dir:{astronaut_folder(tmp_path)}", "--frames", "1"),
                     str(catalog), what)
 
@@ -78,7 +69,7 @@ def test_a_fifo_as_the_model_card_is_an_error_not_a_hang(tmp_path):
     model.write_bytes((ROOT / "models" / "mini_xception_fer7_int8.tflite").read_bytes())
     card = fifo(tmp_path, "model_int8.json")
     cfg = config_file(tmp_path)
-    one_line_exit_2(run_edge("run", "--config", str(cfg), "--model", str(model), "--broker", "",
+    one_line_error(run_edge("run", "--config", str(cfg), "--model", str(model), "--broker", "",
                              "--camera", f"dir:{astronaut_folder(tmp_path)}", "--frames", "1"),
                     str(card), "is a FIFO")
 
@@ -86,7 +77,7 @@ def test_a_fifo_as_the_model_card_is_an_error_not_a_hang(tmp_path):
 def test_a_fifo_as_the_password_file_is_an_error_not_a_hang(tmp_path):
     secret = fifo(tmp_path, "mqtt-password")
     cfg = config_file(tmp_path, mqtt=f'password_file = "{secret}"\nusername = "kitchen"\n')
-    one_line_exit_2(run_edge("run", "--config", str(cfg), "--broker", "mqtt://127.0.0.1:1",
+    one_line_error(run_edge("run", "--config", str(cfg), "--broker", "mqtt://127.0.0.1:1",
                              "--camera", f"dir:{astronaut_folder(tmp_path)}", "--frames", "1"),
                     "mqtt.password_file", "is a FIFO")
 
@@ -96,7 +87,7 @@ def test_a_huge_password_file_is_refused_unread(tmp_path):
     with open(secret, "wb") as f:
         f.truncate(2 << 30)
     cfg = config_file(tmp_path, mqtt=f'password_file = "{secret}"\nusername = "kitchen"\n')
-    one_line_exit_2(run_edge("run", "--config", str(cfg), "--broker", "mqtt://127.0.0.1:1",
+    one_line_error(run_edge("run", "--config", str(cfg), "--broker", "mqtt://127.0.0.1:1",
                              "--camera", f"dir:{astronaut_folder(tmp_path)}", "--frames", "1"),
                     "mqtt.password_file", "too large")
 
@@ -122,7 +113,7 @@ def test_an_unwritable_debug_faces_dir_is_a_start_up_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     cfg = config_file(tmp_path, extra=f'[daemon]\ndebug_save_faces_dir = "{blocker / "faces"}"\n')
-    one_line_exit_2(run_edge("run", "--config", str(cfg), "--broker", "",
+    one_line_error(run_edge("run", "--config", str(cfg), "--broker", "",
                              "--camera", f"dir:{astronaut_folder(tmp_path)}", "--frames", "2"),
                     "daemon.debug_save_faces_dir")
 

@@ -67,6 +67,7 @@ def test_fear_lift_vetoes_horror_and_thrillers_even_when_funny(catalog):
     """-1 in the policy is a veto: a horror comedy is still horror to a scared room."""
     rec = Recommender(catalog, "lift", history=30, seed=3)
     picks = [p for r in draws(rec, "fear", 200) for p in r]
+    assert len(picks) == 200 * 5
     assert not [p.title for p in picks if {"horror", "thriller"} & set(p.genres)]
 
 
@@ -75,7 +76,9 @@ def test_every_pick_has_a_positive_policy_weight_when_enough_exist(catalog):
     base = catalog.policy.baseline
     for mood in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "nobody") * 3:
         weights = catalog.policy.weights(mood, "lift")
-        for pick in rec.recommend(mood):
+        picks = rec.recommend(mood)
+        assert len(picks) == 5
+        for pick in picks:
             assert base + sum(weights.get(g, 0.0) for g in pick.genres) > 0, (mood, pick.title)
 
 
@@ -154,7 +157,9 @@ def test_no_film_repeats_within_the_history_window(catalog):
     rec = Recommender(catalog, "lift", count=5, history=30, seed=13)
     shown: list[str] = []
     for mood in ["sad", "happy", "nobody", "fear"] * 25:
-        for pick in rec.recommend(mood):
+        picks = rec.recommend(mood)
+        assert len(picks) == 5
+        for pick in picks:
             assert pick.title not in shown[-30:]
             shown.append(pick.title)
 
