@@ -9,8 +9,9 @@ the config can validate a kind without loading any model.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .. import plugins
 
 if TYPE_CHECKING:
     from .base import Detector
@@ -31,5 +32,4 @@ def kinds() -> tuple[str, ...]:
 
 def detector_class(kind: str) -> "type[Detector]":
     """The plug-in class for ``kind``; KeyError if there is none."""
-    module, _, name = DETECTORS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+    return plugins.load(DETECTORS, kind)

@@ -11,12 +11,12 @@ lost camera with backoff.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import plugins
 from ..errors import SourceError
 from .base import Frame, Source, crop_region, region_pixels, scaler_crop, to_gray, valid_region  # noqa: F401
 from .opencv import IMAGE_SUFFIXES, ImageFolderSource, VideoCaptureSource, load_gray, load_image  # noqa: F401
@@ -41,8 +41,7 @@ def kinds() -> tuple[str, ...]:
 
 def source_class(key: str) -> type[Source]:
     """The plug-in class for ``key``; KeyError if there is none."""
-    module, _, name = SOURCES[key].partition(":")
-    return getattr(importlib.import_module(module), name)
+    return plugins.load(SOURCES, key)
 
 
 def _parse(spec: str) -> tuple[type[Source], str] | None:
