@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 from .. import __version__
@@ -29,7 +29,7 @@ from ..config import Config, check_value
 from ..errors import ConfigError
 from ..ratelimit import Coalesce
 from .display_state import STALE_AFTER_HEARTBEATS
-from .messages import OFFLINE, ONLINE, availability_topic, state_topic
+from .messages import OFFLINE, ONLINE, StateMessage, availability_topic, state_topic
 
 log = logging.getLogger("edge.daemon")
 
@@ -64,6 +64,12 @@ ATTRIBUTE_FILMS_CHARS = 8192
 #: stands for the state topic in the template until discovery_messages() knows it
 _STATE_TOPIC = "@STATE_TOPIC@"
 
+#: the state message's fields that are not attributes of the mood sensor: its state, and who sent
+#: it with what and when; every other field is one, by its name (a field added is an attribute)
+NOT_ATTRIBUTES = frozenset({"device", "mood", "model", "updated"})
+_FIELD_ATTRIBUTES = "".join(f"'{f.name}': value_json.{f.name}, " for f in fields(StateMessage)
+                            if f.name not in NOT_ATTRIBUTES and f.name != "recommendations")
+
 # The attributes of the mood sensor: everything a dashboard card or automation needs, nothing else.
 # The films in order while they fit; recommendations_left_out counts the others, all of which stay
 # in the state topic (recommendations_topic).
@@ -75,10 +81,7 @@ _MOOD_ATTRIBUTES_TEMPLATE = (
     "{% set ns.films = ns.films + [film] %}{% set ns.size = ns.size + n %}"
     "{% else %}{% set ns.full = true %}{% endif %}"
     "{% endfor %}"
-    "{{ {'confidence': value_json.confidence, 'probabilities': value_json.probabilities, "
-    "'faces': value_json.faces, 'since': value_json.since, 'labels': value_json.labels, "
-    "'strategy': value_json.strategy, 'camera': value_json.camera, "
-    "'recommendations': ns.films, "
+    "{{ {" + _FIELD_ATTRIBUTES + "'recommendations': ns.films, "
     "'recommendations_left_out': (value_json.recommendations or []) | length - ns.films | length, "
     "'recommendations_topic': " + _STATE_TOPIC + "} | tojson }}"
 )
