@@ -59,6 +59,8 @@ class StateMessage:
     model: dict[str, str] = field(default_factory=dict)
     camera: str = "ok"
     updated: float = field(default_factory=time.time)
+    #: the room (daemon.area) displays name the device by; "" = show its id
+    area: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         # shallow on purpose: a deep asdict() of the picks cost ~0.3 ms per frame
@@ -123,6 +125,13 @@ class ReceivedState:
     updated: str = ""
     strategy: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: the room it is in (daemon.area), "" when the daemon does not say
+    area: str = ""
+
+    @property
+    def name(self) -> str:
+        """What a display calls the device: its room, else its id."""
+        return self.area or self.device
 
 
 @dataclass
@@ -222,7 +231,7 @@ def parse_state(device: str, payload: bytes) -> ReceivedState | BadPayload:
 
     return ReceivedState(device=device, mood=clean(mood, 40), confidence=confidence, faces=faces, films=films,
                  camera=text("camera", 10), since=text("since"), updated=text("updated"),
-                 strategy=text("strategy", 10), warnings=warnings)
+                 strategy=text("strategy", 10), warnings=warnings, area=text("area", 64))
 
 
 def parse_message(prefix: str, topic: str, payload: bytes) -> Event | None:
