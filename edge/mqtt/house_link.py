@@ -33,7 +33,10 @@ class BridgeWatcher:
         self._coalesce = Coalesce(self._run, period_s)
 
     def __call__(self, topic: str, payload: bytes) -> None:
-        bridged = bytes(payload).strip() in _STATES
+        text = bytes(payload).strip()
+        if text and text not in _STATES:
+            return  # not a bridge state: nothing learnt
+        bridged = bool(text)
         if bridged != self.bridged:
             self.bridged = bridged
             self._coalesce.trigger()
