@@ -24,10 +24,9 @@ from ..detectors.make import make_detector
 from ..errors import BadFrame, ConfigError, SourceError
 from ..mood import MoodSmoother, MoodState
 from ..mqtt import homeassistant
-from ..mqtt.bridge import bridge_topic
 from ..mqtt.credentials import warn_password_on_command_line
 from ..mqtt.house_link import BridgeWatcher
-from ..mqtt.messages import StateMessage
+from ..mqtt.messages import StateMessage, bridge_topic
 from ..mqtt.publish import NullPublisher, Publisher, make_publisher
 from ..mqtt.publish_policy import PublishPolicy
 from ..paths import writable_state_dir

@@ -23,8 +23,8 @@ from typing import Any, TextIO
 from ..config import Config, load, set_value
 from ..errors import ConfigError, MoodEdgeError
 from ..mqtt.display_state import STALE_AFTER_HEARTBEATS, display_view
-from ..mqtt.messages import (Availability, BadPayload, Event, ReceivedState, availability_topic, clean,
-                             parse_message, state_topic)
+from ..mqtt.messages import (Availability, BadPayload, Event, ReceivedState, availability_topic, bridge_topic,
+                             clean, parse_message, state_topic)
 from ..mqtt.client import Connection
 from ..mqtt.credentials import warn_password_on_command_line
 
@@ -68,7 +68,7 @@ MAX_QUEUED = 1000
 def plain_line(event: ReceivedState | Availability) -> str:
     """One line per event, stable and greppable (``--plain``)."""
     if isinstance(event, Availability):
-        return f"{event.device}: {'online' if event.online else 'offline'}"
+        return f"{event.device}: {'online' if event.online else 'offline'}{' (bridge)' if event.bridge else ''}"
     conf = f"{event.confidence * 100:.0f}%" if event.confidence is not None else "?"
     faces = event.faces if event.faces is not None else "?"
     films = "; ".join(f.label() for f in event.films) or "-"
@@ -84,6 +84,8 @@ def plain_line(event: ReceivedState | Availability) -> str:
 class DeviceView:
     state: ReceivedState | None = None
     online: bool | None = None
+    #: its room's link to this (house) broker, when it has a bridge: False shows it offline
+    linked: bool | None = None
     #: monotonic time of its last state or availability message
     seen: float = field(default_factory=time.monotonic)
 
@@ -121,6 +123,8 @@ class Screen:
             view.state = event
             for w in event.warnings:
                 self.note(f"{event.device}: {w}")
+        elif isinstance(event, Availability) and event.bridge:
+            view.linked = event.online
         elif isinstance(event, Availability):
             view.online = event.online
         else:
@@ -149,12 +153,13 @@ class Screen:
         B, D, R = self.BOLD, self.DIM, self.RESET
         s = view.state
         age = time.monotonic() - view.seen
-        shown = display_view(connected=self.connected, online=view.online, mood=s.mood if s else None,
+        shown = display_view(connected=self.connected, online=False if view.linked is False else view.online,
+                             mood=s.mood if s else None,
                              heard_s_ago=age, stale_after_s=self.stale_after_s)
         status = {"live": f"{self.GREEN}● live{R}", "offline": f"{self.RED}● OFFLINE{R}",
                   "stale": f"{self.YELLOW}● no news for {age:.0f} s{R}",
                   "connecting": f"{D}● connecting…{R}"}[shown.status]
-        out = [f"{B}{self.CYAN}{name}{R}  {status}"]
+        out = [f"{B}{self.CYAN}{s.name if s else name}{R}  {status}"]
         if s is None:
             return out + [f"  {D}no state yet{R}", ""]
         stale = f"  {D}(last known){R}" if shown.faded else ""
@@ -215,7 +220,8 @@ class Watcher:
                                      on_disconnect=self._on_disconnect, on_fail=self._on_fail)
         self.url = self.connection.url
         # availability first, so a retained "offline" is known before the retained state is shown
-        for topic in (availability_topic(self.prefix, level), state_topic(self.prefix, level)):
+        for topic in (availability_topic(self.prefix, level), state_topic(self.prefix, level),
+                      bridge_topic(self.prefix, level)):  # a house broker has each room's link
             self.connection.subscribe(topic, self._on_message)
 
     def start(self) -> None:

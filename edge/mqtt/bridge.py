@@ -39,28 +39,12 @@ from pathlib import Path
 from ..config import Config
 from ..errors import ConfigError
 from .broker_url import parse_broker
+from .messages import bridge_topic
 
-#: mosquitto's notifications go to ``<prefix><BRIDGE_SUFFIX>/<device-id>`` (the house ACL lets a
-#: room's bridge user write only its own)
-BRIDGE_SUFFIX = "-bridge"
-#: what mosquitto publishes on it
-LINK_UP, LINK_DOWN = "1", "0"
 #: a seconds value for keepalive_interval: the house notices a cut link after 1.5x this
 DEFAULT_KEEPALIVE_S = 30
 _USER = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _HOST = re.compile(r"[A-Za-z0-9_.:-]{1,253}")
-
-
-def bridge_topic(prefix: str, device_id: str) -> str:
-    """Where the bridge's state (``1`` up, ``0`` down) is published: ``<prefix>-bridge/<id>``."""
-    return f"{prefix}{BRIDGE_SUFFIX}/{device_id}"
-
-
-def bridge_device(prefix: str, topic: str) -> str | None:
-    """The device a bridge-state topic is about (None: not one)."""
-    head = f"{prefix}{BRIDGE_SUFFIX}/"
-    rest = topic[len(head):] if topic.startswith(head) else ""
-    return rest if rest and "/" not in rest else None
 
 
 def connection_name(device_id: str) -> str:

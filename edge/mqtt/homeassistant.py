@@ -29,8 +29,7 @@ from ..config import Config, check_value
 from ..errors import ConfigError
 from ..ratelimit import Coalesce
 from .display_state import STALE_AFTER_HEARTBEATS
-from .bridge import LINK_DOWN, LINK_UP, bridge_topic
-from .messages import OFFLINE, ONLINE, availability_topic, state_topic
+from .messages import LINK_DOWN, LINK_UP, OFFLINE, ONLINE, availability_topic, bridge_topic, state_topic
 
 log = logging.getLogger("edge.daemon")
 

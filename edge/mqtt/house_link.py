@@ -14,7 +14,7 @@ import logging
 from typing import Callable
 
 from ..ratelimit import Coalesce
-from .bridge import LINK_DOWN, LINK_UP
+from .messages import LINK_DOWN, LINK_UP
 
 log = logging.getLogger("edge.daemon")
 

@@ -33,6 +33,25 @@ def availability_topic(prefix: str, device_id: str) -> str:
     return f"{prefix}/{device_id}/availability"
 
 
+#: mosquitto's notifications go to ``<prefix><BRIDGE_SUFFIX>/<device-id>`` (the house ACL lets a
+#: room's bridge user write only its own)
+BRIDGE_SUFFIX = "-bridge"
+#: what mosquitto publishes on it (edge/mqtt/bridge.py)
+LINK_UP, LINK_DOWN = "1", "0"
+
+
+def bridge_topic(prefix: str, device_id: str) -> str:
+    """Where the bridge's state (``1`` up, ``0`` down) is published: ``<prefix>-bridge/<id>``."""
+    return f"{prefix}{BRIDGE_SUFFIX}/{device_id}"
+
+
+def bridge_device(prefix: str, topic: str) -> str | None:
+    """The device a bridge-state topic is about (None: not one)."""
+    head = f"{prefix}{BRIDGE_SUFFIX}/"
+    rest = topic[len(head):] if topic.startswith(head) else ""
+    return rest if rest and "/" not in rest and rest.isprintable() else None
+
+
 def parse_topic(prefix: str, topic: str) -> tuple[str, str] | None:
     """``(device, kind)`` for ``<prefix>/<device>/<kind>``; None for any other topic."""
     if not topic.startswith(prefix + "/"):
@@ -138,6 +157,8 @@ class ReceivedState:
 class Availability:
     device: str
     online: bool
+    #: from the room's bridge to the house broker (<prefix>-bridge/<device>), not from its daemon
+    bridge: bool = False
 
 
 @dataclass
@@ -236,6 +257,10 @@ def parse_state(device: str, payload: bytes) -> ReceivedState | BadPayload:
 
 def parse_message(prefix: str, topic: str, payload: bytes) -> Event | None:
     """Turn one MQTT message into an event; ``None`` for topics and payloads that mean nothing here."""
+    linked = bridge_device(prefix, topic)
+    if linked is not None:  # a room's link to the house broker: "1" up, "0" down
+        text = payload.strip()
+        return Availability(clean(linked, 64), text == LINK_UP.encode(), bridge=True) if text in (b"0", b"1") else None
     where = parse_topic(prefix, topic)
     if where is None:
         return None
