@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from mqtt_helpers import free_port, start_mosquitto
+from mqtt_helpers import Subscriber, free_port, start_mosquitto
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKER_DIR = ROOT / "systemd" / "mosquitto"
@@ -191,7 +191,7 @@ class Room:
             "[mood]\ndwell_s = 0.3\n[mqtt]\n"
             f"broker = \"mqtt://127.0.0.1:{self.port}\"\ndevice_id = \"{self.device}\"\n"
             "heartbeat_s = 1.0\nreconnect_min_s = 1\nreconnect_max_s = 2\n"
-            f"[recommend]\nseed = 7\n[daemon]\narea = \"{self.area}\"\nstate_dir = \"{self.dir / 'state'}\"\n")
+            f"[recommend]\nseed = {sum(map(ord, self.device))}\n[daemon]\narea = \"{self.area}\"\nstate_dir = \"{self.dir / 'state'}\"\n")
         (self.dir / "state").mkdir(exist_ok=True)
         return p
 
@@ -215,6 +215,42 @@ class Room:
     def daemon_log(self) -> str:
         p = self.dir / "daemon.log"
         return p.read_text(errors="replace")[-3000:] if p.exists() else ""
+
+
+class Rooms:
+    """The house broker and one bridged room per entry of ``areas`` (device id -> area), each with
+    its daemon started, and subscribers on the house (as ``homeassistant``) and in every room.
+    ``passwords`` holds each room's bridge password and Home Assistant's."""
+
+    def __init__(self, passwords: dict[str, str], areas: dict[str, str], keepalive_s: int) -> None:
+        self.house = House(passwords).start()
+        self.links = {d: Link(self.house.tls) for d in areas}
+        self.rooms = {d: Room(d, areas[d], self.house, self.links[d], passwords[d], keepalive_s).start()
+                      for d in areas}
+        self.seen = Subscriber(self.house.plain, ["mood-edge/#", "mood-edge-bridge/+", "homeassistant/#"],
+                               username="homeassistant", password=passwords["homeassistant"])
+        self.local = {d: Subscriber(r.port, ["mood-edge/#", "mood-edge-bridge/+", "homeassistant/#"])
+                      for d, r in self.rooms.items()}
+        for room in self.rooms.values():
+            room.start_daemon()
+
+    def wait_for_states(self, timeout: float = 60) -> None:
+        """Until every room's state reached the house; the daemons' logs in the error if not."""
+        try:
+            for d in self.rooms:
+                self.seen.wait_for(f"mood-edge/{d}/state", timeout=timeout)
+        except TimeoutError:
+            logs = "\n".join(f"--- {d}\n{r.daemon_log()}" for d, r in self.rooms.items())
+            raise AssertionError("the daemons' states never reached the house:\n" + logs) from None
+
+    def close(self) -> None:
+        for s in (self.seen, *self.local.values()):
+            s.close()
+        for r in self.rooms.values():
+            r.stop()
+        for link in self.links.values():
+            link.close()
+        self.house.stop()
 
 
 def updated_after(t_wall: float):

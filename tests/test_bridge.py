@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bridge_helpers import House, Link, Room, updated_after  # noqa: E402
+from bridge_helpers import Rooms, updated_after  # noqa: E402
 from mqtt_helpers import MOSQUITTO, Subscriber  # noqa: E402
 from test_mosquitto_acl import NOT_AUTHORIZED, Client  # noqa: E402
 
@@ -34,39 +34,14 @@ AREAS = {"kitchen": "Kitchen", "lounge": "Living room"}
 FIGURES: dict[str, float] = {}
 
 
-class Setup:
-    def __init__(self) -> None:
-        self.house = House(PASSWORDS).start()
-        self.links = {d: Link(self.house.tls) for d in AREAS}
-        self.rooms = {d: Room(d, AREAS[d], self.house, self.links[d], PASSWORDS[d], KEEPALIVE_S).start()
-                      for d in AREAS}
-        # what the house sees, as Home Assistant would (its user, every room)
-        self.seen = Subscriber(self.house.plain, ["mood-edge/#", "mood-edge-bridge/+", "homeassistant/#"],
-                               username="homeassistant", password=PASSWORDS["homeassistant"])
-        self.local = {d: Subscriber(r.port, ["mood-edge/#", "mood-edge-bridge/+", "homeassistant/#"]) for d, r in self.rooms.items()}
-        for room in self.rooms.values():
-            room.start_daemon()
-
-    def close(self) -> None:
-        for s in (self.seen, *self.local.values()):
-            s.close()
-        for r in self.rooms.values():
-            r.stop()
-        for link in self.links.values():
-            link.close()
-        self.house.stop()
-
-
 @pytest.fixture(scope="module")
 def house():
-    s = Setup()
+    s = Rooms(PASSWORDS, AREAS, KEEPALIVE_S)
     try:
-        for d in AREAS:
-            s.seen.wait_for(f"mood-edge/{d}/state", timeout=60)
-    except TimeoutError:
-        logs = "\n".join(f"--- {d}\n{r.daemon_log()}" for d, r in s.rooms.items())
+        s.wait_for_states()
+    except AssertionError:
         s.close()
-        raise AssertionError("the daemons' states never reached the house:\n" + logs) from None
+        raise
     yield s
     s.close()
     print("\nbridge figures (seconds):", json.dumps(FIGURES))

@@ -66,8 +66,8 @@ _MOOD_ATTRIBUTES_TEMPLATE = (
 _ENTITIES: tuple[_Entity, ...] = (
     _Entity("mood", "Mood", "mdi:emoticon-outline", "{{ value_json.mood }}",
             (("json_attributes_template", _MOOD_ATTRIBUTES_TEMPLATE),)),
-    _Entity("faces", "Faces", "mdi:account-group", "{{ value_json.faces }}",
-            (("state_class", "measurement"), ("unit_of_measurement", "faces"))),
+    # a count, no unit: Home Assistant cannot make "faces" singular, and "1 faces" is what it showed
+    _Entity("faces", "Faces", "mdi:account-group", "{{ value_json.faces }}", (("state_class", "measurement"),)),
     _Entity("confidence", "Confidence", "mdi:gauge",
             "{{ (value_json.confidence * 100) | round(0) }}",
             (("state_class", "measurement"), ("unit_of_measurement", "%"),
