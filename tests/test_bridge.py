@@ -10,7 +10,9 @@ house as it found it, except the last, which kills a daemon. Times are measured 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +28,7 @@ pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists() or not shutil.which
                                 or not shutil.which("openssl"),
                                 reason="needs Debian's mosquitto, mosquitto_passwd and openssl")
 
+ROOT = Path(__file__).resolve().parent.parent
 #: the bridges' keep-alive: the house notices a cut link after 1.5x this (the shipped default is 30)
 KEEPALIVE_S = 5
 PASSWORDS = {"kitchen": "k-bridge-secret", "lounge": "l-bridge-secret", "homeassistant": "ha-secret"}
@@ -152,6 +155,18 @@ def test_a_room_whose_link_is_cut_shows_offline_in_the_house_while_the_other_sta
     FIGURES["bridge mended: room back in the house after"] = round(time.monotonic() - t1, 1)
     time.sleep(2)
     assert last(house.seen, "mood-edge-bridge/lounge") == b"1"
+
+
+def test_watch_on_the_house_shows_every_room_and_its_link(house):
+    run = subprocess.run([sys.executable, "-m", "edge", "watch", "--broker",
+                          f"mqtt://homeassistant@127.0.0.1:{house.house.plain}", "--device-id", "all", "--plain",
+                          "--count", "6", "--timeout", "30"], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                         env={**os.environ, "MOOD_EDGE_MQTT_PASSWORD": PASSWORDS["homeassistant"]})
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    for device in AREAS:
+        assert f"{device}: online (bridge)" in lines
+        assert any(line.startswith(f"{device}: mood=") for line in lines)
 
 
 def test_a_killed_daemon_shows_offline_in_the_house_while_the_other_room_stays_live(house):

@@ -17,6 +17,7 @@ from test_install import install, ok  # noqa: E402
 from edge.config import Config
 from edge.mqtt import homeassistant
 from edge.mqtt.house_link import BridgeWatcher
+from edge.mqtt.messages import Availability, parse_message
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -153,3 +154,11 @@ def test_the_daemon_learns_it_is_bridged_from_the_bridge_state_on_its_own_broker
     watcher("mood-edge-bridge/study", b"")  # the retained state cleared: the bridge was removed
     watcher.cancel()
     assert calls == [True, False]
+
+
+def test_a_display_reads_a_rooms_link_as_its_own_kind_of_availability():
+    assert parse_message("mood-edge", "mood-edge-bridge/study", b"0") == Availability("study", False, bridge=True)
+    assert parse_message("mood-edge", "mood-edge-bridge/study", b"1") == Availability("study", True, bridge=True)
+    for junk in (b"", b"online", b"\x00" * 9):
+        assert parse_message("mood-edge", "mood-edge-bridge/study", junk) is None
+    assert parse_message("mood-edge", "mood-edge-bridge/a/b", b"1") is None
