@@ -4,7 +4,7 @@ mosquitto does the work (``mosquitto.conf(5)``, "Configuring Bridges"); this mod
 block, so ``mood-edge bridge`` and ``install.sh --bridge-to`` say the same thing:
 
 * ``topic <prefix>/<id>/# out``: the room's state, availability (the daemon's Last Will comes
-  through too), feedback results and the bridge's own state go to the house;
+  through too) and feedback results go to the house;
 * ``<prefix>/<id>/feedback in`` and Home Assistant's ``<discovery>/status in``: what the house
   says to this room; discovery ``<discovery>/+/mood_edge_<id>/# out``;
 * ``notification_topic <prefix>-bridge/<id>``: mosquitto publishes ``1`` (retained) on the house
@@ -44,7 +44,7 @@ from .messages import bridge_topic
 #: a seconds value for keepalive_interval: the house notices a cut link after 1.5x this
 DEFAULT_KEEPALIVE_S = 30
 _USER = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
-_HOST = re.compile(r"[A-Za-z0-9_.:-]{1,253}")
+_HOST = re.compile(r"[A-Za-z0-9_.-]{1,253}")
 
 
 def connection_name(device_id: str) -> str:
@@ -73,12 +73,13 @@ class HouseBroker:
             if b.username or b.password:
                 raise ConfigError("credentials do not belong in the URL (every local user can read a command line)",
                                   field=origin, expected="--user NAME and the password on stdin or in a file")
-            if not _HOST.fullmatch(b.host):
-                raise ConfigError(f"got host {b.host!r}", field=origin, expected="a host name or IP address")
+            if not _HOST.fullmatch(b.host):  # mosquitto splits "address" at ":": no IPv6 literal
+                raise ConfigError(f"got host {b.host!r}", field=origin,
+                                  expected="a host name or IPv4 address (for IPv6, a host name)")
             parsed.append(b)
         if len({b.tls for b in parsed}) > 1:
             raise ConfigError("mixes mqtt:// and mqtts://", field=origin, expected="every address with the same scheme")
-        return cls(tuple((f"[{b.host}]" if ":" in b.host else b.host, b.port) for b in parsed), parsed[0].tls)
+        return cls(tuple((b.host, b.port) for b in parsed), parsed[0].tls)
 
 
 def check_user(name: str) -> str:

@@ -164,7 +164,7 @@ def discovery_messages(cfg: Config, model_id: str, bridged: bool = False) -> lis
 
     Publish each retained. ``model_id`` is the classifier's model-card id (shown in HA's device
     page), so users can tell which model a sensor runs. ``bridged``: this room's broker bridges
-    to a house broker (see :class:`BridgeWatcher`).
+    to a house broker (edge/mqtt/house_link.py).
     """
     if not cfg.homeassistant.enabled:
         return []
