@@ -104,7 +104,8 @@ class Link:
         self.mend()
 
 
-def _passwd(path: Path, users: dict[str, str]) -> None:
+def passwd_file(path: Path, users: dict[str, str]) -> None:
+    """A mosquitto password file with these users (passwords on stdin, not argv)."""
     path.touch()
     for name, password in users.items():
         subprocess.run(["mosquitto_passwd", str(path), name], input=f"{password}\n{password}\n",
@@ -121,7 +122,7 @@ class House:
         subprocess.run([str(BROKER_DIR / "make-certs.sh"), "--dir", str(self.dir / "certs")], check=True,
                        capture_output=True, text=True)
         self.ca = self.dir / "certs" / "ca.crt"
-        _passwd(self.dir / "passwd", users)
+        passwd_file(self.dir / "passwd", users)
         shutil.copy(BROKER_DIR / "house-acl", self.dir / "acl")
         self.tls, self.plain = free_port(), free_port()
         certs = self.dir / "certs"
