@@ -14,6 +14,7 @@ COMMANDS = {
     "bench": "edge.commands.bench",
     "demo": "edge.commands.demo",
     "check": "edge.commands.check",
+    "bridge": "edge.commands.bridge",
 }
 
 DESCRIPTION = """\
@@ -29,6 +30,8 @@ topics:
   mood-edge/<device-id>/state         retained JSON: mood, confidence, probabilities, faces,
                                       since, recommendations, schema
   mood-edge/<device-id>/availability  retained "online" / "offline" (Last Will)
+  mood-edge-bridge/<device-id>        retained "1" / "0": this room's link to the house broker
+                                      (mosquitto's bridge notification, see "mood-edge bridge")
 
 files:
   /etc/mood-edge/config.toml          config read by the systemd unit (see config.example.toml)

@@ -2,6 +2,8 @@
 # Install mood-edge as a boot-time service on Raspberry Pi OS (Bookworm, Python 3.11).
 #
 #   sudo systemd/install.sh [--with-broker] [--no-start] [--no-picamera2]
+#   sudo systemd/install.sh --bridge-to mqtts://house.lan:8883 --bridge-user NAME --bridge-ca CA.crt
+#        < password-file                (this room's broker joined to the house broker; docs/house.md)
 #   sudo systemd/install.sh --uninstall [--purge] [--with-broker]
 #   systemd/install.sh --prefix /tmp/root --dry-run [...]     (lay files down under a staging root)
 #
@@ -36,6 +38,14 @@
 #   --mqtt-js FILE    with --with-broker, on a host with no internet: mqtt.js from this
 #                     mqtt-<version>.tgz (npm pack mqtt@<version> elsewhere) instead of the registry
 #   --no-picamera2    do not install python3-picamera2 (USB/v4l2, file and folder cameras only)
+#   --bridge-to URL   bridge this room's mosquitto to the house broker (implies --with-broker):
+#                     mqtts://house.lan:8883; repeat for a cluster's nodes. Writes
+#                     /etc/mosquitto/conf.d/mood-edge-bridge.conf (mood-edge bridge --help), 0640
+#                     root:mosquitto as it holds the password, and restarts mosquitto
+#   --bridge-user NAME  this room's user on the house broker (its device id: docs/house.md)
+#   --bridge-ca FILE  the house broker's CA certificate, kept as /etc/mosquitto/mood-edge/house-ca.crt
+#   --bridge-password-file FILE  the bridge password; without it, the first line of stdin
+#                     (asked for, not echoed, on a terminal). Never on the command line
 #   --uninstall       stop, disable and remove the service and the venv; keeps /etc/mood-edge
 #   --purge           with --uninstall: also remove /etc/mood-edge and the state directory
 #                     (and, with --with-broker, /etc/mosquitto/mood-edge)
@@ -53,6 +63,7 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 ROOT=${DESTDIR:-}
 DRY_RUN=0 WITH_BROKER=0 UNINSTALL=0 PURGE=0 START=1
+BRIDGE_TO=() BRIDGE_USER="" BRIDGE_CA="" BRIDGE_PASSWORD_FILE=""
 PICAMERA2=1
 SYSTEM_PYTHON=${SYSTEM_PYTHON:-/usr/bin/python3}
 # What the tests point elsewhere: the apt-cache asked about python3-picamera2, and the directory
@@ -69,6 +80,10 @@ while [ $# -gt 0 ]; do
         --no-start) START=0; shift ;;
         --mqtt-js) [ $# -ge 2 ] || die "--mqtt-js needs a .tgz file"; MQTT_JS_TARBALL=$2; shift 2 ;;
         --no-picamera2) PICAMERA2=0; shift ;;
+        --bridge-to) [ $# -ge 2 ] || die "--bridge-to needs a URL"; BRIDGE_TO+=("$2"); WITH_BROKER=1; shift 2 ;;
+        --bridge-user) [ $# -ge 2 ] || die "--bridge-user needs a name"; BRIDGE_USER=$2; shift 2 ;;
+        --bridge-ca) [ $# -ge 2 ] || die "--bridge-ca needs a file"; BRIDGE_CA=$2; shift 2 ;;
+        --bridge-password-file) [ $# -ge 2 ] || die "--bridge-password-file needs a file"; BRIDGE_PASSWORD_FILE=$2; shift 2 ;;
         --uninstall) UNINSTALL=1; shift ;;
         --purge) PURGE=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -83,6 +98,11 @@ if [ -n "$ROOT" ]; then
     ROOT=$(cd "$ROOT" && pwd)
 fi
 [ "$PURGE" = 0 ] || [ "$UNINSTALL" = 1 ] || die "--purge only goes with --uninstall"
+if [ ${#BRIDGE_TO[@]} -gt 0 ] && [ "$UNINSTALL" = 0 ]; then
+    [ -n "$BRIDGE_USER" ] || die "--bridge-to needs --bridge-user NAME (this room's user on the house broker)"
+    [ -z "$BRIDGE_CA" ] || [ -f "$BRIDGE_CA" ] || die "--bridge-ca $BRIDGE_CA: no such file"
+    [ -z "$BRIDGE_PASSWORD_FILE" ] || [ -r "$BRIDGE_PASSWORD_FILE" ] || die "--bridge-password-file $BRIDGE_PASSWORD_FILE: cannot read it"
+fi
 if [ "$DRY_RUN" = 0 ] && [ "$(id -u)" != 0 ]; then
     die "run it as root: sudo $0 $*"
 fi
@@ -105,6 +125,8 @@ WATCH_LOGIN=$CONF_DIR/watch-login
 WATCH_USER=mood-edge-watch
 WATCH_GROUP=mood-edge
 COMMAND_LINK=/usr/local/bin/mood-edge
+BRIDGE_CONF=/etc/mosquitto/conf.d/mood-edge-bridge.conf
+HOUSE_CA=$MOSQ_DIR/house-ca.crt
 
 # run CMD...: a step that acts on the system (apt, pip, systemctl, ownership): printed in dry-run.
 run() {
@@ -343,8 +365,33 @@ install_broker() {
     run chmod 0600 "$ROOT$MOSQ_DIR/certs/ca.key"
     install_web
     put "$REPO/systemd/mood-edge.service.d/local-broker.conf" "$LOCAL_BROKER_DROPIN" 0644
+    [ ${#BRIDGE_TO[@]} = 0 ] || install_bridge
     sd_enable mosquitto
     sd_restart mosquitto
+}
+
+# install_bridge: the bridge block from `mood-edge bridge` (this checkout's, run by the system
+# Python: it needs nothing but the standard library), the password piped to it, never in argv.
+install_bridge() {
+    local args=(bridge --config "$ROOT$CONF" --user "$BRIDGE_USER" --write "$ROOT$BRIDGE_CONF") url pw
+    for url in "${BRIDGE_TO[@]}"; do args+=(--to "$url"); done
+    if [ -n "$BRIDGE_CA" ]; then
+        put "$BRIDGE_CA" "$HOUSE_CA" 0644
+        args+=(--cafile "$HOUSE_CA")
+    elif [ -f "$ROOT$HOUSE_CA" ]; then
+        args+=(--cafile "$HOUSE_CA")
+    fi
+    if [ -n "$BRIDGE_PASSWORD_FILE" ]; then
+        IFS= read -r pw < "$BRIDGE_PASSWORD_FILE" || [ -n "$pw" ] || die "--bridge-password-file $BRIDGE_PASSWORD_FILE is empty"
+    else
+        [ ! -t 0 ] || printf 'password of %s on the house broker: ' "$BRIDGE_USER" >&2
+        if [ -t 0 ]; then IFS= read -rs pw || true; echo >&2; else IFS= read -r pw || true; fi
+        [ -n "$pw" ] || die "no bridge password: give --bridge-password-file FILE or the password on stdin"
+    fi
+    # printf is a builtin: the password is in no process's argv
+    printf '%s\n' "$pw" | PYTHONPATH="$REPO" "$SYSTEM_PYTHON" -m edge "${args[@]}" --password-stdin >/dev/null \
+        || die "the bridge was not written (see above); mosquitto is unchanged"
+    note "wrote $BRIDGE_CONF (0640 root:mosquitto: it holds the bridge password); the house broker's ACL for this room is printed above (docs/house.md)"
 }
 
 # systemd runs as init only where /run/systemd/system exists; elsewhere (a chroot, a container,
@@ -451,8 +498,8 @@ do_uninstall() {
     fi
     if [ -e "$ROOT$APP" ]; then rm -rf "$ROOT$APP"; note "removed $APP"; fi
     if [ "$WITH_BROKER" = 1 ] && [ -e "$ROOT$MOSQ_CONF" ]; then
-        rm -f "$ROOT$MOSQ_CONF"
-        note "removed $MOSQ_CONF"
+        rm -f "$ROOT$MOSQ_CONF" "$ROOT$BRIDGE_CONF"
+        note "removed $MOSQ_CONF (and the bridge $BRIDGE_CONF, if any)"
         sd_restart mosquitto
     fi
     if [ "$PURGE" = 1 ]; then

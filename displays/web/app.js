@@ -70,7 +70,7 @@
     return s;
   }
 
-  const { str, parseState, deviceView, statusText } = window.MoodEdgeState;
+  const { str, parseState, deviceView, statusText, nameOf, bridgeState } = window.MoodEdgeState;
   let link = 'connecting'; // this page's broker connection: connecting | connected | error
   let settings = { staleMs: 180000 };
   const viewOf = (entry, now) => deviceView(entry, now, link, settings.staleMs);
@@ -139,7 +139,7 @@
     const el = document.getElementById('device-template').content.firstElementChild.cloneNode(true);
     el.dataset.device = id;
     q(el, '.name').textContent = id;
-    entry = { el, state: null, online: null, face: '', heard: null, drawn: null };
+    entry = { el, state: null, online: null, linked: null, face: '', heard: null, drawn: null };
     devices.set(id, entry);
     // keep devices in name order
     let lo = 0;
@@ -188,6 +188,7 @@
     const { el, state, online } = entry;
     const view = viewOf(entry, now);
     el.dataset.online = online === null ? 'unknown' : String(online);
+    q(el, '.name').textContent = nameOf(entry, el.dataset.device);
     el.dataset.status = view.status;
     el.dataset.content = view.content;
     [q(el, '.status').textContent, q(el, '.offline-note').textContent] = statusText(view, entry, now);
@@ -240,7 +241,7 @@
     else if (!worst) setConn('connected', 'live');
     else {
       const ids = views.filter(([, v]) => v === worst).map(([id]) => id);
-      const who = ids.length === 1 ? ids[0] : `${ids.length} sensors`;
+      const who = ids.length === 1 ? nameOf(devices.get(ids[0]), ids[0]) : `${ids.length} sensors`;
       const words = { offline: 'offline', stale: 'no news', connecting: 'waiting' }[worst];
       setConn(worst === 'offline' ? 'error' : 'connecting', `${who} ${words}`);
     }
@@ -320,12 +321,18 @@
     setInterval(renderAll, 5000); // stale is a matter of time passing, not of a message arriving
     const level = s.device === 'all' ? '+' : s.device;
     // availability first, so a retained "offline" is known before the retained state is drawn
-    const topics = [`${s.prefix}/${level}/availability`, `${s.prefix}/${level}/state`];
+    const topics = [`${s.prefix}/${level}/availability`, `${s.prefix}/${level}/state`, `${s.prefix}-bridge/${level}`];
     const brokerName = s.broker.replace(/\/\/[^@/]*@/, '//');
     notice.textContent = `Waiting for ${s.device === 'all' ? 'a mood sensor' : s.device} on ${brokerName}…`;
     const decoder = new TextDecoder('utf-8', { fatal: false });
 
     function onMessage(topic, payload) {
+      const link = payload.length <= 8 && bridgeState(topic, s.prefix, decoder.decode(payload));
+      if (link) { // on a house broker: a room whose bridge is down is offline here
+        deviceEntry(link[0]).linked = link[1];
+        renderAll();
+        return;
+      }
       const where = deviceOf(topic, s.prefix);
       if (!where) return;
       if (payload.length > MAX_MESSAGE_BYTES) {

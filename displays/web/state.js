@@ -33,6 +33,7 @@
       }));
     return {
       mood,
+      area: str(data.area, 64), // the room it is in (daemon.area): its name on screen
       confidence: num(data.confidence),
       faces: int(data.faces, 0, 1000),
       since: str(data.since, 40),
@@ -44,12 +45,13 @@
 
   // ---- what a display shows: one state machine (edge/mqtt/display_state.py has the same table) ----
   // status: connecting (this page is not connected to the broker), offline (the device's Last
-  // Will), stale (nothing heard for settings.staleMs), live; content: waiting, nobody, mood.
+  // Will, or, on a house broker, its room's bridge saying "0": entry.linked === false), stale
+  // (nothing heard for settings.staleMs), live; content: waiting, nobody, mood.
   // Everything on a device's card, and the bar's dot, is drawn from this one answer.
   function deviceView(entry, now, link, staleMs) {
     let status;
     if (link !== 'connected') status = 'connecting';
-    else if (entry.online === false) status = 'offline';
+    else if (entry.online === false || entry.linked === false) status = 'offline';
     else if (entry.heard !== null && now - entry.heard > staleMs) status = 'stale';
     else if (entry.online === null && !entry.state) status = 'connecting';
     else status = 'live';
@@ -64,11 +66,27 @@
     const badge = view.status === 'connecting' && !entry.state ? '' : STATUS_WORDS[view.status];
     const sec = entry.heard === null ? 0 : Math.round((now - entry.heard) / 1000);
     const ago = sec < 90 ? `${sec} s` : `${Math.round(sec / 60)} minutes`;
-    const note = view.status === 'offline' ? 'Offline · showing the last known mood'
+    const note = view.status === 'offline' && entry.online !== false && entry.linked === false
+      ? 'Room not reachable from here · showing the last known mood'
+      : view.status === 'offline' ? 'Offline · showing the last known mood'
       : view.status === 'stale' ? `No news for ${ago} · showing the last known mood`
         : 'Not connected to the broker · showing the last known mood';
     return [badge, note];
   }
 
-  window.MoodEdgeState = { str, parseState, deviceView, statusText };
+  /** What a device is called on screen: its room (daemon.area), else its id. */
+  const nameOf = (entry, id) => (entry && entry.state && entry.state.area) || id;
+
+  /** ``<prefix>-bridge/<device>``: a room's link to the house broker ("1" up, "0" down, mosquitto's
+   * bridge notification; docs/house.md) -> [device, linked], or null for any other topic/payload. */
+  function bridgeState(topic, prefix, text) {
+    const head = `${prefix}-bridge/`;
+    if (!topic.startsWith(head)) return null;
+    const device = topic.slice(head.length);
+    const v = text.trim();
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(device) || (v !== '0' && v !== '1')) return null;
+    return [device, v === '1'];
+  }
+
+  window.MoodEdgeState = { str, parseState, deviceView, statusText, nameOf, bridgeState };
 })();

@@ -25,7 +25,8 @@ from ..errors import BadFrame, ConfigError, SourceError, kind_of
 from ..mood import MoodSmoother, MoodState
 from ..mqtt import homeassistant
 from ..mqtt.credentials import warn_password_on_command_line
-from ..mqtt.messages import StateMessage
+from ..mqtt.house_link import BridgeWatcher
+from ..mqtt.messages import StateMessage, bridge_topic
 from ..mqtt.publish import NullPublisher, Publisher, make_publisher
 from ..mqtt.publish_policy import PublishPolicy
 from ..paths import writable_state_dir
@@ -188,7 +189,7 @@ class Pipeline:
                             probabilities=state.probabilities, faces=state.faces, since=state.since,
                             recommendations=self.recommendations_for(state), labels=self.cfg.model.labels,
                             strategy=self.cfg.recommend.strategy, model=self.model_info(),
-                            camera=self.camera.status)
+                            camera=self.camera.status, area=self.cfg.daemon.area)
 
     def publish(self, state: MoodState, force: bool = False) -> bool:
         """Send the state when the publish policy says so; True when it did."""
@@ -209,6 +210,7 @@ class Daemon:
         self.pipeline = Pipeline(cfg)
         self.frames = 0
         self.birth_watcher: homeassistant.BirthWatcher | None = None
+        self.bridge_watcher: BridgeWatcher | None = None
 
     def request_stop(self, *_: object) -> None:
         self.stop_event.set()
@@ -219,13 +221,16 @@ class Daemon:
             log.info("MQTT disabled (mqtt.broker is empty): nothing is published")
             return
         if self.cfg.homeassistant.enabled:
-            discovery = homeassistant.discovery_messages(self.cfg, self.pipeline.classifier.model_id)
+            # bridged to a house broker (the room's broker says so): discovery adds the bridge's state
+            self.bridge_watcher = BridgeWatcher(lambda: announce())
 
             def announce() -> None:
-                for topic, payload in discovery:
+                for topic, payload in homeassistant.discovery_messages(
+                        self.cfg, self.pipeline.classifier.model_id, bridged=self.bridge_watcher.bridged):
                     pub.publish(topic, payload, retain=True)
 
             announce()  # retained: the publisher re-sends them on every reconnect
+            pub.subscribe(bridge_topic(self.cfg.mqtt.topic_prefix, self.cfg.mqtt.device_id), self.bridge_watcher)
 
             # rate-limited: a flood of births must not become a flood of publishes and log lines
             self.birth_watcher = homeassistant.BirthWatcher(announce)
@@ -318,6 +323,8 @@ class Daemon:
         log.info("stopping after %d frames%s", self.frames, f" ({bad} undecodable ones skipped)" if bad else "")
         if self.birth_watcher is not None:
             self.birth_watcher.cancel()
+        if self.bridge_watcher is not None:
+            self.bridge_watcher.cancel()
         self.pipeline.publisher.stop()
         self.pipeline.source.close()
 

@@ -22,7 +22,7 @@ from typing import Any
 from ..config import Config, load, set_value
 from ..errors import ConfigError, MoodEdgeError
 from ..mqtt.display_state import STALE_AFTER_HEARTBEATS
-from ..mqtt.messages import (BadPayload, Event, ReceivedState, availability_topic, clean,
+from ..mqtt.messages import (BadPayload, Event, ReceivedState, availability_topic, bridge_topic, clean,
                              parse_message, state_topic)
 from ..mqtt.client import Connection
 from ..mqtt.credentials import WATCH_LOGIN, read_login_file, resolve_credentials, warn_password_on_command_line
@@ -86,7 +86,8 @@ class Watcher:
                                      on_disconnect=self._on_disconnect, on_fail=self._on_fail)
         self.url = self.connection.url
         # availability first, so a retained "offline" is known before the retained state is shown
-        for topic in (availability_topic(self.prefix, level), state_topic(self.prefix, level)):
+        for topic in (availability_topic(self.prefix, level), state_topic(self.prefix, level),
+                      bridge_topic(self.prefix, level)):  # a house broker has each room's link
             self.connection.subscribe(topic, self._on_message)
 
     def start(self) -> None:

@@ -29,7 +29,7 @@ MOOD_EMOJI = {
 def plain_line(event: ReceivedState | Availability) -> str:
     """One line per event, stable and greppable (``--plain``)."""
     if isinstance(event, Availability):
-        return f"{event.device}: {'online' if event.online else 'offline'}"
+        return f"{event.device}: {'online' if event.online else 'offline'}{' (bridge)' if event.bridge else ''}"
     conf = f"{event.confidence * 100:.0f}%" if event.confidence is not None else "?"
     faces = event.faces if event.faces is not None else "?"
     films = "; ".join(f.label() for f in event.films) or "-"
@@ -45,6 +45,8 @@ def plain_line(event: ReceivedState | Availability) -> str:
 class DeviceView:
     state: ReceivedState | None = None
     online: bool | None = None
+    #: its room's link to this (house) broker, when it has a bridge: False shows it offline
+    linked: bool | None = None
     #: monotonic time of its last state or availability message
     seen: float = field(default_factory=time.monotonic)
 
@@ -82,6 +84,8 @@ class Screen:
             view.state = event
             for w in event.warnings:
                 self.note(f"{event.device}: {w}")
+        elif isinstance(event, Availability) and event.bridge:
+            view.linked = event.online
         elif isinstance(event, Availability):
             view.online = event.online
         else:
@@ -112,13 +116,14 @@ class Screen:
         B, D, R = self.BOLD, self.DIM, self.RESET
         s = view.state
         age = time.monotonic() - view.seen
-        shown = display_view(connected=self.connected, online=view.online, mood=s.mood if s else None,
+        shown = display_view(connected=self.connected, online=False if view.linked is False else view.online,
+                             mood=s.mood if s else None,
                              heard_s_ago=age, stale_after_s=self.stale_after_s)
         word = STATUS_WORDS[shown.status]
         status = {"live": f"{self.GREEN}● {word}{R}", "offline": f"{self.RED}● {word.upper()}{R}",
                   "stale": f"{self.YELLOW}● {word} for {_ago(age)}{R}",
                   "connecting": f"{D}● {word}{R}"}[shown.status]
-        out = [f"{B}{self.CYAN}{name}{R}  {status}"]
+        out = [f"{B}{self.CYAN}{s.name if s else name}{R}  {status}"]
         if s is None:
             return out + [f"  {D}no state yet{R}", ""]
         stale = f"  {D}(last known){R}" if shown.faded else ""

@@ -195,6 +195,12 @@ class DaemonConfig:
         Where the daemon keeps its state (recommendation history).
         Default: $STATE_DIRECTORY (/var/lib/mood-edge under systemd), else /var/lib/mood-edge.
         """)
+    area: str = setting("", rule=Rule(lambda v: len(v) <= 64 and v.isprintable() and v == v.strip(),
+                                      "up to 64 printable characters, no surrounding blanks"), doc="""
+        The room this sensor is in ("Living room"): Home Assistant's suggested area for the device,
+        and the name the TV page and `mood-edge watch` show for it when they show several rooms.
+        "" = the device id.
+        """)
     log_level: str = setting("INFO", rule=Rule(lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
                                                "DEBUG, INFO, WARNING or ERROR"), doc="DEBUG, INFO, WARNING or ERROR.")
     debug_save_faces_dir: str = setting("", path=True, doc="""

@@ -29,7 +29,7 @@ from ..config import Config, check_value
 from ..errors import ConfigError
 from ..ratelimit import Coalesce
 from .display_state import STALE_AFTER_HEARTBEATS
-from .messages import OFFLINE, ONLINE, StateMessage, availability_topic, state_topic
+from .messages import LINK_DOWN, LINK_UP, OFFLINE, ONLINE, StateMessage, availability_topic, bridge_topic, state_topic
 
 log = logging.getLogger("edge.daemon")
 
@@ -64,9 +64,10 @@ ATTRIBUTE_FILMS_CHARS = 8192
 #: stands for the state topic in the template until discovery_messages() knows it
 _STATE_TOPIC = "@STATE_TOPIC@"
 
-#: the state message's fields that are not attributes of the mood sensor: its state, and who sent
-#: it with what and when; every other field is one, by its name (a field added is an attribute)
-NOT_ATTRIBUTES = frozenset({"device", "mood", "model", "updated"})
+#: the state message's fields that are not attributes of the mood sensor: its state, who sent it with
+#: what and when, and its room (the device's suggested_area); every other field is one, by its name
+#: (a field added is an attribute unless named here)
+NOT_ATTRIBUTES = frozenset({"device", "mood", "model", "updated", "area"})
 _FIELD_ATTRIBUTES = "".join(f"'{f.name}': value_json.{f.name}, " for f in fields(StateMessage)
                             if f.name not in NOT_ATTRIBUTES and f.name != "recommendations")
 
@@ -89,8 +90,8 @@ _MOOD_ATTRIBUTES_TEMPLATE = (
 _ENTITIES: tuple[_Entity, ...] = (
     _Entity("mood", "Mood", "mdi:emoticon-outline", "{{ value_json.mood }}",
             (("json_attributes_template", _MOOD_ATTRIBUTES_TEMPLATE),)),
-    _Entity("faces", "Faces", "mdi:account-group", "{{ value_json.faces }}",
-            (("state_class", "measurement"), ("unit_of_measurement", "faces"))),
+    # a count, no unit: Home Assistant cannot make "faces" singular, and "1 faces" is what it showed
+    _Entity("faces", "Faces", "mdi:account-group", "{{ value_json.faces }}", (("state_class", "measurement"),)),
     _Entity("confidence", "Confidence", "mdi:gauge",
             "{{ (value_json.confidence * 100) | round(0) }}",
             (("state_class", "measurement"), ("unit_of_measurement", "%"),
@@ -156,7 +157,7 @@ def _node_id(cfg: Config) -> str:
 
 def device_block(cfg: Config, model_id: str) -> dict[str, Any]:
     """The HA device every entity belongs to; its identifier is stable across restarts."""
-    return {
+    block = {
         "identifiers": [_node_id(cfg)],
         "name": f"Mood sensor {cfg.mqtt.device_id}",
         "manufacturer": "mood-edge",
@@ -164,13 +165,30 @@ def device_block(cfg: Config, model_id: str) -> dict[str, Any]:
         "model_id": model_id,
         "sw_version": __version__,
     }
+    if cfg.daemon.area:  # the room it is in: HA puts the device in that area when it first sees it
+        block["suggested_area"] = cfg.daemon.area
+    return block
 
 
-def discovery_messages(cfg: Config, model_id: str) -> list[tuple[str, str]]:
+def availability(cfg: Config, bridged: bool = False) -> dict[str, Any]:
+    """The daemon's Last-Will topic; with a bridge to the house broker (edge/mqtt/bridge.py) also the
+    bridge's state, and both must say so: a room whose link is down shows unavailable in the house,
+    not as a stale "live"."""
+    topics = [{"topic": availability_topic(cfg.mqtt.topic_prefix, cfg.mqtt.device_id),
+               "payload_available": ONLINE, "payload_not_available": OFFLINE}]
+    if bridged:
+        topics.append({"topic": bridge_topic(cfg.mqtt.topic_prefix, cfg.mqtt.device_id),
+                       "payload_available": LINK_UP, "payload_not_available": LINK_DOWN})
+        return {"availability": topics, "availability_mode": "all"}
+    return {"availability": topics}
+
+
+def discovery_messages(cfg: Config, model_id: str, bridged: bool = False) -> list[tuple[str, str]]:
     """``(topic, JSON payload)`` for every entity; empty when discovery is turned off.
 
     Publish each retained. ``model_id`` is the classifier's model-card id (shown in HA's device
-    page), so users can tell which model a sensor runs.
+    page), so users can tell which model a sensor runs. ``bridged``: this room's broker bridges
+    to a house broker (edge/mqtt/house_link.py).
     """
     if not cfg.homeassistant.enabled:
         return []
@@ -178,8 +196,7 @@ def discovery_messages(cfg: Config, model_id: str) -> list[tuple[str, str]]:
     node = _node_id(cfg)
     device = device_block(cfg, model_id)
     origin = {"name": "mood-edge", "sw_version": __version__}
-    availability = [{"topic": availability_topic(cfg.mqtt.topic_prefix, cfg.mqtt.device_id),
-                     "payload_available": ONLINE, "payload_not_available": OFFLINE}]
+    available = availability(cfg, bridged)
     state = state_topic(cfg.mqtt.topic_prefix, cfg.mqtt.device_id)
     out: list[tuple[str, str]] = []
     for ent in _ENTITIES:
@@ -190,7 +207,7 @@ def discovery_messages(cfg: Config, model_id: str) -> list[tuple[str, str]]:
             "value_template": ent.value_template,
             "json_attributes_topic": state if ent.key == "mood" else None,
             "icon": ent.icon,
-            "availability": availability,
+            **available,
             "device": device,
             "origin": origin,
             "qos": cfg.mqtt.qos,

@@ -36,7 +36,8 @@ log = logging.getLogger("edge.messages")
 MAX_STATE_BYTES = 32 * 1024
 #: human text, cut to this many characters (by key; a list's items use the list's key)
 TEXT_LIMITS = {"title": 200, "description": 1000, "reasons": 200, "genres": 40, "rating": 16,
-               "device": 64, "mood": 32, "labels": 32, "strategy": 32, "camera": 32, "since": 32, "updated": 32}
+               "device": 64, "mood": 32, "labels": 32, "strategy": 32, "camera": 32, "since": 32, "updated": 32,
+               "area": 64}
 DEFAULT_TEXT_LIMIT = 300
 #: identifiers, dropped when longer (a cut one would be wrong)
 ID_LIMITS = {"path": 4096, "ids": 100}

@@ -33,6 +33,25 @@ def availability_topic(prefix: str, device_id: str) -> str:
     return f"{prefix}/{device_id}/availability"
 
 
+#: mosquitto's notifications go to ``<prefix><BRIDGE_SUFFIX>/<device-id>`` (the house ACL lets a
+#: room's bridge user write only its own)
+BRIDGE_SUFFIX = "-bridge"
+#: what mosquitto publishes on it (edge/mqtt/bridge.py)
+LINK_UP, LINK_DOWN = "1", "0"
+
+
+def bridge_topic(prefix: str, device_id: str) -> str:
+    """Where the bridge's state (``1`` up, ``0`` down) is published: ``<prefix>-bridge/<id>``."""
+    return f"{prefix}{BRIDGE_SUFFIX}/{device_id}"
+
+
+def bridge_device(prefix: str, topic: str) -> str | None:
+    """The device a bridge-state topic is about (None: not one)."""
+    head = f"{prefix}{BRIDGE_SUFFIX}/"
+    rest = topic[len(head):] if topic.startswith(head) else ""
+    return rest if rest and "/" not in rest and rest.isprintable() else None
+
+
 def parse_topic(prefix: str, topic: str) -> tuple[str, str] | None:
     """``(device, kind)`` for ``<prefix>/<device>/<kind>``; None for any other topic."""
     if not topic.startswith(prefix + "/"):
@@ -59,6 +78,8 @@ class StateMessage:
     model: dict[str, str] = field(default_factory=dict)
     camera: str = "ok"
     updated: float = field(default_factory=time.time)
+    #: the room (daemon.area) displays name the device by; "" = show its id
+    area: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         # shallow on purpose: a deep asdict() of the picks cost ~0.3 ms per frame
@@ -123,12 +144,21 @@ class ReceivedState:
     updated: str = ""
     strategy: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: the room it is in (daemon.area), "" when the daemon does not say
+    area: str = ""
+
+    @property
+    def name(self) -> str:
+        """What a display calls the device: its room, else its id."""
+        return self.area or self.device
 
 
 @dataclass
 class Availability:
     device: str
     online: bool
+    #: from the room's bridge to the house broker (<prefix>-bridge/<device>), not from its daemon
+    bridge: bool = False
 
 
 @dataclass
@@ -222,11 +252,15 @@ def parse_state(device: str, payload: bytes) -> ReceivedState | BadPayload:
 
     return ReceivedState(device=device, mood=clean(mood, 40), confidence=confidence, faces=faces, films=films,
                  camera=text("camera", 10), since=text("since"), updated=text("updated"),
-                 strategy=text("strategy", 10), warnings=warnings)
+                 strategy=text("strategy", 10), warnings=warnings, area=text("area", 64))
 
 
 def parse_message(prefix: str, topic: str, payload: bytes) -> Event | None:
     """Turn one MQTT message into an event; ``None`` for topics and payloads that mean nothing here."""
+    linked = bridge_device(prefix, topic)
+    if linked is not None:  # a room's link to the house broker: "1" up, "0" down
+        text = payload.strip()
+        return Availability(clean(linked, 64), text == LINK_UP.encode(), bridge=True) if text in (b"0", b"1") else None
     where = parse_topic(prefix, topic)
     if where is None:
         return None
