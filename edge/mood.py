@@ -18,26 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .classify.classifier import FacePrediction
-from .fields import DAY, FRACTION, HOUR, Rule, between, seconds, setting
+from .config import MoodConfig
 
 NOBODY = "nobody"
-
-
-@dataclass
-class MoodConfig:
-    """The ``[mood]`` config section, owned by the smoother (it is read without :mod:`edge.config`)."""
-
-    ema_alpha: float = setting(0.3, rule=Rule(lambda v: 0 < v <= 1, "a number in (0, 1]"), doc="""
-        Weight of the newest frame in the moving average, in (0, 1]: higher reacts faster, flickers more.
-        """)
-    dwell_s: float = setting(2.0, rule=between(0, HOUR, f"0 to {HOUR} seconds"),
-                             doc="A new mood must lead for this many seconds before it is published ...")
-    margin: float = setting(0.1, rule=Rule(lambda v: 0 <= v < 1, "a number in [0, 1)"),
-                            doc="... and lead the current mood's probability by at least this much (0..1).")
-    nobody_after_s: float = setting(5.0, rule=seconds(DAY), doc='No face for this many seconds -> mood "nobody".')
-    min_face_confidence: float = setting(0.0, rule=FRACTION, doc="""
-        Faces whose top probability is below this are ignored (0 = use every face).
-        """)
 
 
 @dataclass

@@ -7,10 +7,10 @@ its plug-ins without importing them, so the config can check a key without loadi
 from __future__ import annotations
 
 import importlib
-from typing import Any, Mapping
+from typing import Any
 
 
-def load(table: Mapping[str, str], key: str) -> Any:
-    """The class (or object) ``table[key]`` names, imported now; KeyError if the key is not there."""
-    module, _, name = table[key].partition(":")
+def load(target: str) -> Any:
+    """The class (or object) ``"module:Name"`` names, imported now."""
+    module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)

@@ -23,7 +23,8 @@ import time
 import pytest
 
 from daemon_helpers import ROOT, astronaut_folder, daemon_cmd, fast_config, start_daemon
-from edge.sources import CameraWatch, ImageFolderSource
+from edge.sources.opencv import ImageFolderSource
+from edge.sources.watch import CameraWatch
 from edge.errors import BadFrame
 from mqtt_helpers import Subscriber
 

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 import cv2
 
-from edge.sources import CameraWatch, ImageFolderSource, Picamera2Source, VideoCaptureSource, open_source
+from edge.sources import open_source
+from edge.sources.opencv import ImageFolderSource, VideoCaptureSource
+from edge.sources.pi_camera import Picamera2Source
+from edge.sources.watch import CameraWatch
 from edge.config import CameraConfig
 from edge.errors import SourceError
 from edge.paths import sample_clip

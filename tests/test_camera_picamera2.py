@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 import skimage.data
 
-from edge.sources import (ImageFolderSource, Picamera2Source, crop_region, open_source, region_pixels,
-                          scaler_crop, yuv420_gray, yuv420_to_bgr)
+from edge.sources import open_source
+from edge.sources.base import crop_region, region_pixels, scaler_crop
+from edge.sources.opencv import ImageFolderSource
+from edge.sources.pi_camera import Picamera2Source, yuv420_gray, yuv420_to_bgr
 from edge.config import CameraConfig
 from edge.errors import SourceError
 

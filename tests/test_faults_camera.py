@@ -20,7 +20,7 @@ import pytest
 
 from daemon_helpers import ROOT, astronaut_folder, daemon_cmd, fast_config, start_daemon
 from edge import config as config_mod
-from edge.sources import Source
+from edge.sources.base import Source
 from edge.commands.daemon import Daemon
 from edge.errors import SourceError
 from faces import astronaut_gray

@@ -41,7 +41,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from edge import config as config_mod
-from edge.sources import ImageFolderSource, load_gray, open_source
+from edge.sources import open_source
+from edge.sources.opencv import ImageFolderSource, load_gray
 from edge.recommend.catalog import MOODS, load_catalog, validate_catalog
 from edge.classify.classifier import Classifier, FacePrediction
 from edge.detectors.base import Face

@@ -3,8 +3,10 @@ config then accepts, documents and opens, and every command's --camera help name
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,18 +14,16 @@ import pytest
 from edge import config as config_mod
 from edge.config.example import render
 from edge.errors import ConfigError, SourceError
-from edge.sources import SOURCES, choices, open_source, source_ok
-from edge.sources.base import PATH, Source
+from edge.sources import PATH, SOURCES, SourceKind, choices, open_source, source_ok
+from edge.sources.base import Source
 from edge.sources.config import CameraConfig
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class PatternSource(Source):
     """A plug-in as a contributor would write it: grey frames of one shade."""
 
-    key = "pattern"
-    argument = PATH
-    examples = ('"pattern:/path/shade"',)
-    summary = "a test pattern"
     live = False
 
     def __init__(self, shade: str, width: int, height: int) -> None:
@@ -47,7 +47,8 @@ def pattern_plugin(monkeypatch):
     module = types.ModuleType("pattern_source")
     module.PatternSource = PatternSource
     monkeypatch.setitem(sys.modules, "pattern_source", module)
-    monkeypatch.setitem(SOURCES, "pattern", "pattern_source:PatternSource")
+    monkeypatch.setitem(SOURCES, "pattern", SourceKind("pattern_source:PatternSource", PATH,
+                                                       ('"pattern:/path/shade"',), "a test pattern"))
 
 
 def test_a_registered_source_is_opened_from_camera_source_with_the_camera_settings(pattern_plugin):
@@ -62,6 +63,15 @@ def test_a_registered_source_is_a_value_the_config_accepts_and_the_help_names(pa
     cfg = config_mod.load(None, {"camera.source": "pattern:/tmp/x"})
     assert cfg.camera.source == "pattern:/tmp/x"
     assert '"pattern:PATH"' in choices()
+
+
+def test_the_config_checks_camera_source_without_numpy_or_opencv():
+    """``mood-edge bridge`` reads the config on the system Python, which may have neither."""
+    code = ("import sys; from edge import config; config.load(None, {'camera.source': 'dir:/x'}); "
+            "print(sorted({'numpy', 'cv2'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_every_kind_in_the_registry_is_in_the_help_and_the_example_config():

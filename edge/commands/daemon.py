@@ -33,8 +33,9 @@ from ..paths import writable_state_dir
 from ..recommend.catalog import STRATEGIES, load_catalog
 from ..recommend.library import library_catalog
 from ..recommend.recommender import HISTORY_FILE, MoodRecommendations, Recommender, check_policies
-from ..sources import CameraWatch, Frame, Source, open_source
-from ..sources import choices as source_choices
+from ..sources import choices as source_choices, open_source
+from ..sources.base import Frame, Source
+from ..sources.watch import CameraWatch
 from . import notify
 from .debug import FaceCropWriter, debug_dir
 

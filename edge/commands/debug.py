@@ -18,7 +18,7 @@ import numpy as np
 
 from ..detectors.base import Face
 from ..errors import ConfigError
-from ..sources import Frame
+from ..sources.base import Frame
 from ..textsafe import clean
 
 log = logging.getLogger("edge.daemon")  # the daemon's own log lines, as before they moved here

@@ -19,8 +19,7 @@ from typing import ClassVar
 
 from ..detectors.config import DetectorConfig
 from ..errors import ConfigError
-from ..fields import DAY, HOUR, THREADS, AtMost, Rule, Together, between, one_of, seconds, setting
-from ..mood import MoodConfig
+from ..fields import DAY, FRACTION, HOUR, THREADS, AtMost, Rule, Together, between, one_of, seconds, setting
 from ..paths import default_catalog, default_model
 from ..sources.config import CameraConfig
 from .broker_url import mask_url, parse_broker
@@ -86,6 +85,21 @@ class ModelConfig:
     labels: str = setting("fer7", rule=one_of(_label_sets), doc="""
         "fer7" (angry, disgust, fear, happy, sad, surprise, neutral) or "mood4" (happy, sad, neutral, angry);
         must match the model card.
+        """)
+
+
+@dataclass
+class MoodConfig:
+    ema_alpha: float = setting(0.3, rule=Rule(lambda v: 0 < v <= 1, "a number in (0, 1]"), doc="""
+        Weight of the newest frame in the moving average, in (0, 1]: higher reacts faster, flickers more.
+        """)
+    dwell_s: float = setting(2.0, rule=between(0, HOUR, f"0 to {HOUR} seconds"),
+                             doc="A new mood must lead for this many seconds before it is published ...")
+    margin: float = setting(0.1, rule=Rule(lambda v: 0 <= v < 1, "a number in [0, 1)"),
+                            doc="... and lead the current mood's probability by at least this much (0..1).")
+    nobody_after_s: float = setting(5.0, rule=seconds(DAY), doc='No face for this many seconds -> mood "nobody".')
+    min_face_confidence: float = setting(0.0, rule=FRACTION, doc="""
+        Faces whose top probability is below this are ignored (0 = use every face).
         """)
 
 

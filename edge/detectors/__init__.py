@@ -32,4 +32,4 @@ def kinds() -> tuple[str, ...]:
 
 def detector_class(kind: str) -> "type[Detector]":
     """The plug-in class for ``kind``; KeyError if there is none."""
-    return plugins.load(DETECTORS, kind)
+    return plugins.load(DETECTORS[kind])

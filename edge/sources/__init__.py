@@ -1,37 +1,68 @@
 """The source stage and its plug-in registry: frames from the Pi camera, a V4L2 camera, a video file
-or a folder of images, all behind one :class:`Source` interface (``base``).
+or a folder of images, all behind one :class:`~edge.sources.base.Source` interface (``base``).
 
 ``camera.source`` is ``<key>`` or ``<key>:<argument>``; the config's check of it, its doc in
 config.example.toml, the ``--camera`` help of every command and :func:`open_source` all read this
-one table. To add a source: write ``edge/sources/<name>.py`` with a :class:`Source` subclass (a
-``key``, its ``argument``, ``examples`` and ``summary`` for the help, ``from_config``, and
-``_open``/``_read``/``_close``) and add one line here. :class:`CameraWatch` (``watch``) reopens a
-lost camera with backoff.
+one table. To add a source: write ``edge/sources/<name>.py`` with a ``Source`` subclass
+(``from_config``, ``_open``, ``_read``, ``_close``) and add its line here: where it is, its
+argument's type, the examples and the one line the help shows. Plug-ins are imported only when a
+source is opened, so the config checks ``camera.source`` without numpy or OpenCV (``mood-edge
+bridge`` runs on the system Python). :class:`~edge.sources.watch.CameraWatch` reopens a lost camera
+with backoff.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import numpy as np
+from typing import TYPE_CHECKING, Callable
 
 from .. import plugins
 from ..errors import SourceError
-from .base import Frame, Source, crop_region, region_pixels, scaler_crop, to_gray, valid_region  # noqa: F401
-from .opencv import IMAGE_SUFFIXES, ImageFolderSource, VideoCaptureSource, load_gray, load_image  # noqa: F401
-from .pi_camera import Picamera2Source, yuv420_gray, yuv420_to_bgr  # noqa: F401
-from .watch import CameraWatch  # noqa: F401
+from ..fields import NAME_MAX_BYTES, path_ok
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from .base import Source
     from .config import CameraConfig
 
-#: key -> "module:Class", in the order the help lists them
-SOURCES: dict[str, str] = {
-    "picamera2": "edge.sources.pi_camera:Picamera2Source",
-    "v4l2": "edge.sources.opencv:VideoCaptureSource",
-    "file": "edge.sources.opencv:VideoFileSource",
-    "dir": "edge.sources.opencv:ImageFolderSource",
+
+class Argument:
+    """What follows ``<key>:`` in ``camera.source``: its name in help (``N``, ``PATH``), its test, and
+    what the config's error adds about it. Plain classes here: see :class:`edge.fields.Rule`."""
+
+    __slots__ = ("name", "test", "note")
+
+    def __init__(self, name: str, test: Callable[[str], bool], note: str = "") -> None:
+        self.name, self.test, self.note = name, test, note
+
+
+#: a V4L2 device: its number or its /dev path
+DEVICE = Argument("N", lambda v: "\0" not in v)
+#: a file or folder (a relative one is relative to the config file)
+PATH = Argument("PATH", path_ok, f"a PATH with no NUL character, no name over {NAME_MAX_BYTES} bytes")
+
+
+class SourceKind:
+    """One line of the table: the plug-in ("module:Class"), its argument (None: nothing may follow
+    the key), and the ``camera.source`` examples and summary that --help and config.example.toml show."""
+
+    __slots__ = ("where", "argument", "examples", "summary")
+
+    def __init__(self, where: str, argument: Argument | None, examples: tuple[str, ...], summary: str) -> None:
+        self.where, self.argument, self.examples, self.summary = where, argument, examples, summary
+
+
+#: key -> its plug-in, in the order the help lists them
+SOURCES: dict[str, SourceKind] = {
+    "picamera2": SourceKind("edge.sources.pi_camera:Picamera2Source", None, ('"picamera2"',),
+                            "the Raspberry Pi camera (libcamera; apt package python3-picamera2)"),
+    "v4l2": SourceKind("edge.sources.opencv:VideoCaptureSource", DEVICE, ('"v4l2:0"', '"v4l2:/dev/video0"'),
+                       "a USB webcam"),
+    "file": SourceKind("edge.sources.opencv:VideoFileSource", PATH, ('"file:/path/clip.mp4"',),
+                       "a video file (demos, tests)"),
+    "dir": SourceKind("edge.sources.opencv:ImageFolderSource", PATH, ('"dir:/path/folder"',),
+                      "every image in a folder, in name order (tests)"),
 }
 
 
@@ -39,62 +70,76 @@ def kinds() -> tuple[str, ...]:
     return tuple(SOURCES)
 
 
-def source_class(key: str) -> type[Source]:
-    """The plug-in class for ``key``; KeyError if there is none."""
-    return plugins.load(SOURCES, key)
+def source_class(key: str) -> "type[Source]":
+    """The plug-in class for ``key`` (imported now); KeyError if there is none."""
+    return plugins.load(SOURCES[key].where)
 
 
-def _parse(spec: str) -> tuple[type[Source], str] | None:
+def _parse(spec: str) -> tuple[str, str] | None:
+    """``(key, argument)`` of a ``camera.source`` value the table accepts; None otherwise."""
     key, colon, argument = spec.partition(":")
-    if key not in SOURCES:
+    kind = SOURCES.get(key)
+    if kind is None:
         return None
-    cls = source_class(key)
-    if cls.argument is None:
-        return (cls, "") if not colon else None
-    return (cls, argument) if argument and cls.argument.test(argument) else None
+    if kind.argument is None:
+        return (key, "") if not colon else None
+    return (key, argument) if argument and kind.argument.test(argument) else None
 
 
 def source_ok(spec: str) -> bool:
-    """Whether ``camera.source`` names a source this registry knows, with a fitting argument."""
+    """Whether ``camera.source`` names a source this table knows, with a fitting argument."""
     return _parse(spec) is not None
 
 
-def _listed(forms: list[str]) -> str:
-    quoted = [f'"{f}"' for f in forms]
-    return ", ".join(quoted[:-1]) + " or " + quoted[-1] if len(quoted) > 1 else "".join(quoted)
-
-
-def expected() -> str:
-    """What ``camera.source`` may be, as every error says it."""
-    classes = [source_class(k) for k in SOURCES]
-    notes = dict.fromkeys(c.argument.note for c in classes if c.argument and c.argument.note)
-    return _listed([c.form() for c in classes]) + "".join(f" ({n})" for n in notes)
+def _form(key: str) -> str:
+    argument = SOURCES[key].argument
+    return f'"{key}:{argument.name}"' if argument else f'"{key}"'
 
 
 def choices() -> str:
     """The --camera help of every command: ``"picamera2", "v4l2:N", "file:PATH" or "dir:PATH"``."""
-    return _listed([source_class(k).form() for k in SOURCES])
+    forms = [_form(k) for k in SOURCES]
+    return ", ".join(forms[:-1]) + " or " + forms[-1] if len(forms) > 1 else "".join(forms)
+
+
+def expected() -> str:
+    """What ``camera.source`` may be, as the config's error says it."""
+    notes = dict.fromkeys(k.argument.note for k in SOURCES.values() if k.argument and k.argument.note)
+    return choices() + "".join(f" ({n})" for n in notes)
 
 
 def doc() -> str:
     """camera.source's doc in config.example.toml: one line per source."""
-    lines = [f"  {' or '.join(c.examples):<34}{c.summary}" for c in map(source_class, SOURCES)]
+    lines = [f"  {' or '.join(k.examples):<34}{k.summary}" for k in SOURCES.values()]
     return "\nWhere frames come from:\n" + "\n".join(lines) + "\n"
 
 
 def with_base(spec: str, base: Path) -> str:
     """``spec`` with a relative PATH argument taken relative to ``base`` (the config file's folder)."""
     parsed = _parse(spec)
-    if parsed is None or parsed[0].argument is None or parsed[0].argument.name != "PATH":
+    if parsed is None or SOURCES[parsed[0]].argument is not PATH or Path(parsed[1]).is_absolute():
         return spec
-    cls, argument = parsed
-    return spec if Path(argument).is_absolute() else f"{cls.key}:{base / argument}"
+    return f"{parsed[0]}:{base / parsed[1]}"
 
 
-def first_frames(cfg: "CameraConfig", n: int) -> list[np.ndarray]:
+def open_source(cfg: "CameraConfig") -> "Source":
+    """Build (but do not open) the source the config names."""
+    from .base import valid_region  # noqa: PLC0415 - numpy and OpenCV only once a source is opened
+
+    parsed = _parse(cfg.source)
+    if parsed is None:
+        raise SourceError(f"unknown source {cfg.source!r}", field="camera.source", expected=choices())
+    cls = source_class(parsed[0])
+    source = cls.from_config(parsed[1], cfg)
+    if not cls.crops_itself:
+        source.region = valid_region(cfg.region)  # no sensor crop here: a software crop of every frame
+    return source
+
+
+def first_frames(cfg: "CameraConfig", n: int) -> "list[np.ndarray]":
     """The grey pictures of the first ``n`` frames of the source the config names (benchmarks)."""
     source = open_source(cfg)
-    frames: list[np.ndarray] = []
+    frames = []
     try:
         source.open()
         while len(frames) < n and (frame := source.read()) is not None:
@@ -102,15 +147,3 @@ def first_frames(cfg: "CameraConfig", n: int) -> list[np.ndarray]:
     finally:
         source.close()
     return frames
-
-
-def open_source(cfg: "CameraConfig") -> Source:
-    """Build (but do not open) the source the config names."""
-    parsed = _parse(cfg.source)
-    if parsed is None:
-        raise SourceError(f"unknown source {cfg.source!r}", field="camera.source", expected=choices())
-    cls, argument = parsed
-    source = cls.from_config(argument, cfg)
-    if not cls.crops_itself:
-        source.region = valid_region(cfg.region)  # no sensor crop here: a software crop of every frame
-    return source

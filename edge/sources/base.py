@@ -20,13 +20,12 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 import cv2
 import numpy as np
 
 from ..errors import SourceError
-from ..fields import NAME_MAX_BYTES, path_ok
 from ..geometry import Box
 
 if TYPE_CHECKING:
@@ -113,33 +112,11 @@ def scaler_crop(region: tuple[float, float, float, float] | None, maximum: tuple
     return mx + int(round(x)), my + int(round(y)), int(round(w)), int(round(h))
 
 
-class Argument:
-    """What follows ``<kind>:`` in ``camera.source``: its name in help (``N``, ``PATH``), its test, and
-    what the error adds about it. Plain class: see :class:`edge.fields.Rule`."""
-
-    __slots__ = ("name", "test", "note")
-
-    def __init__(self, name: str, test: Callable[[str], bool], note: str = "") -> None:
-        self.name, self.test, self.note = name, test, note
-
-
-#: a V4L2 device: its number or its /dev path
-DEVICE = Argument("N", lambda v: "\0" not in v)
-#: a file or folder (relative ones are relative to the config file)
-PATH = Argument("PATH", path_ok, f"a PATH with no NUL character, no name over {NAME_MAX_BYTES} bytes")
-
-
 class Source(ABC):
-    """A plug-in: a ``key`` (``camera.source`` is ``<key>`` or ``<key>:<argument>``), its
-    ``argument`` (None: none), the ``examples`` and ``summary`` that --help and config.example.toml
-    show, and :meth:`from_config`. Open, read frames, close: implement :meth:`_open`, :meth:`_read`
-    and :meth:`_close`."""
+    """A plug-in (its line in :data:`edge.sources.SOURCES` names it): :meth:`from_config` builds it
+    from ``camera.source``'s argument and the [camera] settings. Open, read frames, close: implement
+    :meth:`_open`, :meth:`_read` and :meth:`_close`."""
 
-    key: ClassVar[str] = ""
-    argument: ClassVar[Argument | None] = None
-    #: camera.source values as the help shows them, and one line on what the source is
-    examples: ClassVar[tuple[str, ...]] = ()
-    summary: ClassVar[str] = ""
     #: camera.region is its own sensor crop (else :func:`open_source` crops every frame in software)
     crops_itself: ClassVar[bool] = False
 
@@ -155,11 +132,6 @@ class Source(ABC):
         self.is_open = False
         #: the software crop applied to every frame (camera.region); None = the whole frame
         self.region: tuple[float, float, float, float] | None = None
-
-    @classmethod
-    def form(cls) -> str:
-        """How ``camera.source`` writes this kind: ``v4l2:N``."""
-        return f"{cls.key}:{cls.argument.name}" if cls.argument else cls.key
 
     @classmethod
     def from_config(cls, argument: str, camera: "CameraConfig") -> "Source":

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import native  # noqa: F401 - FFmpeg's per-frame chatter off before a video is opened
 from ..errors import BadFrame, SourceError, kind_of, read_user_bytes
-from .base import DEVICE, PATH, Source
+from .base import Source
 
 if TYPE_CHECKING:
     from .config import CameraConfig
@@ -32,11 +32,6 @@ MAX_IMAGE_BYTES = 32 << 20
 
 class VideoCaptureSource(Source):
     """A USB webcam (``v4l2:0``, ``v4l2:/dev/video2``) or a video file (``file:clip.mp4``)."""
-
-    key = "v4l2"
-    argument = DEVICE
-    examples = ('"v4l2:0"', '"v4l2:/dev/video0"')
-    summary = "a USB webcam"
 
     @classmethod
     def from_config(cls, argument: str, camera: "CameraConfig") -> Source:
@@ -98,11 +93,6 @@ class VideoCaptureSource(Source):
 class VideoFileSource(VideoCaptureSource):
     """A video file (``file:clip.mp4``), paced to camera.fps like a camera."""
 
-    key = "file"
-    argument = PATH
-    examples = ('"file:/path/clip.mp4"',)
-    summary = "a video file (demos, tests)"
-
     @classmethod
     def from_config(cls, argument: str, camera: "CameraConfig") -> Source:
         return cls(argument, loop=camera.loop, is_file=True)
@@ -111,10 +101,6 @@ class VideoFileSource(VideoCaptureSource):
 class ImageFolderSource(Source):
     """Every image in a folder, in name order (``dir:PATH``); handy for tests and demos."""
 
-    key = "dir"
-    argument = PATH
-    examples = ('"dir:/path/folder"',)
-    summary = "every image in a folder, in name order (tests)"
     live = False
     must_exist = True
 

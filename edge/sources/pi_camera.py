@@ -24,9 +24,6 @@ class Picamera2Source(Source):
     crops come from) and ``lores`` (``lores_width`` x ``lores_height``; converted to BGR for the
     detector). ``region`` becomes the sensor crop (``ScalerCrop``), so both streams see only it."""
 
-    key = "picamera2"
-    examples = ('"picamera2"',)
-    summary = "the Raspberry Pi camera (libcamera; apt package python3-picamera2)"
     crops_itself = True
     description = "picamera2"
 

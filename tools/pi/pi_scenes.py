@@ -1,5 +1,5 @@
 """Living-room scenes as the Pi camera delivers them, and a thin stand-in ``picamera2`` that hands
-them to the real :class:`edge.sources.Picamera2Source`.
+them to the real :class:`edge.sources.pi_camera.Picamera2Source`.
 
 Used by ``tools/pi/stage_cost.py --picamera2``: the source under test is the daemon's own, reading
 two real planar YUV420 buffers per request (1280x960 main, 800x600 lores by default), so the cost of

@@ -248,7 +248,8 @@ def end_to_end(cfg: Config, *, width: int, height: int, distance: float = 3.5, f
                state_dir: str) -> dict[str, Any]:
     """Median capture->publish ms of the configured pipeline and of the old default, on the same
     sequence (one face at ``distance``, drifting a little), and how many frames found the face."""
-    from ...sources import Frame, yuv420_gray, yuv420_to_bgr  # noqa: PLC0415
+    from ...sources.base import Frame  # noqa: PLC0415
+    from ...sources.pi_camera import yuv420_gray, yuv420_to_bgr  # noqa: PLC0415
     from ..daemon import Pipeline  # noqa: PLC0415
 
     rng = np.random.default_rng(35)
