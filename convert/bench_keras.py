@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from edge.measure import verdict_lines
 from edge.errors import MoodEdgeError, ModelError, SourceError
+from edge.measure import verdict_lines
 
 log = logging.getLogger(__name__)
 
@@ -207,9 +207,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every figure of one comparison, as the JSON report holds them."""
     from edge.classify.classifier import Classifier  # noqa: PLC0415
     from edge.classify.interpreter import runtime_name  # noqa: PLC0415
+    from edge.detectors.make import make_detector  # noqa: PLC0415
     from edge.measure import face_sets, machine_info  # noqa: PLC0415
     from edge.sources import first_frames  # noqa: PLC0415
-    from edge.detectors.make import make_detector  # noqa: PLC0415
 
     for name in ("frames", "calls", "predicts"):
         value = getattr(args, name)
