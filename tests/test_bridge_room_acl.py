@@ -30,6 +30,8 @@ def room(tmp_path_factory):
         shutil.copy(BROKER_DIR / name, etc / name)
     passwd_file(etc / "passwd", {"mood-edge-local": "local-secret"})
     passwd_file(etc / "passwd-displays", {"tv": "tv-secret"})
+    with open(etc / "acl-displays", "a") as acl:  # as `mood-edge-user.sh add display tv` appends it
+        acl.write("\nuser tv\ntopic read mood-edge/#\ntopic read homeassistant/#\n")
     daemon_port, display_port, nowhere = free_port(), free_port(), free_port()
     conf = etc / "room.conf"
     conf.write_text(

@@ -83,7 +83,11 @@ def test_every_repository_file_a_page_names_is_there(page):
 
 #: paths on the Pi a page names that the installer does not lay down under --prefix --dry-run
 NOT_STAGED = {"/opt/mood-edge/venv",  # made by venv and pip, only printed in a dry run
-              "/etc/mosquitto/conf.d/websockets.conf"}  # the reader's own, for a broker elsewhere
+              "/etc/mosquitto/conf.d/websockets.conf",  # the reader's own, for a broker elsewhere
+              # written only with --bridge-to (tests/test_bridge_setup.py stages them)
+              "/etc/mosquitto/conf.d/mood-edge-bridge.conf", "/etc/mosquitto/mood-edge/house-ca.crt",
+              # the house broker's own files, on the house machine (docs/house.md)
+              "/etc/mosquitto/certs/", "/etc/mosquitto/house-acl", "/etc/mosquitto/passwd"}
 
 
 @pytest.fixture(scope="module")
