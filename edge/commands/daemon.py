@@ -104,6 +104,8 @@ class StepResult:
     faces: list[Face]
     predictions: list[FacePrediction]
     state: MoodState
+    #: the films for this state, drawn once for the frame (the message carries these)
+    picks: list[dict] = field(default_factory=list)
     published: bool = False
 
 
@@ -175,30 +177,35 @@ class Pipeline:
             log.info("mood changed to %s (confidence %.2f, %d face%s)", state.mood, state.confidence,
                      state.faces, "" if state.faces == 1 else "s")
             notify.status(f"mood: {state.mood}")
-        self.recommendations_for(state)
+        picks = self.recommendations_for(state)
         lap("smooth_recommend")
-        result = StepResult(frame, faces, preds, state)
-        result.published = self.publish(state, force=force_publish)
+        result = StepResult(frame, faces, preds, state, picks)
+        result.published = self.publish(state, picks, force=force_publish)
         lap("publish")
         return result
 
     def recommendations_for(self, state: MoodState) -> list[dict]:
         return self.recommendations.for_state(state.mood, state.probabilities)
 
-    def message(self, state: MoodState) -> StateMessage:
+    def message(self, state: MoodState, picks: list[dict]) -> StateMessage:
         return StateMessage(device=self.cfg.mqtt.device_id, mood=state.mood, confidence=state.confidence,
                             probabilities=state.probabilities, faces=state.faces, since=state.since,
-                            recommendations=self.recommendations_for(state), labels=self.cfg.model.labels,
+                            recommendations=picks, labels=self.cfg.model.labels,
                             strategy=self.cfg.recommend.strategy, model=self.model_info(),
                             camera=self.camera.status, area=self.cfg.daemon.area)
 
-    def publish(self, state: MoodState, force: bool = False) -> bool:
-        """Send the state when the publish policy says so; True when it did."""
-        msg = self.message(state)
+    def publish(self, state: MoodState, picks: list[dict], force: bool = False) -> bool:
+        """Send the state and its picks when the publish policy says so; True when it did."""
+        msg = self.message(state, picks)
         if not self.policy.due(msg, force):
             return False
         self.publisher.publish_state(msg)
         return True
+
+    def publish_now(self) -> None:
+        """Send the current state at once, even unchanged (the camera went down or came back)."""
+        state = self.smoother.state()
+        self.publish(state, self.recommendations_for(state), force=True)
 
 
 class Daemon:
@@ -240,7 +247,7 @@ class Daemon:
 
     def _camera_down(self, reason: str) -> None:
         if self.pipeline.camera.went_down(reason):
-            self.pipeline.publish(self.pipeline.smoother.state(), force=True)
+            self.pipeline.publish_now()
             notify.status(f"camera down: {reason}")
 
     def _wait_for_camera(self) -> bool:
@@ -252,7 +259,7 @@ class Daemon:
             source.close()
             if camera.try_open(source):
                 camera.came_back(source)
-                self.pipeline.publish(self.pipeline.smoother.state(), force=True)
+                self.pipeline.publish_now()
                 return True
             self._sleep_alive(delay)
         return False

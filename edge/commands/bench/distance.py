@@ -291,7 +291,7 @@ def end_to_end(cfg: Config, *, width: int, height: int, distance: float = 3.5, f
             else:
                 frame = Frame(gray=cv2.cvtColor(main, cv2.COLOR_BGR2GRAY), t=0.0, index=i, color=main)
             result = pipe.step(frame)
-            pipe.message(result.state).to_json()
+            pipe.message(result.state, result.picks).to_json()
             ns.append(time.perf_counter_ns() - t0)
             truth_here = tuple(int(round(v * s)) for v in t)
             found += int(any(matches(f, truth_here) for f in result.faces))
