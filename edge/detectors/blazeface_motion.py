@@ -65,6 +65,9 @@ class BlazeFaceMotionOptions(BlazeFaceScanOptions):
     motion_persist: int = 2
     #: regions never watched for motion (a TV, a window): [x, y, w, h] fractions of the frame each
     mask: list[list[float]] = field(default_factory=list)
+    #: a region that keeps moving in most frames for about this many frames (900: ~1 min at 15
+    #: frames/s; a TV, a screen saver, a fish tank) is left out until it calms down; 0 = never
+    restless_frames: int = 900
 
     checks: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
         **BlazeFaceScanOptions.checks,
@@ -76,6 +79,7 @@ class BlazeFaceMotionOptions(BlazeFaceScanOptions):
         "motion_threshold": (lambda v: 1 <= v <= 255, "1 to 255 grey levels"),
         "motion_min_area": (lambda v: 0 <= v <= 1, "a fraction of the frame between 0 and 1"),
         "motion_persist": (lambda v: 1 <= v <= 100, "1 to 100 frames"),
+        "restless_frames": (lambda v: 0 <= v <= 1_000_000, "0 (never) or up to 1000000 frames"),
         "mask": (_fractions, "a list of [x, y, w, h] regions, each a fraction 0-1 of the frame"),
     }
 
@@ -93,7 +97,8 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
     def motion_settings(self) -> MotionSettings:
         o = self.options
         return MotionSettings(width=o.motion_width, threshold=o.motion_threshold, min_area=o.motion_min_area,
-                              persist=o.motion_persist, mask=[list(m) for m in o.mask])
+                              persist=o.motion_persist, mask=[list(m) for m in o.mask],
+                              restless_frames=o.restless_frames)
 
     def region_scale(self, frame_w: int, region_w: int) -> float:
         """The scan's scale for a moving region ``region_w`` wide: upscaled where a far face can be."""
