@@ -5,7 +5,8 @@
 Each is an mp4 (mp4v) made from the benchmark's real empty photographs and real people
 (edge/commands/bench/scenes.py), seeded, so two runs give the same frames:
 
-    tv        800x600   an empty room with a TV in view playing a noisy, changing picture
+    empty     800x600   an empty room, a little sensor noise in every frame
+    tv        800x600   the same room with a TV in view playing a noisy, changing picture
     box       800x600   a textured box moving across the room and changing size every frame
     walkin    800x600   someone walking in from the left edge to a seat at 3 m, then sitting, a TV playing
     portrait  1080x1920 the room held upright (a phone clip)
@@ -89,17 +90,17 @@ def walkin(n: int) -> Iterator[np.ndarray]:
         yield frame
 
 
-def _still(w: int, h: int) -> Callable[[int], Iterator[np.ndarray]]:
+def _still(w: int, h: int, index: int = 3) -> Callable[[int], Iterator[np.ndarray]]:
     def make(n: int) -> Iterator[np.ndarray]:
         rng = np.random.default_rng(34)
-        room = _room(w, h, 3)
+        room = _room(w, h, index)
         for _ in range(n):
             yield cv2.add(room, rng.integers(0, 6, room.shape, dtype=np.uint8))  # sensor noise
     return make
 
 
 SCENES: dict[str, Callable[[int], Iterator[np.ndarray]]] = {
-    "tv": tv, "box": box, "walkin": walkin, "portrait": _still(1080, 1920), "tall": _still(640, 6400)}
+    "empty": _still(800, 600, 0), "tv": tv, "box": box, "walkin": walkin, "portrait": _still(1080, 1920), "tall": _still(640, 6400)}
 
 
 def write(path: Path, frames: Iterator[np.ndarray], fps: float = 15.0) -> Path:

@@ -47,9 +47,11 @@ class BlazeFaceMotionOptions(BlazeFaceScanOptions):
     #: lores stream, is found at 23 px. A larger region is a person near the camera: no upscale
     far_width: int = 1120
     far_region: float = 0.25
-    #: a third pass at 320 wide reads 1 m faces (100 px in the lores stream: 40 px there), wherever
-    #: they sit, whatever the tiles' seams
-    mid_width: int = 320
+    #: one more pass with the frame at 256 wide (one small interpreter, no tiles) reads the faces too
+    #: large for the tiles' seams: 1 m (100 px in the lores stream: 32 px there) down to 0.5 m, at
+    #: every position; it replaces the 128x128 whole-frame pass (faces over 160 px only)
+    whole_frame: bool = False
+    mid_width: int = 256
     #: frames between whole-frame scans while faces are tracked (~10 s at 15 frames/s)
     full_every: int = 150
     #: frames between whole-frame scans in a room where nobody is tracked and nothing moves (~20 s):

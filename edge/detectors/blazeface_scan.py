@@ -120,14 +120,14 @@ class BlazeFaceScanDetector(Detector):
     def detect(self, image: np.ndarray) -> list[Face]:
         return self.scan(image, self.scale(image.shape[1]))
 
-    def tiled(self, image: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    def tiled(self, image: np.ndarray, scale: float, pad: int = PAD) -> tuple[np.ndarray, np.ndarray]:
         """Boxes (in ``image`` pixels) and scores of the short-range model slid over ``image``
         scaled by ``scale``, tile by tile (tiles.py)."""
         h, w = image.shape[:2]
         sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
         scaled = image if (sw, sh) == (w, h) else cv2.resize(
             image, (sw, sh), interpolation=cv2.INTER_AREA if sw < w else cv2.INTER_LINEAR)
-        pad = min(PAD, sw - 1, sh - 1)  # a face at the picture's edge is found as well as inside
+        pad = min(pad, sw - 1, sh - 1)  # a face at the picture's edge is found as well as inside
         if pad > 0:
             scaled = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
         found_boxes, found_scores = [], []
@@ -153,7 +153,7 @@ class BlazeFaceScanDetector(Detector):
             found.append(self.nets.get(INPUT_SIZE, INPUT_SIZE).run(image))
         mid = self.options.mid_width
         if mid and w > 1.5 * mid:
-            more_boxes, more_scores = self.tiled(image, mid / w)
+            more_boxes, more_scores = self.tiled(image, mid / w, pad=0)
             keep = more_scores >= self.options.mid_confidence
             found.append((more_boxes[keep], more_scores[keep]))
         if sum(len(s) for _, s in found[1:]):

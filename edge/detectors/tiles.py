@@ -21,10 +21,10 @@ from typing import Callable, Generic, TypeVar
 log = logging.getLogger(__name__)
 
 #: the largest tile (width, height) in model pixels: 4 of them cover an 800x600 picture
-TILE = (448, 352)
+TILE = (480, 368)
 #: tiles overlap by this much (model pixels): larger than the faces the scan must read (larger ones
 #: are the mid and whole-image passes')
-OVERLAP = 64
+OVERLAP = 96
 #: the scaled picture is mirrored out by this much on every side before it is cut (model pixels):
 #: measured, a 20 px face 2 px from a corner is found in 4 of 4 frames with it, 3 of 4 without
 PAD = 16
@@ -35,7 +35,7 @@ SNAP = 128
 BYTES_PER_PX = 200
 NET_BASE_BYTES = 1 << 20
 #: the cache's default byte budget: the largest tile, a region's and the whole-frame passes
-DEFAULT_BUDGET = 48 << 20
+DEFAULT_BUDGET = 52 << 20
 
 N = TypeVar("N")
 
