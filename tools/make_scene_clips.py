@@ -41,7 +41,7 @@ def _room(w: int, h: int, index: int = 0) -> np.ndarray:
     return cover(scenes()[index % len(scenes())][1], w, h)
 
 
-def _tv(frame: np.ndarray, rng: np.random.Generator, i: int) -> None:
+def draw_tv(frame: np.ndarray, rng: np.random.Generator, i: int) -> None:
     """A TV playing: a noisy picture whose blocks change every frame, in a dark frame."""
     h, w = frame.shape[:2]
     x, y, tw, th = (int(v * s) for v, s in zip(TV, (w, h, w, h)))
@@ -58,7 +58,7 @@ def tv(n: int) -> Iterator[np.ndarray]:
     room = _room(800, 600)
     for i in range(n):
         frame = room.copy()
-        _tv(frame, rng, i)
+        draw_tv(frame, rng, i)
         yield frame
 
 
@@ -83,7 +83,7 @@ def walkin(n: int) -> Iterator[np.ndarray]:
     seat_x, seat_y = 360, 300
     for i in range(n):
         frame = room.copy()
-        _tv(frame, rng, i)
+        draw_tv(frame, rng, i)
         if i >= 10:
             step = min(1.0, (i - 10) / 12)  # 12 frames from the left edge to the seat
             place(frame, person, px, int(step * seat_x), seat_y)

@@ -47,7 +47,7 @@ class BlazeFaceMotionOptions(BlazeFaceScanOptions):
     #: lores stream, is found at 23 px. A larger region is a person near the camera: no upscale
     far_width: int = 1120
     far_region: float = 0.25
-    #: one more pass with the frame at 256 wide (one small interpreter, no tiles) reads the faces too
+    #: one more pass with the frame at 256 wide (in one tile, unpadded) reads the faces too
     #: large for the tiles' seams: 1 m (100 px in the lores stream: 32 px there) down to 0.5 m, at
     #: every position; it replaces the 128x128 whole-frame pass (faces over 160 px only)
     whole_frame: bool = False

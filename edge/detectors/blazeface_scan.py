@@ -34,7 +34,7 @@ from .blazeface import (
     non_max_suppression,
     to_faces,
 )
-from .tiles import PAD, NetCache, net_size, return_freed_memory, tiles
+from .tiles import PAD, TILE, NetCache, net_size, return_freed_memory, tiles
 
 #: ``upscale`` enlarges at most this much (800 -> 1120): the cost grows with its square
 MAX_UPSCALE = 1.4
@@ -92,7 +92,8 @@ class BlazeFaceScanDetector(Detector):
         return_freed_memory()
         #: interpreters by input size, bounded by their bytes (tiles.py): never one per frame or region size
         self.nets: NetCache[BlazeFaceNet] = NetCache(self._make_net)
-        self.card = self.nets.get(INPUT_SIZE, INPUT_SIZE).card  # fail at start on a missing model
+        # fail at start on a missing model (the first interpreter the scan needs: the tile's)
+        self.card = self.nets.get(*TILE).card
 
     def _make_net(self, in_w: int, in_h: int) -> BlazeFaceNet:
         return BlazeFaceNet(self.path, input_wh=(in_w, in_h), strides=STRIDES, per_layer=2, native=INPUT_SIZE,

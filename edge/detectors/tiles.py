@@ -34,8 +34,8 @@ SNAP = 128
 #: fixed part per interpreter
 BYTES_PER_PX = 200
 NET_BASE_BYTES = 1 << 20
-#: the cache's default byte budget: the largest tile, a region's and the whole-frame passes
-DEFAULT_BUDGET = 52 << 20
+#: the cache's default byte budget: the tile (36 MB) and a small region's interpreter beside it
+DEFAULT_BUDGET = 44 << 20
 
 N = TypeVar("N")
 
@@ -47,9 +47,10 @@ def net_bytes(w: int, h: int) -> int:
 
 def net_size(w: int, h: int, tile: tuple[int, int] = TILE) -> tuple[int, int]:
     """The interpreter input for a w x h tile: each side padded up to a whole ``SNAP`` step (at
-    most the tile's), or the whole tile when that would be more than half of it (few sizes)."""
+    most the tile's), or the whole tile when that would be more than a third of it: few sizes, and
+    the tile's interpreter (always there) serves them, with no second large one beside it."""
     nw, nh = (min(t, -(-n // SNAP) * SNAP) for n, t in ((w, tile[0]), (h, tile[1])))
-    return tile if 2 * nw * nh > tile[0] * tile[1] else (nw, nh)
+    return tile if 3 * nw * nh > tile[0] * tile[1] else (nw, nh)
 
 
 def spans(length: int, tile: int, overlap: int = OVERLAP) -> list[tuple[int, int]]:
