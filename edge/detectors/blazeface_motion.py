@@ -5,8 +5,9 @@ of the 128x128 model. Here a cheap motion detector (:mod:`edge.detectors.motion`
 
 - nothing moved and nobody tracked: no detector at all (a whole-frame scan every ``idle_every``
   frames still finds a person who sat down while the picture was masked or too dark to move);
-- something moved: the scan runs on the moving region only (snapped to 128-pixel steps so a few
-  interpreters serve every region), at the same scale as the whole-frame scan;
+- something moved: the scan runs on the moving region only (snapped to 64-pixel steps so a few
+  interpreters serve every region), upscaled x1.4 where it is small (a far face) and as it is
+  where it is large (someone close to the camera);
 - faces known: each is refined every frame in a window around it (tracking, as with
   ``blazeface_scan``), and the whole frame is scanned every ``full_every`` frames.
 
@@ -29,7 +30,7 @@ from .motion import MotionSettings
 from .tiles import PAD
 
 #: a region is widened to a multiple of this (model input sizes stay few: interpreters are reused)
-REGION_STEP = 128
+REGION_STEP = 64
 
 
 def _fractions(v: Any) -> bool:
@@ -113,8 +114,9 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
         """The scan on ``region`` of ``image`` only (widened to whole steps, kept inside the frame)."""
         H, W = image.shape[:2]
         scale = self.region_scale(W, region.w)
-        # whole 128-pixel steps of the model's input once mirrored out by PAD: few interpreter sizes
-        w, h = (min(n, round((-(-(max(1, r) * scale + 2 * PAD) // REGION_STEP) * REGION_STEP - 2 * PAD) / scale))
+        # whole 64-pixel steps of the model's input once mirrored out by PAD: few interpreter sizes
+        # (rounded down: scaled back up it must not pass the step)
+        w, h = (min(n, int((-(-(max(1, r) * scale + 2 * PAD) // REGION_STEP) * REGION_STEP - 2 * PAD) / scale))
                 for n, r in ((W, region.w), (H, region.h)))
         x = min(max(0, region.x - (w - region.w) // 2), W - w)
         y = min(max(0, region.y - (h - region.h) // 2), H - h)

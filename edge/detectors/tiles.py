@@ -1,41 +1,39 @@
 """The BlazeFace scan in fixed-size tiles: its memory bounded by bytes, whatever the frame or region.
 
-An interpreter's memory grows with its input: LiteRT + XNNPACK keep ~180 bytes per model-input
-pixel (measured on x86: 26 MB at 384x384, 66 MB at 800x608, 141 MB at 1120x848), and the heap
-keeps much of it after the interpreter is dropped. So the scan never builds an interpreter for
-the size of a frame or a region: the picture, scaled, is cut into tiles of at most ``TILE``
-model pixels that overlap by ``OVERLAP`` (a face the scan reads, up to ~90 px there, lies whole
-in one tile); a side shorter than a tile is padded up to a whole ``SNAP`` step. The interpreters
-for those few sizes live in a :class:`NetCache` that drops the least recently used one when a new
-one would pass ``budget`` bytes.
+An interpreter's memory grows with its input: LiteRT + XNNPACK keep ~200 bytes per model-input
+pixel (measured on x86: 26 MB at 384x384, 36 MB at 480x368, 66 MB at 800x608, 141 MB at
+1120x848), and the heap kept much of it after the interpreter was dropped. So the scan never
+builds an interpreter for the size of a frame or a region: the picture, scaled and mirrored out by
+``PAD``, is cut into tiles of at most ``TILE`` model pixels that overlap by ``OVERLAP`` (a face the
+scan must read lies whole in one tile, away from its edges); a side shorter than a tile is padded
+up to a whole ``SNAP`` step. The interpreters for those few sizes live in a :class:`NetCache` that
+drops the least recently used one when a new one would pass ``budget`` bytes, and glibc is told to
+give a dropped one's buffers back (:func:`return_freed_memory`).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 from collections import OrderedDict
 from typing import Callable, Generic, TypeVar
 
-log = logging.getLogger(__name__)
-
-#: the largest tile (width, height) in model pixels: 4 of them cover an 800x600 picture
+#: the largest tile (width, height) in model pixels: 2x2 of them cover an 800x600 picture mirrored out
 TILE = (480, 368)
-#: tiles overlap by this much (model pixels): larger than the faces the scan must read (larger ones
-#: are the mid and whole-image passes')
+#: tiles overlap by this much (model pixels): measured, with 64 a 5 m face (20 px) on a seam was
+#: missed in 1 of 4 frames; larger faces than the tiles read are the mid pass's (mid_width)
 OVERLAP = 96
 #: the scaled picture is mirrored out by this much on every side before it is cut (model pixels):
 #: measured, a 20 px face 2 px from a corner is found in 4 of 4 frames with it, 3 of 4 without
 PAD = 16
 #: a side shorter than a tile is padded up to a multiple of this (few sizes: few interpreters)
-SNAP = 128
+SNAP = 64
 #: measured: LiteRT + XNNPACK resident bytes per model-input pixel (float32 activations), plus a
 #: fixed part per interpreter
 BYTES_PER_PX = 200
 NET_BASE_BYTES = 1 << 20
-#: the cache's default byte budget: the tile (36 MB) and a small region's interpreter beside it
-DEFAULT_BUDGET = 44 << 20
+#: the cache's default byte budget: the tile's interpreter (36 MB) and a small region's beside it
+DEFAULT_BUDGET = 48 << 20
 
 N = TypeVar("N")
 
