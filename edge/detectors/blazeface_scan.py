@@ -133,7 +133,7 @@ class BlazeFaceScanDetector(Detector):
             scaled = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
         found_boxes, found_scores = [], []
         for x, y, tw, th in tiles(sw + 2 * pad, sh + 2 * pad):
-            net = self.nets.get(*net_size(tw, th))
+            net = self.nets.get(*net_size(tw, th, budget=self.nets.budget))
             boxes, scores = net.run(scaled[y:y + th, x:x + tw], fit=False)
             if len(scores):
                 found_boxes.append(boxes + (x - pad, y - pad, x - pad, y - pad))

@@ -33,7 +33,8 @@ SNAP = 64
 BYTES_PER_PX = 200
 NET_BASE_BYTES = 1 << 20
 #: the cache's default byte budget: the tile's interpreter (36 MB) and a small region's beside it
-DEFAULT_BUDGET = 48 << 20
+#: (up to 128x256); measured, 46-48 MB took the daemon to 157-158 MB with a TV in view, 44 MB to 148
+DEFAULT_BUDGET = 44 << 20
 
 N = TypeVar("N")
 
@@ -43,12 +44,12 @@ def net_bytes(w: int, h: int) -> int:
     return NET_BASE_BYTES + BYTES_PER_PX * w * h
 
 
-def net_size(w: int, h: int, tile: tuple[int, int] = TILE) -> tuple[int, int]:
+def net_size(w: int, h: int, tile: tuple[int, int] = TILE, budget: int = DEFAULT_BUDGET) -> tuple[int, int]:
     """The interpreter input for a w x h tile: each side padded up to a whole ``SNAP`` step (at
-    most the tile's), or the whole tile when that would be more than a third of it: few sizes, and
-    the tile's interpreter (always there) serves them, with no second large one beside it."""
+    most the tile's), or the whole tile when that would not fit in ``budget`` beside the tile's
+    interpreter: the tile's (every whole-frame look needs it) is never dropped for a region's."""
     nw, nh = (min(t, -(-n // SNAP) * SNAP) for n, t in ((w, tile[0]), (h, tile[1])))
-    return tile if 3 * nw * nh > tile[0] * tile[1] else (nw, nh)
+    return tile if net_bytes(nw, nh) > budget - net_bytes(*tile) else (nw, nh)
 
 
 def spans(length: int, tile: int, overlap: int = OVERLAP) -> list[tuple[int, int]]:
