@@ -1,10 +1,11 @@
 """BlazeFace short-range run over the whole frame at a fixed scale: the room, not a thumbnail.
 
-The short-range model is fully convolutional: resized to a W x H input it is exactly the 128x128
-model slid over the picture in one invoke (the tiles of the short-range model, without seams or
-overlap). The frame is scaled so it is ``width`` pixels wide (``0`` = as captured), so a face keeps
-``width / frame_width`` of its size — a 46 px face at 3.5 m in a 1280-wide capture stays 23 px at
-``width = 640`` — where the 128x128 letterbox would shrink it to 5 px.
+The short-range model is fully convolutional: resized to a W x H input it is the 128x128 model
+slid over the picture in one invoke. The frame is scaled so it is ``width`` pixels wide (``0`` = as
+captured), so a face keeps ``width / frame_width`` of its size — a 46 px face at 3.5 m in a
+1280-wide capture stays 23 px at ``width = 640`` — where the 128x128 letterbox would shrink it to
+5 px. The scaled picture is run in overlapping tiles of a few fixed sizes, never in one input of its
+own size: an interpreter's memory grows with its input (edge/detectors/tiles.py).
 
 Cost grows with the pixels: (W x H) / (128 x 128) times the short-range model (640x480: ~19x).
 That is too much for every frame on a Pi 4, so the default wraps it in tracking (``detector.track``):
