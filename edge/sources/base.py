@@ -27,6 +27,7 @@ import numpy as np
 from ..detectors.base import to_gray
 from ..errors import SourceError
 from ..geometry import Box
+from .bounds import DetectBounds
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class Source(ABC):
         self.is_open = False
         #: the software crop applied to every frame (camera.region); None = the whole frame
         self.region: tuple[float, float, float, float] | None = None
+        self._bounds = DetectBounds()
 
     def open(self) -> None:
         self._open()
@@ -148,6 +150,8 @@ class Source(ABC):
         if self.region is not None:
             gray = crop_region(gray, self.region)
             color = crop_region(color, self.region) if color is not None else None
+        picture = self._bounds(color if color is not None else gray, self.description)
+        color = picture if picture is not gray else color  # shrunk for the detector where too large
         frame = Frame(gray=gray, t=time.monotonic(), index=self._index, color=color)
         self._index += 1
         return frame
