@@ -51,3 +51,16 @@ def start_daemon(cmd: list[str], env: dict | None = None, log_path: Path | None 
     out = open(log_path, "w") if log_path else subprocess.PIPE
     return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+
+
+#: runs ``argv`` and prints its peak RSS in kB (RUSAGE_CHILDREN of a process whose only child it is)
+RSS_WRAPPER = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+               "print('peak-rss-kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, 'rc', r.returncode)")
+
+
+def peak_rss(cmd: list[str], timeout: float = 240) -> tuple[int, int, str]:
+    """(peak RSS in MB, exit code, stderr) of ``cmd``."""
+    run = subprocess.run([sys.executable, "-c", RSS_WRAPPER, *cmd], capture_output=True, text=True,
+                         timeout=timeout, cwd=ROOT)
+    line = [x for x in run.stdout.splitlines() if x.startswith("peak-rss-kb")][-1].split()
+    return int(line[1]) // 1024, int(line[3]), run.stderr

@@ -295,7 +295,7 @@ def test_full_range_anchors_are_one_per_cell_of_a_48x48_grid():
 
 
 def test_anchors_of_a_resized_input_match_the_models_outputs():
-    net = BlazeFaceScanDetector(DetectorConfig())._net(384, 256)
+    net = BlazeFaceScanDetector(DetectorConfig()).nets.get(384, 256)
     assert net._anchors.shape == (48 * 32 * 2 + 24 * 16 * 6, 2)
 
 
@@ -335,9 +335,9 @@ def test_the_scan_also_sees_a_face_too_large_for_it_through_the_whole_frame_pass
 
 def test_the_scan_input_keeps_the_frame_shape_at_the_configured_width():
     det = BlazeFaceScanDetector(DetectorConfig())
-    assert det.input_size(1280, 960) == (800, 608)
+    assert det.input_size(1280, 960) == (800, 600)
     assert det.input_size(640, 480) == (640, 480)  # never upscaled
-    assert BlazeFaceScanDetector(DetectorConfig(), BlazeFaceScanOptions(width=0)).input_size(1000, 750) == (1008, 752)
+    assert BlazeFaceScanDetector(DetectorConfig(), BlazeFaceScanOptions(width=0)).input_size(1000, 750) == (1000, 750)
 
 
 def test_every_registered_detector_is_a_plugin_with_a_key_options_and_detect():

@@ -4,6 +4,8 @@ whether that is in reach — and it never writes a pixel anywhere."""
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -88,3 +90,16 @@ def test_a_bad_duration_is_a_one_line_error(cli, seconds):
 def test_a_missing_video_is_a_one_line_error(cli, tmp_path):
     result = cli("check", "--camera", f"file:{tmp_path / 'none.mp4'}")
     assert result.returncode == 2 and "no such video file" in result.stderr
+
+
+def test_a_tv_playing_in_view_gets_a_mask_line_proposed(cli, tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import make_scene_clips  # noqa: PLC0415
+
+    video = make_scene_clips.write(tmp_path / "tv.mp4", make_scene_clips.tv(30))
+    result = cli("check", "--camera", f"file:{video}", "--seconds", "2")
+    assert "Part of the picture moved in most frames" in result.stdout, result.stdout
+    box = [float(v) for v in re.search(r"mask = \[\[([\d., ]+)\]\]", result.stdout).group(1).split(",")]
+    tx, ty, tw, th = make_scene_clips.TV  # where the clip's TV is, to a motion cell (5% of the frame)
+    assert box[0] <= tx and box[1] <= ty and box[0] + box[2] >= tx + tw and box[1] + box[3] >= ty + th
+    assert box[2] <= tw + 0.15 and box[3] <= th + 0.15

@@ -14,19 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from daemon_helpers import ROOT, astronaut_folder, daemon_cmd, fast_config
+from daemon_helpers import ROOT, astronaut_folder, daemon_cmd, fast_config, peak_rss
 from pty_helpers import run_in_pty
 from edge.recommend.catalog import load_catalog, validate_catalog
 from edge.recommend.library import library_catalog, read_nfo
 
 RSS_LIMIT_MB = 200
-#: what a hostile library may add to the daemon's own peak: the default detector's upscaled scan alone
-#: takes the daemon to ~210 MB (docs/security.md), under the unit's MemoryMax=400M
+#: what a hostile library may add to the daemon's own peak (~150 MB with the default detector,
+#: docs/security.md), under the unit's MemoryMax=256M
 LIBRARY_EXTRA_MB = 15
-DAEMON_LIMIT_MB = 300
-#: runs ``argv`` and prints its peak RSS in kB (RUSAGE_CHILDREN of a process whose only child it is)
-RSS_WRAPPER = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-               "print('peak-rss-kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, 'rc', r.returncode)")
+DAEMON_LIMIT_MB = 180
+
 
 
 
@@ -51,14 +49,6 @@ def billion_laughs(size: int = 1_000_000, expanded: int = 97_000_000) -> str:
 def laughs_library(root: Path) -> Path:
     names = ["Heat (1995)", "Alien (1979)", "Toy Story (1995)", "Hot Fuzz (2007)"]
     return films(root, {**{f"{n}/{n}.mkv": "" for n in names}, **{f"{n}/movie.nfo": billion_laughs() for n in names}})
-
-
-def peak_rss(cmd: list[str], timeout: float = 240) -> tuple[int, int, str]:
-    """(peak RSS in MB, exit code, stderr) of ``cmd``."""
-    run = subprocess.run([sys.executable, "-c", RSS_WRAPPER, *cmd], capture_output=True, text=True,
-                         timeout=timeout, cwd=ROOT)
-    line = [x for x in run.stdout.splitlines() if x.startswith("peak-rss-kb")][-1].split()
-    return int(line[1]) // 1024, int(line[3]), run.stderr
 
 
 def through_pty(cmd: list[str], timeout: float = 180) -> bytes:

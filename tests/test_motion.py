@@ -7,6 +7,7 @@ public-domain people). Counts of scans are asserted, never times.
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import numpy as np
 import pytest
@@ -182,3 +183,49 @@ def test_a_lamp_switched_on_is_looked_at_once_and_is_no_face(room):
     for _ in range(8):
         assert det.detect(lamp) == []
     assert det.full_detections == 1 and det.region_scans <= 1
+
+
+def playing_tv(room: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
+    """A TV in view playing a noisy, changing picture (no one masked it)."""
+    frame = room.copy()
+    frame[60:240, 80:320] = rng.integers(0, 256, (180 // 12, 240 // 12, 1), dtype=np.uint8).repeat(12, 0).repeat(12, 1)
+    return frame
+
+
+def test_a_region_that_keeps_moving_is_left_out_then_watched_again_when_it_stops(room, caplog):
+    caplog.set_level(logging.INFO, logger="edge.detectors.motion")
+    rng = np.random.default_rng(5)
+    motion = MotionDetector(MotionSettings(restless_frames=20))
+    reported = [len(motion.update(playing_tv(room, i, rng))) for i in range(80)]
+    assert all(reported[2:10]), "a TV that just started playing is motion"
+    assert not any(reported[50:]), "after ~1.6 x restless_frames of motion it is left out"
+    left_out = [r.getMessage() for r in caplog.records if "keeps moving" in r.getMessage()]
+    assert len(left_out) == 1, left_out  # said once, not every frame
+    still = playing_tv(room, 0, np.random.default_rng(6))
+    for _ in range(40):  # the TV switched off (a still picture): its share of moving frames falls
+        motion.update(still)
+    assert sum("still again" in r.getMessage() for r in caplog.records) == 1
+    person, box = with_person(room, 3.0)
+    person[60:240, 80:320] = still[60:240, 80:320]
+    moving = [motion.update(frame) for frame in (still, person, person)]
+    assert moving[-1], "someone moving where the TV was is motion again"
+
+
+def test_a_playing_tv_stops_costing_a_region_scan_every_frame(room):
+    rng = np.random.default_rng(7)
+    det = gated(restless_frames=10)
+    scans = []
+    for i in range(60):
+        before = det.region_scans
+        det.detect(playing_tv(room, i, rng))
+        scans.append(det.region_scans - before)
+    assert sum(scans[:10]) >= 5 and sum(scans[30:]) == 0
+
+
+def test_check_proposes_a_mask_for_a_region_that_moved_in_most_frames(room):
+    rng = np.random.default_rng(8)
+    motion = MotionDetector()
+    for i in range(30):
+        motion.update(playing_tv(room, i, rng))
+    x, y, w, h = motion.restless.busy()  # the screen: [0.1, 0.1, 0.3, 0.3], to a cell (5% of the frame)
+    assert 0.04 <= x <= 0.1 and 0.04 <= y <= 0.1 and 0.4 <= x + w <= 0.5 and 0.4 <= y + h <= 0.5

@@ -79,6 +79,8 @@ class Seen:
     spots: list[Spot] = field(default_factory=list)
     capture: tuple[int, int] = (0, 0)
     detect_input: tuple[int, int] = (0, 0)
+    #: [x, y, w, h] (fractions) of the part of the picture that moved in most frames (a TV), if any
+    restless: list[float] | None = None
 
     def add(self, faces: list[Face]) -> None:
         """One frame's faces, each matched to the spot it continues (largest face first) or a new one."""
@@ -119,6 +121,8 @@ def look(cfg: Config, seconds: float) -> tuple[Seen, float]:
             if period and seen.frames >= seconds * cfg.camera.fps:
                 break  # a file: as many frames as the camera would give in that time
     seen.seconds = time.monotonic() - start
+    motion = getattr(detector, "motion", None)
+    seen.restless = motion.restless.busy() if motion is not None else None
     return seen, reliable
 
 
@@ -136,6 +140,11 @@ def describe(cfg: Config, seen: Seen, reliable_px: float) -> tuple[list[str], bo
              + (f", region {cfg.camera.region}" if cfg.camera.region else "") + "."]
     if not seen.frames:
         return lines + ["No frame arrived: check the camera (`rpicam-hello --list-cameras`, or `v4l2-ctl --list-devices`)."], False
+    if seen.restless:
+        lines.append(f"Part of the picture moved in most frames: {seen.restless} (x, y, width, height of the frame; "
+                     "a TV, a screen?). The daemon leaves such a region out of the face search on its own once it "
+                     "has moved for about a minute; to leave it out from the start, add to "
+                     f"[detector.{cfg.detector.kind}]:  mask = [{seen.restless}]")
     reach = distance_m(reliable_px, w, hfov)
     lines.append(f"These settings read faces at least {reliable_px:.0f} px wide in this capture: up to about "
                  f"{reach:.1f} m with a {hfov:g} deg lens (camera.hfov_deg).")

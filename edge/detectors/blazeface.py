@@ -152,6 +152,11 @@ class Letterbox:
         new_h = min(in_h, max(1, round(frame_h * scale)))
         return cls(frame_w, frame_h, new_w, new_h, (size - new_w) // 2, (in_h - new_h) // 2, size, size_h)
 
+    @classmethod
+    def place(cls, frame_w: int, frame_h: int, size: int, size_h: int) -> "Letterbox":
+        """The frame pasted at the top left as it is (a tile of a picture already scaled)."""
+        return cls(frame_w, frame_h, frame_w, frame_h, 0, 0, size, size_h)
+
     def to_frame(self, boxes: np.ndarray) -> np.ndarray:
         """Boxes in [0, 1] of the model input -> (xmin, ymin, xmax, ymax) in frame pixels."""
         out = np.empty_like(boxes, dtype=np.float64)
@@ -203,17 +208,21 @@ class BlazeFaceNet:
         self.weighted_nms = weighted_nms
         self._buffer = np.full((1, in_h, in_w, 3), -1.0, dtype=np.float32)
         self._box: Letterbox | None = None
+        self._fit = True
         self._warned_gray = False
 
-    def _prepare(self, image: np.ndarray) -> Letterbox:
+    def _prepare(self, image: np.ndarray, fit: bool) -> Letterbox:
         h, w = image.shape[:2]
         box = self._box
-        if box is None or box.frame_w != w or box.frame_h != h:
-            box = self._box = Letterbox.fit(w, h, self.in_w, self.in_h)
+        if box is None or (box.frame_w, box.frame_h, self._fit) != (w, h, fit):
+            if not fit and (w > self.in_w or h > self.in_h):
+                raise ValueError(f"a {w}x{h} tile does not fit the {self.in_w}x{self.in_h} input")
+            box = self._box = (Letterbox.fit(w, h, self.in_w, self.in_h) if fit
+                               else Letterbox.place(w, h, self.in_w, self.in_h))
+            self._fit = fit
             self._buffer.fill(-1.0)
-        shrink = box.new_w < w
-        small = cv2.resize(image, (box.new_w, box.new_h),
-                           interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        small = image if (box.new_w, box.new_h) == (w, h) else cv2.resize(
+            image, (box.new_w, box.new_h), interpolation=cv2.INTER_AREA if box.new_w < w else cv2.INTER_LINEAR)
         region = self._buffer[0, box.pad_y:box.pad_y + box.new_h, box.pad_x:box.pad_x + box.new_w]
         if small.ndim == 2:
             if not self._warned_gray:
@@ -224,10 +233,11 @@ class BlazeFaceNet:
             region[...] = _LUT[cv2.cvtColor(small, cv2.COLOR_BGRA2RGB if small.shape[2] == 4 else cv2.COLOR_BGR2RGB)]
         return box
 
-    def run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Boxes (xmin, ymin, xmax, ymax) in frame pixels and their scores, after NMS."""
+    def run(self, image: np.ndarray, fit: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes (xmin, ymin, xmax, ymax) in frame pixels and their scores, after NMS. ``fit``:
+        letterbox the frame into the input; else paste it as it is (a tile no larger than the input)."""
         check_frame(image)
-        box = self._prepare(image)
+        box = self._prepare(image, fit)
         self._interp.set_tensor(self._input_index, self._buffer)
         self._interp.invoke()
         logits = self._interp.get_tensor(self._cls_index)[0, :, 0]

@@ -5,8 +5,9 @@ of the 128x128 model. Here a cheap motion detector (:mod:`edge.detectors.motion`
 
 - nothing moved and nobody tracked: no detector at all (a whole-frame scan every ``idle_every``
   frames still finds a person who sat down while the picture was masked or too dark to move);
-- something moved: the scan runs on the moving region only (snapped to 128-pixel steps so a few
-  interpreters serve every region), at the same scale as the whole-frame scan;
+- something moved: the scan runs on the moving region only (snapped to 64-pixel steps so a few
+  interpreters serve every region), upscaled x1.4 where it is small (a far face) and as it is
+  where it is large (someone close to the camera);
 - faces known: each is refined every frame in a window around it (tracking, as with
   ``blazeface_scan``), and the whole frame is scanned every ``full_every`` frames.
 
@@ -25,11 +26,12 @@ import numpy as np
 from ..fields import BOX_EXPECTED, box_ok
 from ..geometry import Box
 from .base import Face
-from .blazeface_scan import BlazeFaceScanDetector, BlazeFaceScanOptions, _align
+from .blazeface_scan import MAX_UPSCALE, BlazeFaceScanDetector, BlazeFaceScanOptions
 from .motion import MotionSettings
+from .tiles import PAD
 
 #: a region is widened to a multiple of this (model input sizes stay few: interpreters are reused)
-REGION_STEP = 128
+REGION_STEP = 64
 
 
 def _fractions(v: Any) -> bool:
@@ -39,14 +41,20 @@ def _fractions(v: Any) -> bool:
 
 @dataclass
 class BlazeFaceMotionOptions(BlazeFaceScanOptions):
-    #: the scan reads the lores frame scaled to 1120 wide (800 -> 1120: x1.4): faces at 5-6 m (17-20 px
-    #: in the lores stream) are found at every position; it costs ~2x the 800 scan, which motion
-    #: gating runs rarely (docs/detectors.md)
-    width: int = 1120
+    #: the whole-frame look reads the lores frame as it is (800 wide; a narrower source is scaled up,
+    #: at most x1.4): faces from 0.5 to 5 m (20 px in the lores stream) at every position
+    width: int = 800
     upscale: bool = True
-    #: ... which makes 1 m faces (100 px in the lores stream) too large for it: a third pass at 320
-    #: wide reads them (40 px there), wherever they sit
-    mid_width: int = 320
+    #: a small moving region (narrower than ``far_region`` of the frame: where a far face can be) is
+    #: scanned at this width's scale instead (800 -> 1120: x1.4 at most): a 6 m face, 17 px in the
+    #: lores stream, is found at 23 px. A larger region is a person near the camera: no upscale
+    far_width: int = 1120
+    far_region: float = 0.25
+    #: one more pass with the frame at 256 wide (in one tile, unpadded) reads the faces too
+    #: large for the tiles' seams: 1 m (100 px in the lores stream: 32 px there) down to 0.5 m, at
+    #: every position; it replaces the 128x128 whole-frame pass (faces over 160 px only)
+    whole_frame: bool = False
+    mid_width: int = 256
     #: frames between whole-frame scans while faces are tracked (~10 s at 15 frames/s)
     full_every: int = 150
     #: frames between whole-frame scans in a room where nobody is tracked and nothing moves (~20 s):
@@ -62,15 +70,21 @@ class BlazeFaceMotionOptions(BlazeFaceScanOptions):
     motion_persist: int = 2
     #: regions never watched for motion (a TV, a window): [x, y, w, h] fractions of the frame each
     mask: list[list[float]] = field(default_factory=list)
+    #: a region that keeps moving in most frames for about this many frames (900: ~1 min at 15
+    #: frames/s; a TV, a screen saver, a fish tank) is left out until it calms down; 0 = never
+    restless_frames: int = 900
 
     checks: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
         **BlazeFaceScanOptions.checks,
+        "far_width": (lambda v: v == 0 or 64 <= v <= 8192, "0 (no upscale) or 64 to 8192 pixels"),
+        "far_region": (lambda v: 0 <= v <= 1, "a fraction of the frame's width between 0 and 1"),
         "full_every": (lambda v: 1 <= v <= 100_000, "1 to 100000 frames"),
         "idle_every": (lambda v: 1 <= v <= 100_000, "1 to 100000 frames"),
         "motion_width": (lambda v: 32 <= v <= 1280, "32 to 1280 pixels"),
         "motion_threshold": (lambda v: 1 <= v <= 255, "1 to 255 grey levels"),
         "motion_min_area": (lambda v: 0 <= v <= 1, "a fraction of the frame between 0 and 1"),
         "motion_persist": (lambda v: 1 <= v <= 100, "1 to 100 frames"),
+        "restless_frames": (lambda v: 0 <= v <= 1_000_000, "0 (never) or up to 1000000 frames"),
         "mask": (_fractions, "a list of regions, each " + BOX_EXPECTED),
     }
 
@@ -81,25 +95,33 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
     summary = "the BlazeFace scan where and when something moved, tracked faces refined every frame (default)"
     name = "blazeface_motion"
     options: BlazeFaceMotionOptions
-    #: measured by `bench --distance --positions`: 23 px faces in the scan's input (6 m, 800 lores at
-    #: 1120) found at every position; 20 px (5 m at 800) missed in 1 of 4 at the corners
-    reliable_scan_px = 23.0
+    #: measured by `bench --distance --positions`: 20 px faces in the whole-frame look (5 m in the 800
+    #: lores stream) found at every position (its edges mirrored out: tiles.PAD)
+    reliable_scan_px = 20.0
 
     def motion_settings(self) -> MotionSettings:
         o = self.options
         return MotionSettings(width=o.motion_width, threshold=o.motion_threshold, min_area=o.motion_min_area,
-                              persist=o.motion_persist, mask=[list(m) for m in o.mask])
+                              persist=o.motion_persist, mask=[list(m) for m in o.mask],
+                              restless_frames=o.restless_frames)
+
+    def region_scale(self, frame_w: int, region_w: int) -> float:
+        """The scan's scale for a moving region ``region_w`` wide: upscaled where a far face can be."""
+        scale, o = self.scale(frame_w), self.options
+        if o.far_width and region_w <= o.far_region * frame_w:
+            return max(scale, min(MAX_UPSCALE, o.far_width / frame_w))
+        return scale
 
     def detect_in(self, image: np.ndarray, region: Box) -> list[Face]:
         """The scan on ``region`` of ``image`` only (widened to whole steps, kept inside the frame)."""
         H, W = image.shape[:2]
-        scale = self.scale(W)
-        step = max(16, int(round(REGION_STEP / scale)))  # 128 model pixels at the scan's scale
-        w = min(W, -(-max(1, region.w) // step) * step)
-        h = min(H, -(-max(1, region.h) // step) * step)
+        scale = self.region_scale(W, region.w)
+        # whole 64-pixel steps of the model's input once mirrored out by PAD: few interpreter sizes
+        # (rounded down: scaled back up it must not pass the step)
+        w, h = (min(n, int((-(-(max(1, r) * scale + 2 * PAD) // REGION_STEP) * REGION_STEP - 2 * PAD) / scale))
+                for n, r in ((W, region.w), (H, region.h)))
         x = min(max(0, region.x - (w - region.w) // 2), W - w)
         y = min(max(0, region.y - (h - region.h) // 2), H - h)
         crop = np.ascontiguousarray(image[y:y + h, x:x + w])
-        # at the whole-frame scan's scale, so a face is found here exactly when the full scan finds it
-        faces = self.scan(crop, (_align(w * scale), _align(h * scale)))
+        faces = self.scan(crop, scale)
         return [f.moved(x, y) for f in faces]

@@ -1,10 +1,11 @@
 """BlazeFace short-range run over the whole frame at a fixed scale: the room, not a thumbnail.
 
-The short-range model is fully convolutional: resized to a W x H input it is exactly the 128x128
-model slid over the picture in one invoke (the tiles of the short-range model, without seams or
-overlap). The frame is scaled so it is ``width`` pixels wide (``0`` = as captured), so a face keeps
-``width / frame_width`` of its size — a 46 px face at 3.5 m in a 1280-wide capture stays 23 px at
-``width = 640`` — where the 128x128 letterbox would shrink it to 5 px.
+The short-range model is fully convolutional: resized to a W x H input it is the 128x128 model
+slid over the picture in one invoke. The frame is scaled so it is ``width`` pixels wide (``0`` = as
+captured), so a face keeps ``width / frame_width`` of its size — a 46 px face at 3.5 m in a
+1280-wide capture stays 23 px at ``width = 640`` — where the 128x128 letterbox would shrink it to
+5 px. The scaled picture is run in overlapping tiles of a few fixed sizes, never in one input of its
+own size: an interpreter's memory grows with its input (edge/detectors/tiles.py).
 
 Cost grows with the pixels: (W x H) / (128 x 128) times the short-range model (640x480: ~19x).
 That is too much for every frame on a Pi 4, so the default wraps it in tracking (``detector.track``):
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
+import cv2
 import numpy as np
 
 from .base import Detector, Face
@@ -34,11 +36,8 @@ from .blazeface import (
     non_max_suppression,
     to_faces,
 )
+from .tiles import PAD, TILE, NetCache, net_size, return_freed_memory, tiles
 
-#: the input must be a multiple of the coarsest stride
-ALIGN = 16
-#: interpreters kept, one per input size, least recently used dropped first
-MAX_NETS = 8
 #: ``upscale`` enlarges at most this much (800 -> 1120): the cost grows with its square
 MAX_UPSCALE = 1.4
 
@@ -78,10 +77,6 @@ class BlazeFaceScanOptions:
     }
 
 
-def _align(n: float) -> int:
-    return max(ALIGN, int(-(-round(n) // ALIGN) * ALIGN))
-
-
 class BlazeFaceScanDetector(Detector):
     key = "blazeface_scan"
     Options = BlazeFaceScanOptions
@@ -97,21 +92,16 @@ class BlazeFaceScanDetector(Detector):
         self.num_threads = num_threads if num_threads is not None else int(getattr(self.cfg, "num_threads",
                                                                                   DEFAULT_THREADS))
         self.path = Path(model_path) if model_path else default_model_path(self.options.model)
-        self._nets: dict[tuple[int, int], BlazeFaceNet] = {}
-        self.card = self._net(INPUT_SIZE, INPUT_SIZE).card  # fail at start on a missing model
+        return_freed_memory()
+        #: interpreters by input size, bounded by their bytes (tiles.py): never one per frame or region size
+        self.nets: NetCache[BlazeFaceNet] = NetCache(self._make_net)
+        # fail at start on a missing model (the first interpreter the scan needs: the tile's)
+        self.card = self.nets.get(*TILE).card
 
-    def _net(self, in_w: int, in_h: int) -> BlazeFaceNet:
-        net = self._nets.pop((in_w, in_h), None)
-        if net is not None:
-            self._nets[(in_w, in_h)] = net  # most recently used last
-        else:
-            while len(self._nets) >= MAX_NETS:  # sizes that change (regions, a source): memory stays bounded
-                self._nets.pop(next(iter(self._nets)))
-            net = self._nets[(in_w, in_h)] = BlazeFaceNet(
-                self.path, input_wh=(in_w, in_h), strides=STRIDES, per_layer=2, native=INPUT_SIZE,
-                num_threads=self.num_threads, min_confidence=self.options.min_confidence,
-                expect="BlazeFace short range")
-        return net
+    def _make_net(self, in_w: int, in_h: int) -> BlazeFaceNet:
+        return BlazeFaceNet(self.path, input_wh=(in_w, in_h), strides=STRIDES, per_layer=2, native=INPUT_SIZE,
+                            num_threads=self.num_threads, min_confidence=self.options.min_confidence,
+                            expect="BlazeFace short range")
 
     def scale(self, w: int) -> float:
         """How much a w-wide frame is scaled for the scan."""
@@ -122,9 +112,9 @@ class BlazeFaceScanDetector(Detector):
         return min(1.0, self.options.width / w)
 
     def input_size(self, w: int, h: int) -> tuple[int, int]:
-        """The model input (width, height) for a w x h frame."""
+        """The picture (width, height) a w x h frame is scaled to for the scan (then cut in tiles)."""
         scale = self.scale(w)
-        return _align(w * scale), _align(h * scale)
+        return max(1, round(w * scale)), max(1, round(h * scale))
 
     def reliable_min_px(self, frame_w: int) -> float:
         # measured: 100% of faces 20 px wide in the scan's input (5 m at 800 of 1280), 69% at 17 px
@@ -132,23 +122,46 @@ class BlazeFaceScanDetector(Detector):
         return max(self.reliable_scan_px / scale, float(self.options.min_face_px))
 
     def detect(self, image: np.ndarray) -> list[Face]:
-        h, w = image.shape[:2]
-        return self.scan(image, self.input_size(w, h))
+        return self.scan(image, self.scale(image.shape[1]))
 
-    def scan(self, image: np.ndarray, input_wh: tuple[int, int]) -> list[Face]:
-        """The scan with the image scaled into ``input_wh``, plus the whole-image and mid passes."""
+    def tiled(self, image: np.ndarray, scale: float, pad: int = PAD) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes (in ``image`` pixels) and scores of the short-range model slid over ``image``
+        scaled by ``scale``, tile by tile (tiles.py)."""
         h, w = image.shape[:2]
-        boxes, scores = self._net(*input_wh).run(image)
-        passes = [(INPUT_SIZE, INPUT_SIZE, 0.0)] if self.options.whole_frame else []
+        sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+        scaled = image if (sw, sh) == (w, h) else cv2.resize(
+            image, (sw, sh), interpolation=cv2.INTER_AREA if sw < w else cv2.INTER_LINEAR)
+        pad = min(pad, sw - 1, sh - 1)  # a face at the picture's edge is found as well as inside
+        if pad > 0:
+            scaled = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
+        found_boxes, found_scores = [], []
+        for x, y, tw, th in tiles(sw + 2 * pad, sh + 2 * pad):
+            net = self.nets.get(*net_size(tw, th, budget=self.nets.budget))
+            boxes, scores = net.run(scaled[y:y + th, x:x + tw], fit=False)
+            if len(scores):
+                found_boxes.append(boxes + (x - pad, y - pad, x - pad, y - pad))
+                found_scores.append(scores)
+        if not found_scores:
+            return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
+        boxes, scores = np.concatenate(found_boxes), np.concatenate(found_scores)
+        if len(found_scores) > 1:  # a face in the overlap of two tiles is found twice
+            boxes, scores = non_max_suppression(boxes.astype(np.float32), scores, NMS_IOU, weighted=False)
+        return boxes * np.array([w / sw, h / sh, w / sw, h / sh]), scores
+
+    def scan(self, image: np.ndarray, scale: float) -> list[Face]:
+        """The scan of ``image`` at ``scale``, plus the whole-image and mid passes."""
+        h, w = image.shape[:2]
+        boxes, scores = self.tiled(image, scale)
+        found = [(boxes, scores)]
+        if self.options.whole_frame:
+            found.append(self.nets.get(INPUT_SIZE, INPUT_SIZE).run(image))
         mid = self.options.mid_width
         if mid and w > 1.5 * mid:
-            passes.append((_align(mid), _align(h * mid / w), self.options.mid_confidence))
-        for in_w, in_h, floor in passes:
-            more_boxes, more_scores = self._net(in_w, in_h).run(image)
-            if floor:
-                more_boxes, more_scores = more_boxes[more_scores >= floor], more_scores[more_scores >= floor]
-            if len(more_scores):
-                boxes, scores = non_max_suppression(np.concatenate([boxes, more_boxes]).astype(np.float32),
-                                                    np.concatenate([scores, more_scores]).astype(np.float32),
-                                                    NMS_IOU, weighted=False)
+            more_boxes, more_scores = self.tiled(image, mid / w, pad=0)
+            keep = more_scores >= self.options.mid_confidence
+            found.append((more_boxes[keep], more_scores[keep]))
+        if sum(len(s) for _, s in found[1:]):
+            boxes, scores = non_max_suppression(np.concatenate([b for b, _ in found]).astype(np.float32),
+                                                np.concatenate([s for _, s in found]).astype(np.float32),
+                                                NMS_IOU, weighted=False)
         return to_faces(boxes, scores, w, h, self.options.min_face_px, self.cfg.max_faces)

@@ -17,7 +17,7 @@ from . import kinds as detector_kinds  # the registry: imports no model until as
 class DetectorConfig:
     kind: str = setting("blazeface_motion", rule=one_of(detector_kinds), doc="""
         A plug-in from edge/detectors/ (docs/detectors.md gives each one's reach and cost):
-          "blazeface_motion" the scan below at 1120 wide, only where and when motion says (the default)
+          "blazeface_motion" the scan below, only where and when motion says (the default)
           "blazeface_scan"  BlazeFace short-range slid over the whole frame at [detector.blazeface_scan]
                             width, plus one whole-frame pass: faces from 0.5 to 5 m, every search
           "blazeface"       the whole frame in BlazeFace's 128x128: faces within ~1.5 m, cheapest

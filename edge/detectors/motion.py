@@ -13,7 +13,10 @@ and compared with the previous one. What is *not* a person is removed before any
   overlapping, to count, or else still differ one frame later from the picture before it (a person
   who stepped in and stood still counts; a lamp switched on counts once, its region scanned once);
 - noise and small things (a curtain's edge, a cat's tail): blobs under ``min_area`` of the frame;
-- a TV or a window in view: ``mask`` regions (fractions of the frame) are never looked at.
+- a TV or a window in view: ``mask`` regions (fractions of the frame) are never looked at;
+- a TV, a screen saver, a fish tank nobody masked: a region that keeps moving in most frames for
+  ``restless_frames`` (~1 min) is left out on its own (:class:`Restless`), said once in the log, and
+  watched again once it has been mostly still for a while (a TV switched off).
 
 Nothing here depends on time: the same frames give the same boxes.
 """
@@ -50,6 +53,8 @@ class MotionSettings:
     lighting: float = 0.5
     #: regions never looked at (a TV, a window): [x, y, w, h] fractions of the frame each
     mask: list[list[float]] = field(default_factory=list)
+    #: a region that moved in most of about this many frames is left out until it calms (0 = never)
+    restless_frames: int = 900
 
 
 class MotionDetector:
@@ -63,6 +68,7 @@ class MotionDetector:
         self._prev_mask: np.ndarray | None = None
         self._mask: np.ndarray | None = None  # 1 where we look, 0 in the masked regions
         self._shape: tuple[int, int] = (0, 0)
+        self.restless = Restless(self.settings.restless_frames)
         #: frames seen, frames with motion, lighting changes ignored (for the benchmark and logs)
         self.frames = self.moving_frames = self.lighting_changes = 0
 
@@ -72,6 +78,8 @@ class MotionDetector:
         return self._prev is not None
 
     def reset(self) -> None:
+        """A new scene (a still, a camera reopened): no reference frame. What keeps moving in the
+        room is kept (it is the room's, not the frame's)."""
         self._prev = self._before = self._prev_mask = None
         self._fresh = []
 
@@ -110,6 +118,7 @@ class MotionDetector:
             self._prev_mask, self._fresh = None, []
             return []
         changed = cv2.dilate(changed, np.ones((3, 3), np.uint8))
+        changed = self.restless.update(changed)  # what keeps moving (a TV) is left out
         count, labels, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
         sh, sw = cur.shape
         big = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= s.min_area * sh * sw]
@@ -152,3 +161,76 @@ def union(boxes: list[Box]) -> Box:
     x0, y0 = min(b.x for b in boxes), min(b.y for b in boxes)
     x1, y1 = max(b.x + b.w for b in boxes), max(b.y + b.h for b in boxes)
     return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+#: the restless map's cells, in motion-frame pixels (8x8 of 160x120: 20x15 cells)
+CELL = 8
+#: a cell moved in this share of recent frames is restless; it is watched again below ``CALM``
+RESTLESS, CALM = 0.8, 0.4
+
+
+class Restless:
+    """Which parts of the picture keep moving (a TV playing), from a running share of the frames
+    each 8x8 cell moved in: over ``RESTLESS`` after ``frames`` frames of steady motion it is left
+    out; it is watched again once that share has fallen under ``CALM`` (hysteresis: no flapping)."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames = frames
+        self.share: np.ndarray | None = None  # per cell, exponentially weighted over ~``frames``
+        self.out: np.ndarray | None = None  # per cell: left out now
+        #: per cell, frames moved and frames seen since the start (``mood-edge check`` proposes a mask)
+        self.moved: np.ndarray | None = None
+        self.seen = 0
+
+    def update(self, changed: np.ndarray) -> np.ndarray:
+        """``changed`` (motion-frame pixels, 0/1) with the restless cells cleared."""
+        h, w = changed.shape
+        rows, cols = -(-h // CELL), -(-w // CELL)
+        padded = np.zeros((rows * CELL, cols * CELL), np.uint8)
+        padded[:h, :w] = changed
+        moved = padded.reshape(rows, CELL, cols, CELL).max(axis=(1, 3)).astype(np.float32)
+        if self.share is None or self.share.shape != moved.shape:
+            self.share, self.out = np.zeros_like(moved), np.zeros(moved.shape, bool)
+            self.moved, self.seen = np.zeros_like(moved), 0
+        self.moved += moved
+        self.seen += 1
+        if self.frames <= 0:
+            return changed
+        # the share reaches RESTLESS after ~1.6 x frames of motion in every frame (1 - e^-1.6 = 0.8)
+        self.share += (moved - self.share) * np.float32(1.0 / self.frames)
+        was = bool(self.out.any())
+        self.out |= self.share >= RESTLESS
+        self.out &= self.share >= CALM
+        now = bool(self.out.any())
+        if now != was:
+            if now:
+                log.info("motion: %s keeps moving (a TV, a screen?): left out of the face search while it "
+                         "moves; `mood-edge check` proposes a mask for it", _where(self.out))
+            else:
+                log.info("motion: the region that kept moving is still again: watched again")
+        if not now:
+            return changed
+        # with a cell around it: the edge of a moving picture moves in fewer frames, yet as often
+        out = cv2.dilate(self.out.astype(np.uint8), np.ones((3, 3), np.uint8))
+        keep = np.repeat(np.repeat(out == 0, CELL, axis=0), CELL, axis=1)[:h, :w]
+        return changed * keep.astype(np.uint8)
+
+    def busy(self, share: float = RESTLESS) -> list[float] | None:
+        """[x, y, w, h] (fractions of the frame) around the cells that moved in at least ``share``
+        of the frames seen so far; None if none did (or too few frames were seen)."""
+        if self.moved is None or self.seen < 10:
+            return None
+        cells = self.moved >= share * self.seen
+        return _box(cells) if cells.any() else None
+
+
+def _box(cells: np.ndarray) -> list[float]:
+    rows, cols = np.nonzero(cells)
+    h, w = cells.shape
+    return [round(float(v), 2) for v in (cols.min() / w, rows.min() / h, (cols.max() + 1 - cols.min()) / w,
+                                         (rows.max() + 1 - rows.min()) / h)]
+
+
+def _where(cells: np.ndarray) -> str:
+    x, y, w, h = _box(cells)
+    return f"the region [{x}, {y}, {w}, {h}] of the frame"

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import SourceError
 from ..geometry import Box
+from .bounds import DetectBounds
 
 if TYPE_CHECKING:
     from .config import CameraConfig
@@ -132,6 +133,7 @@ class Source(ABC):
         self.is_open = False
         #: the software crop applied to every frame (camera.region); None = the whole frame
         self.region: tuple[float, float, float, float] | None = None
+        self._bounds = DetectBounds()
 
     @classmethod
     def from_config(cls, argument: str, camera: "CameraConfig") -> "Source":
@@ -161,6 +163,8 @@ class Source(ABC):
         if self.region is not None:
             gray = crop_region(gray, self.region)
             color = crop_region(color, self.region) if color is not None else None
+        picture = self._bounds(color if color is not None else gray, self.description)
+        color = picture if picture is not gray else color  # shrunk for the detector where too large
         frame = Frame(gray=gray, t=time.monotonic(), index=self._index, color=color)
         self._index += 1
         return frame

@@ -42,11 +42,11 @@ class CameraConfig:
         it becomes the sensor crop (ScalerCrop: hardware zoom, no CPU, more pixels on each face); on
         other sources a software crop (less to search, no more pixels). `mood-edge check` says if you need it.
         """)
-    lores_width: int = setting(800, rule=between(16, 8192, "16 to 8192 pixels"), doc="""
+    lores_width: int = setting(800, rule=between(16, 2048, "16 to 2048 pixels"), doc="""
         Pi camera only: the colour stream the face detector reads (YUV420, converted to RGB). The main
         stream (width x height) gives the grey crops. 800 matches [detector.blazeface_scan] width.
         """)
-    lores_height: int = setting(600, rule=between(16, 8192, "16 to 8192 pixels"), doc="")
+    lores_height: int = setting(600, rule=between(16, 2048, "16 to 2048 pixels"), doc="")
     hfov_deg: float = setting(62.0, rule=between(1, 179, "1 to 179 degrees"), doc="""
         Horizontal field of view of the lens in degrees, for the distances `mood-edge check` reports:
         62 Camera Module v2, 66 Camera Module 3, 102 Camera Module 3 Wide; a USB webcam: its data sheet.

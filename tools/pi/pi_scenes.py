@@ -10,13 +10,16 @@ needs scikit-image), with a little sensor noise in every frame.
 Scenes (each a list of BGR frames at the main size, built before anything is counted):
 ``empty`` a still room; ``one`` one face at 3 m, breathing (a few pixels of drift); ``two`` two
 faces on a sofa at 3 and 3.5 m; ``walkin`` an empty room, then a person walking in from the left
-and sitting down at 3 m (``WALK_START`` is the first frame they are in view).
+and sitting down at 3 m (``WALK_START`` is the first frame they are in view); ``tv`` the empty room
+with a TV in view playing a noisy, changing picture (tools/make_scene_clips.py draws it).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import types
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,7 +27,10 @@ import numpy as np
 from edge.commands.bench.scenes import Person, cover, people, scenes
 from edge.geometry import face_px
 
-SCENES = ("empty", "one", "two", "walkin")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from make_scene_clips import draw_tv  # noqa: E402 - tools/, next to this folder
+
+SCENES = ("empty", "one", "two", "walkin", "tv")
 #: walkin: frames of empty room, then frames walking in, then seated
 WALK_START, WALK_FRAMES = 10, 12
 HFOV = 62.0
@@ -63,6 +69,8 @@ def build(name: str, frames: int, width: int = 1280, height: int = 960, seed: in
             k = min(1.0, (i - WALK_START + 1) / WALK_FRAMES)
             _paste(frame, folks[0], 3.0, int(-0.1 * width + k * (seat_x + 0.1 * width)) + dx,
                    int(height * 0.42 + 0.08 * height * k) + dy)
+        elif name == "tv":
+            draw_tv(frame, rng, i)
         elif name not in SCENES:
             raise ValueError(f"unknown scene {name!r}: one of {', '.join(SCENES)}")
         out.append(np.clip(frame.astype(np.int16) + noise[i % len(noise)], 0, 255).astype(np.uint8))
