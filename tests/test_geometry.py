@@ -6,7 +6,7 @@ import pytest
 
 from edge.detectors.base import Face
 from edge.geometry import Box, distance_m, face_px
-from edge.detectors.track import Window
+from edge.track import Window
 
 
 def test_area_corners_and_centre():

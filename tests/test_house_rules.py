@@ -3,7 +3,8 @@
 - no import circle: every import counts, at module level or inside a function, relative ones resolved;
   only imports under ``if TYPE_CHECKING:`` are left out, because they never run;
 - no module over 400 lines;
-- one module of the mqtt package talks to paho (edge/mqtt/client.py), and the stages (sources, detectors, classify, mood, recommend)
+- one module of the mqtt package talks to paho (edge/mqtt/client.py), and the stages (sources, detectors with motion and
+  tracking, classify, mood, recommend)
   never reach the mqtt package or the commands, not even through the config: a stage hands its result on,
   the commands decide where it goes, and a stage is used and tested alone;
 - the shared modules (edge/*.py beside the folders: errors, fields, geometry, ...) import no stage, no
@@ -22,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("edge", "convert")
 MAX_LINES = 400
-STAGES = ("edge.sources", "edge.detectors", "edge.classify", "edge.mood", "edge.recommend")
+STAGES = ("edge.sources", "edge.detectors", "edge.motion", "edge.track", "edge.classify", "edge.mood", "edge.recommend")
 MQTT = "edge.mqtt"
 COMMANDS = "edge.commands"
 #: the entry points: they import the commands; everything else beside edge's folders is shared
@@ -245,3 +246,15 @@ def test_edge_never_imports_tensorflow_keras_or_convert():
     offenders = {name: sorted(t for t in targets if t.split(".")[0] in forbidden)
                  for name, targets in graph().items() if within(name, "edge")}
     assert {n: t for n, t in offenders.items() if t} == {}
+
+
+def test_make_detector_names_no_plugin_and_asks_no_plugin_what_it_has():
+    """Each plug-in says how it is followed (``Detector.tracking``): no per-kind branch, no hasattr."""
+    source = (ROOT / "edge/detectors/make.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    from edge.detectors import kinds
+
+    assert not strings & set(kinds())
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") in
+                ("hasattr", "getattr", "isinstance")]

@@ -18,7 +18,7 @@ from edge.errors import ConfigError
 from edge.detectors.make import make_detector
 from edge.detectors.blazeface_motion import BlazeFaceMotionOptions
 from edge.geometry import face_px
-from edge.detectors.motion import MotionDetector, MotionSettings
+from edge.motion import MotionDetector, MotionSettings
 
 W, H = 800, 600  # the Pi camera's lores stream, what the detector reads
 

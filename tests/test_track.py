@@ -11,7 +11,7 @@ from edge.config import DetectorConfig
 from edge.detectors.base import Face
 from edge.detectors.haar import HaarDetector
 from edge.detectors.blazeface import BlazeFaceDetector
-from edge.detectors.track import TrackingDetector, Window
+from edge.track import TrackingDetector, Window
 
 
 def scene(shift: int = 0, width: int = 320, height: int = 240) -> np.ndarray:
@@ -124,3 +124,43 @@ def test_known_faces_are_followed_with_the_local_detector_not_the_full_search():
     for _ in range(6):
         assert len(tracker.detect(scene())) == 1
     assert full.calls == 1 and local.calls == 5
+
+
+# --- how each plug-in asks to be followed (make_detector names none of them) ------------------------
+
+def made(kind: str, **changes):
+    from edge.detectors.make import make_detector
+
+    return make_detector(DetectorConfig(kind=kind, **changes))
+
+
+def test_haar_is_followed_by_itself_in_a_small_window():
+    tracker = made("haar")
+    assert isinstance(tracker, TrackingDetector)
+    assert (tracker.face_px, tracker.local, tracker.search_every, tracker.motion) == (32, tracker.inner, 1, None)
+
+
+@pytest.mark.parametrize("kind", ["blazeface", "blazeface_full", "blazeface_scan", "blazeface_motion"])
+def test_every_blazeface_plugin_follows_a_face_with_the_128_model_without_a_size_floor(kind):
+    tracker = made(kind, min_confidence=0.7)
+    assert isinstance(tracker.local, BlazeFaceDetector)
+    assert tracker.local.cfg.min_size == 1 and tracker.local.cfg.min_confidence == 0.5
+    assert tracker.face_px == 64
+
+
+def test_the_whole_frame_scan_searches_an_empty_room_every_third_of_full_every():
+    tracker = made("blazeface_scan", full_every=15)
+    assert (tracker.full_every, tracker.search_every, tracker.motion) == (15, 5, None)
+
+
+def test_the_motion_plugin_is_followed_on_its_own_schedule_with_its_own_motion_settings():
+    from edge.detectors.blazeface_motion import BlazeFaceMotionOptions
+
+    options = BlazeFaceMotionOptions(full_every=90, idle_every=200, motion_threshold=30, mask=[[0, 0, 0.5, 0.5]])
+    tracker = made("blazeface_motion", options={"blazeface_motion": options})
+    assert (tracker.full_every, tracker.search_every) == (90, 200)
+    assert tracker.motion.settings.motion_threshold == 30 and tracker.motion.settings.mask == [[0, 0, 0.5, 0.5]]
+
+
+def test_without_track_the_plugin_is_used_as_it_is():
+    assert isinstance(made("haar", track=False), HaarDetector)

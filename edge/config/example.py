@@ -66,7 +66,15 @@ def _section(name: str, cls: type) -> list[str]:
 
 
 def source_docs(cls: type) -> dict[str, str]:
-    """A dataclass's ``#:`` comments, by the field they stand above (a plug-in's options)."""
+    """A dataclass's ``#:`` comments, by the field they stand above (a plug-in's options), its own
+    over those of the classes it takes fields from (the motion settings, defined once in edge.motion)."""
+    docs: dict[str, str] = {}
+    for klass in reversed([k for k in cls.__mro__ if dataclasses.is_dataclass(k)]):
+        docs.update(_own_docs(klass))
+    return docs
+
+
+def _own_docs(cls: type) -> dict[str, str]:
     docs: dict[str, str] = {}
     pending: list[str] = []
     for line in inspect.getsource(cls).splitlines():

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ..geometry import Box
+from ..track import Tracking
 from ..sources.base import to_gray  # noqa: F401 - re-exported: the plug-ins' grey from a source's frame
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class Detector(ABC):
     Options: ClassVar[type] = NoOptions
     #: one line for --help and the README
     summary: ClassVar[str] = ""
+    #: tracking's window shows a known face this wide (pixels): what the plug-in finds best
+    track_face_px: ClassVar[int] = 64
     name: str = "detector"
 
     @abstractmethod
@@ -57,6 +60,12 @@ class Detector(ABC):
         """The narrowest face, in pixels of a ``frame_w``-wide input, that this detector finds in
         nearly every frame (measured by ``mood-edge bench --distance``; docs/detectors.md)."""
         return 0.2 * frame_w
+
+    def tracking(self, cfg: "DetectorConfig") -> Tracking:
+        """How ``detector.track`` follows the faces this plug-in finds (:mod:`edge.track`): by default
+        the plug-in itself on a window around each face, and the whole frame every ``full_every``
+        frames. A plug-in with a cheaper way to refine a face, or its own schedule, says so here."""
+        return Tracking(full_every=cfg.full_every, face_px=self.track_face_px)
 
     @classmethod
     def options_from(cls, cfg: "DetectorConfig | None") -> Any:

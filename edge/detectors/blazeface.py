@@ -17,10 +17,11 @@ This plug-in sees the whole frame in 128x128: best for faces within ~1.5 m. For 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -30,6 +31,7 @@ from ..classify.modelcard import load_card
 from ..errors import ModelError, kind_of
 from ..fields import PATH_EXPECTED, path_ok
 from ..paths import models_dir
+from ..track import Tracking
 from .base import Detector, Face, check_frame
 from .config import DetectorConfig
 
@@ -272,6 +274,15 @@ class BlazeFaceOptions:
     checks: ClassVar[dict] = {"model": (path_ok, PATH_EXPECTED)}
 
 
+def window_tracking(cfg: DetectorConfig, **plan: Any) -> Tracking:
+    """Tracking for every BlazeFace plug-in: a known face is followed with the cheap 128x128 model on a
+    window around it (the face fills its input); the face is known, so a lower threshold and no size
+    floor (a 5 m face is ~20 px) are safe there. ``plan``: the plug-in's own schedule, motion."""
+    local = BlazeFaceDetector(dataclasses.replace(cfg, kind="blazeface", min_confidence=min(cfg.min_confidence, 0.5),
+                                                  min_size=1))
+    return Tracking(**{"full_every": cfg.full_every, **plan}, face_px=64, local=local)
+
+
 class BlazeFaceDetector(Detector):
     """MediaPipe BlazeFace short-range, the whole frame letterboxed into 128x128.
 
@@ -301,6 +312,9 @@ class BlazeFaceDetector(Detector):
     def reliable_min_px(self, frame_w: int) -> float:
         # the whole frame in 128 px: measured 100% at a face 25% of the frame wide, 88% at 12.5%
         return 0.2 * frame_w
+
+    def tracking(self, cfg: DetectorConfig) -> Tracking:
+        return window_tracking(cfg)
 
     def raw_detections(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.net.run(image)

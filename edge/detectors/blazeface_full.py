@@ -15,7 +15,8 @@ from typing import ClassVar
 import numpy as np
 
 from .base import Detector, Face
-from .blazeface import DEFAULT_THREADS, BlazeFaceNet, BlazeFaceOptions, default_model_path, to_faces
+from ..track import Tracking
+from .blazeface import DEFAULT_THREADS, BlazeFaceNet, BlazeFaceOptions, default_model_path, to_faces, window_tracking
 from .config import DetectorConfig
 
 MODEL_FILE = "face_detection_full_range.tflite"
@@ -53,6 +54,9 @@ class BlazeFaceFullDetector(Detector):
     def reliable_min_px(self, frame_w: int) -> float:
         # the whole frame in 192 px: measured 100% at 12.5% of the frame width, 31% at 6%
         return 0.12 * frame_w
+
+    def tracking(self, cfg: DetectorConfig) -> Tracking:
+        return window_tracking(cfg)
 
     def detect(self, image: np.ndarray) -> list[Face]:
         h, w = image.shape[:2]

@@ -1,7 +1,7 @@
 """BlazeFace scan, gated by motion: the whole-frame scan only when something moved, and only there.
 
 An empty room is the picture the sensor sees most of the day, and the whole-frame scan is ~30 runs
-of the 128x128 model. Here a cheap motion detector (:mod:`edge.detectors.motion`, 160x120 grey) decides:
+of the 128x128 model. Here a cheap motion detector (:mod:`edge.motion`, 160x120 grey) decides:
 
 - nothing moved and nobody tracked: no detector at all (a whole-frame scan every ``idle_every``
   frames still finds a person who sat down while the picture was masked or too dark to move);
@@ -12,35 +12,37 @@ of the 128x128 model. Here a cheap motion detector (:mod:`edge.detectors.motion`
   ``blazeface_scan``), and the whole frame is scanned every ``full_every`` frames.
 
 Its options are those of ``blazeface_scan`` plus the motion settings. The tracking that drives
-this is :class:`edge.detectors.track.TrackingDetector` (``detector.track``); without it this plug-in is the
-plain scan.
+this is :class:`edge.track.TrackingDetector` (``detector.track``; :meth:`tracking` says how); without it
+this plug-in is the plain scan.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 
-from ..fields import BOX_EXPECTED, box_ok
 from ..geometry import Box
+from ..motion import MotionDetector, MotionSettings
+from ..track import Tracking
 from .base import Face
+from .blazeface import window_tracking
 from .blazeface_scan import MAX_UPSCALE, BlazeFaceScanDetector, BlazeFaceScanOptions
-from .motion import MotionSettings
 from .tiles import PAD
+
+if TYPE_CHECKING:
+    from .config import DetectorConfig
 
 #: a region is widened to a multiple of this (model input sizes stay few: interpreters are reused)
 REGION_STEP = 64
 
 
-def _fractions(v: Any) -> bool:
-    """Each region inside the frame and not empty: [1, 1, 1, 1] was accepted and masked nothing."""
-    return all(box_ok(m) for m in v)
-
-
 @dataclass
-class BlazeFaceMotionOptions(BlazeFaceScanOptions):
+class BlazeFaceMotionOptions(MotionSettings, BlazeFaceScanOptions):
+    """``blazeface_scan``'s options, the motion settings (:class:`edge.motion.MotionSettings`, defined
+    there once) and these."""
+
     #: the whole-frame look reads the lores frame as it is (800 wide; a narrower source is scaled up,
     #: at most x1.4): faces from 0.5 to 5 m (20 px in the lores stream) at every position
     width: int = 800
@@ -60,32 +62,14 @@ class BlazeFaceMotionOptions(BlazeFaceScanOptions):
     #: frames between whole-frame scans in a room where nobody is tracked and nothing moves (~20 s):
     #: a safety net; motion finds whoever comes in
     idle_every: int = 300
-    #: the motion frame's width (pixels); the lores frame is shrunk to it
-    motion_width: int = 160
-    #: grey-level difference (0-255) that counts as motion, after brightness matching
-    motion_threshold: int = 16
-    #: smallest moving blob, a fraction of the frame
-    motion_min_area: float = 0.0005
-    #: consecutive frames a blob must move in (2: a flash or a camera glitch that goes away is ignored)
-    motion_persist: int = 2
-    #: regions never watched for motion (a TV, a window): [x, y, w, h] fractions of the frame each
-    mask: list[list[float]] = field(default_factory=list)
-    #: a region that keeps moving in most frames for about this many frames (900: ~1 min at 15
-    #: frames/s; a TV, a screen saver, a fish tank) is left out until it calms down; 0 = never
-    restless_frames: int = 900
 
     checks: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
         **BlazeFaceScanOptions.checks,
+        **MotionSettings.checks,
         "far_width": (lambda v: v == 0 or 64 <= v <= 8192, "0 (no upscale) or 64 to 8192 pixels"),
         "far_region": (lambda v: 0 <= v <= 1, "a fraction of the frame's width between 0 and 1"),
         "full_every": (lambda v: 1 <= v <= 100_000, "1 to 100000 frames"),
         "idle_every": (lambda v: 1 <= v <= 100_000, "1 to 100000 frames"),
-        "motion_width": (lambda v: 32 <= v <= 1280, "32 to 1280 pixels"),
-        "motion_threshold": (lambda v: 1 <= v <= 255, "1 to 255 grey levels"),
-        "motion_min_area": (lambda v: 0 <= v <= 1, "a fraction of the frame between 0 and 1"),
-        "motion_persist": (lambda v: 1 <= v <= 100, "1 to 100 frames"),
-        "restless_frames": (lambda v: 0 <= v <= 1_000_000, "0 (never) or up to 1000000 frames"),
-        "mask": (_fractions, "a list of regions, each " + BOX_EXPECTED),
     }
 
 
@@ -99,11 +83,11 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
     #: lores stream) found at every position (its edges mirrored out: tiles.PAD)
     reliable_scan_px = 20.0
 
-    def motion_settings(self) -> MotionSettings:
+    def tracking(self, cfg: "DetectorConfig") -> Tracking:
+        """Motion says when and where to scan: the whole frame every ``full_every`` frames with faces,
+        every ``idle_every`` without; in between only what moved (:meth:`detect_in`)."""
         o = self.options
-        return MotionSettings(width=o.motion_width, threshold=o.motion_threshold, min_area=o.motion_min_area,
-                              persist=o.motion_persist, mask=[list(m) for m in o.mask],
-                              restless_frames=o.restless_frames)
+        return window_tracking(cfg, full_every=o.full_every, search_every=o.idle_every, motion=MotionDetector(o))
 
     def region_scale(self, frame_w: int, region_w: int) -> float:
         """The scan's scale for a moving region ``region_w`` wide: upscaled where a far face can be."""

@@ -22,6 +22,7 @@ from typing import Any, Callable, ClassVar
 import cv2
 import numpy as np
 
+from ..track import Tracking
 from .base import Detector, Face
 from .config import DetectorConfig
 from .blazeface import (
@@ -35,6 +36,7 @@ from .blazeface import (
     default_model_path,
     non_max_suppression,
     to_faces,
+    window_tracking,
 )
 from .tiles import PAD, TILE, NetCache, net_size, return_freed_memory, tiles
 
@@ -123,6 +125,10 @@ class BlazeFaceScanDetector(Detector):
 
     def detect(self, image: np.ndarray) -> list[Face]:
         return self.scan(image, self.scale(image.shape[1]))
+
+    def tracking(self, cfg: DetectorConfig) -> Tracking:
+        # the whole-frame scan costs ~30 short-range runs: in an empty room, search every few frames
+        return window_tracking(cfg, search_every=max(1, cfg.full_every // 3))
 
     def tiled(self, image: np.ndarray, scale: float, pad: int = PAD) -> tuple[np.ndarray, np.ndarray]:
         """Boxes (in ``image`` pixels) and scores of the short-range model slid over ``image``

@@ -28,6 +28,8 @@ class HaarDetector(Detector):
     Options = HaarOptions
     summary = "OpenCV Haar cascade on grey (common keys: detect_width, min_size, min_neighbors, scale_factor)"
     name = "haar"
+    #: the cascade's 24-pixel window: a 64x64 track window is ~15x less work than a 320x240 frame
+    track_face_px = 32
 
     def __init__(self, cfg: "DetectorConfig | None" = None, options: HaarOptions | None = None) -> None:
         self.cfg = cfg or DetectorConfig()

@@ -103,7 +103,7 @@ def classifier_comparisons(cfg: Config, sets: list[tuple[np.ndarray, list[Face]]
 def detector_comparisons(cfg: Config, frames: list[np.ndarray], skipped: dict[str, str],
                          progress: bool) -> list[Comparison]:
     """Each detector variant over the same frames at each size; tracking ones run in frame order."""
-    from ...detectors.track import TrackingDetector  # noqa: PLC0415
+    from ...track import TrackingDetector  # noqa: PLC0415
 
     cores = os.cpu_count() or 1
     haar_cfg = dataclasses.replace(cfg.detector, kind="haar")

@@ -2,17 +2,17 @@
 
 Frigate's idea, for a living room: a person who walks in, sits down or turns moves pixels; a still
 empty room moves none, so the whole-frame face scan need not run on it. Each frame is shrunk to
-``width`` pixels wide (160x120 from an 800x600 lores stream: ~0.1% of the scan's work), blurred,
+``motion_width`` pixels wide (160x120 from an 800x600 lores stream: ~0.1% of the scan's work), blurred,
 and compared with the previous one. What is *not* a person is removed before anything is reported:
 
 - a global brightness change (auto-exposure, a lamp dimming the whole room, mains flicker): each
   frame is scaled to the previous frame's mean brightness before the difference;
 - a lighting jump that changes most of the picture at once (a main light switched): more than
-  ``lighting`` of the frame changed -> no motion, the new picture becomes the reference;
-- a one-frame event (a camera glitch, a flash): a blob must move in ``persist`` consecutive frames,
+  :data:`LIGHTING` of the frame changed -> no motion, the new picture becomes the reference;
+- a one-frame event (a camera glitch, a flash): a blob must move in ``motion_persist`` consecutive frames,
   overlapping, to count, or else still differ one frame later from the picture before it (a person
   who stepped in and stood still counts; a lamp switched on counts once, its region scanned once);
-- noise and small things (a curtain's edge, a cat's tail): blobs under ``min_area`` of the frame;
+- noise and small things (a curtain's edge, a cat's tail): blobs under ``motion_min_area`` of the frame;
 - a TV or a window in view: ``mask`` regions (fractions of the frame) are never looked at;
 - a TV, a screen saver, a fish tank nobody masked: a region that keeps moving in most frames for
   ``restless_frames`` (~1 min) is left out on its own (:class:`Restless`), said once in the log, and
@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
 
 import cv2
 import numpy as np
 
+from ..fields import BOX_EXPECTED, box_ok
 from ..geometry import Box
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("edge.detectors.motion")  # the name its log lines have always carried
 
 #: the difference threshold grows by this share of the pixel's brightness
 RELATIVE = 0.15
@@ -39,22 +41,43 @@ RELATIVE = 0.15
 STAYED = 0.1
 
 
+#: more than this fraction of the frame changed at once is a lighting change, not a person
+LIGHTING = 0.5
+
+
+def _regions_ok(v: Any) -> bool:
+    """Each region inside the frame and not empty: [1, 1, 1, 1] was accepted and masked nothing."""
+    return all(box_ok(m) for m in v)
+
+
 @dataclass
 class MotionSettings:
-    #: the motion frame's width in pixels (the lores frame is shrunk to it)
-    width: int = 160
-    #: grey-level difference (0-255, after brightness matching and blur) that counts as a change
-    threshold: int = 16
-    #: smallest moving blob, as a fraction of the frame (0.0005 = ~10 px of 160x120)
-    min_area: float = 0.0005
-    #: a blob must move in this many consecutive frames (2 drops one-frame lamp and exposure jumps)
-    persist: int = 2
-    #: more than this fraction of the frame changed at once is a lighting change, not a person
-    lighting: float = 0.5
-    #: regions never looked at (a TV, a window): [x, y, w, h] fractions of the frame each
+    """The motion settings, defined here once: a plug-in that gates its scan by motion takes them
+    into its options (``blazeface_motion``: these keys of ``[detector.blazeface_motion]``), with
+    their docs and rules, and hands its options to :class:`MotionDetector` as they are."""
+
+    #: the motion frame's width (pixels); the lores frame is shrunk to it
+    motion_width: int = 160
+    #: grey-level difference (0-255) that counts as motion, after brightness matching
+    motion_threshold: int = 16
+    #: smallest moving blob, a fraction of the frame
+    motion_min_area: float = 0.0005
+    #: consecutive frames a blob must move in (2: a flash or a camera glitch that goes away is ignored)
+    motion_persist: int = 2
+    #: regions never watched for motion (a TV, a window): [x, y, w, h] fractions of the frame each
     mask: list[list[float]] = field(default_factory=list)
-    #: a region that moved in most of about this many frames is left out until it calms (0 = never)
+    #: a region that keeps moving in most frames for about this many frames (900: ~1 min at 15
+    #: frames/s; a TV, a screen saver, a fish tank) is left out until it calms down; 0 = never
     restless_frames: int = 900
+
+    checks: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
+        "motion_width": (lambda v: 32 <= v <= 1280, "32 to 1280 pixels"),
+        "motion_threshold": (lambda v: 1 <= v <= 255, "1 to 255 grey levels"),
+        "motion_min_area": (lambda v: 0 <= v <= 1, "a fraction of the frame between 0 and 1"),
+        "motion_persist": (lambda v: 1 <= v <= 100, "1 to 100 frames"),
+        "restless_frames": (lambda v: 0 <= v <= 1_000_000, "0 (never) or up to 1000000 frames"),
+        "mask": (_regions_ok, "a list of regions, each " + BOX_EXPECTED),
+    }
 
 
 class MotionDetector:
@@ -85,7 +108,7 @@ class MotionDetector:
 
     def _small(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
-        sw = min(w, self.settings.width)
+        sw = min(w, self.settings.motion_width)
         sh = max(1, round(h * sw / w))
         # bilinear reads 4 pixels per output pixel; INTER_AREA reads all 25 and costs ~15x more (measured)
         # for no gain here: the blur below averages the noise away
@@ -113,7 +136,7 @@ class MotionDetector:
             self._fresh = []
             return []
         changed = self._changed(cur, prev)
-        if float(changed.mean()) > s.lighting:  # most of the picture at once: the light, not a person
+        if float(changed.mean()) > LIGHTING:  # most of the picture at once: the light, not a person
             self.lighting_changes += 1
             self._prev_mask, self._fresh = None, []
             return []
@@ -121,9 +144,9 @@ class MotionDetector:
         changed = self.restless.update(changed)  # what keeps moving (a TV) is left out
         count, labels, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
         sh, sw = cur.shape
-        big = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= s.min_area * sh * sw]
+        big = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= s.motion_min_area * sh * sw]
         previous, self._prev_mask = self._prev_mask, changed
-        if s.persist <= 1:
+        if s.motion_persist <= 1:
             moving = [tuple(stats[i, :4]) for i in big]
         else:
             # a blob that overlaps last frame's motion and is not a return to the picture before it
@@ -153,7 +176,8 @@ class MotionDetector:
         gain = float(ref[ok].sum() / cur[ok].sum()) if np.count_nonzero(ok) > 0.1 * ok.size else 1.0
         diff = cv2.absdiff(cur * np.float32(gain), ref)
         # bright pixels get more slack: a highlight clipped by the sensor does not scale with the light
-        return (diff > self.settings.threshold + RELATIVE * ref).astype(np.uint8) * ok.astype(np.uint8) * self._mask
+        moved = diff > self.settings.motion_threshold + RELATIVE * ref
+        return moved.astype(np.uint8) * ok.astype(np.uint8) * self._mask
 
 
 def union(boxes: list[Box]) -> Box:

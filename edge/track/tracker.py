@@ -7,7 +7,7 @@ pixels *and* the scales it scans; for BlazeFace it makes a face fill its 128x128
 prefers. A full-frame detection still runs every ``full_every`` frames (new people are found within
 that many frames) and at once whenever a tracked face is lost.
 
-With a ``motion`` detector (the ``blazeface_motion`` plug-in) motion decides instead: what moved
+With a ``motion`` detector (:mod:`edge.motion`; the ``blazeface_motion`` plug-in) motion decides instead: what moved
 outside the tracked faces is scanned where it moved (the inner detector's ``detect_in``), a lost face
 is looked for around where it was, and the whole frame is scanned only on the first frame, every
 ``full_every`` frames with faces and every ``search_every`` frames without.
@@ -21,13 +21,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
 from ..geometry import Box
-from .base import Detector, Face
-from .motion import MotionDetector, union
+from ..motion import MotionDetector, union
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +38,46 @@ class Window(Box):
 
     scale: float
 
-    def to_frame(self, face: Face) -> Face:
+    def to_frame(self, face: Box) -> Box:
         """A face found in the resized region, in the frame's pixels."""
         return face.unscaled(self.scale).moved(self.x, self.y)
 
 
-class TrackingDetector(Detector):
-    """Wraps any :class:`Detector`; answers in full-frame coordinates like the detector it wraps."""
+class Finder(Protocol):
+    """What tracking needs of a detector (any :class:`edge.detectors.base.Detector` is one): faces
+    (boxes with a score) in a frame, its name, and how small a face it reliably finds."""
 
-    def __init__(self, inner: Detector, *, full_every: int = 30, margin: float = 0.5, face_px: int = 48,
-                 max_faces: int = 8, local: Detector | None = None, search_every: int = 1,
+    name: str
+
+    def detect(self, image: np.ndarray) -> list[Any]: ...
+
+    def reliable_min_px(self, frame_w: int) -> float: ...
+
+
+@dataclass
+class Tracking:
+    """How a detector plug-in's faces are followed (its :meth:`~edge.detectors.base.Detector.tracking`):
+    a whole-frame search every ``full_every`` frames with faces and every ``search_every`` without,
+    the face ``face_px`` wide in the window around it, ``local`` run on that window (None: the plug-in
+    itself), and ``motion`` deciding when and where to look (None: on that schedule, everywhere)."""
+
+    full_every: int = 30
+    face_px: int = 48
+    local: Finder | None = None
+    search_every: int = 1
+    motion: MotionDetector | None = None
+
+
+class TrackingDetector:
+    """Wraps any detector (a :class:`Finder`); answers in full-frame coordinates like the detector it wraps."""
+
+    @classmethod
+    def following(cls, inner: Finder, plan: Tracking) -> "TrackingDetector":
+        return cls(inner, full_every=plan.full_every, face_px=plan.face_px, local=plan.local,
+                   search_every=plan.search_every, motion=plan.motion)
+
+    def __init__(self, inner: Finder, *, full_every: int = 30, margin: float = 0.5, face_px: int = 48,
+                 max_faces: int = 8, local: Finder | None = None, search_every: int = 1,
                  motion: MotionDetector | None = None) -> None:
         if full_every < 1:
             raise ValueError("full_every must be at least 1")
@@ -64,7 +94,7 @@ class TrackingDetector(Detector):
         self.face_px = face_px
         self.max_faces = max_faces
         self.name = f"{inner.name}+track"
-        self._tracks: list[Face] = []
+        self._tracks: list[Box] = []
         self._since_full = 0
         #: how many frames were answered by a full-frame detection (for the benchmark)
         self.full_detections = 0
@@ -83,20 +113,20 @@ class TrackingDetector(Detector):
         if self.motion is not None:
             self.motion.reset()
 
-    def window(self, face: Face, shape: tuple[int, ...]) -> Window:
+    def window(self, face: Box, shape: tuple[int, ...]) -> Window:
         """The face grown by ``margin`` on every side, clamped to the frame, and the scale that
         makes the face ``face_px`` wide."""
         pad_x, pad_y = int(round(face.w * self.margin)), int(round(face.h * self.margin))
         region = face.padded(pad_x, pad_y).clipped(shape[1], shape[0])
         return Window(*region.xywh, scale=min(1.0, self.face_px / max(1, face.w)))
 
-    def _full(self, gray: np.ndarray) -> list[Face]:
+    def _full(self, gray: np.ndarray) -> list[Box]:
         self._since_full = 0
         self._since_search = 0
         self.full_detections += 1
         return self.inner.detect(gray)
 
-    def _redetect(self, gray: np.ndarray, track: Face) -> Face | None:
+    def _redetect(self, gray: np.ndarray, track: Box) -> Box | None:
         win = self.window(track, gray.shape)
         if win.w < 8 or win.h < 8:
             return None
@@ -111,7 +141,7 @@ class TrackingDetector(Detector):
             return None
         return max(found, key=lambda f: (f.iou(track), f.area))
 
-    def detect(self, gray: np.ndarray) -> list[Face]:
+    def detect(self, gray: np.ndarray) -> list[Box]:
         if self.motion is not None:
             faces = self._gated(gray)
             faces.sort(key=lambda f: f.area, reverse=True)
@@ -136,7 +166,7 @@ class TrackingDetector(Detector):
         self._tracks = faces[: self.max_faces]
         return list(self._tracks)
 
-    def _gated(self, image: np.ndarray) -> list[Face]:
+    def _gated(self, image: np.ndarray) -> list[Box]:
         """One frame with motion deciding: see the module's docstring."""
         assert self.motion is not None
         first = not self.motion.primed
@@ -146,7 +176,7 @@ class TrackingDetector(Detector):
         due = self.full_every if self._tracks else self.search_every
         if first or self._since_full >= due or self._since_search >= due:
             return self._full(image)
-        faces: list[Face] = []
+        faces: list[Box] = []
         look: list[Box] = []
         for track in self._tracks:
             face = self._redetect(image, track)
@@ -160,7 +190,7 @@ class TrackingDetector(Detector):
             faces += [f for f in self._look(image, look) if all(f.iou(kept) < 0.3 for kept in faces)]
         return faces
 
-    def _look(self, image: np.ndarray, boxes: list[Box]) -> list[Face]:
+    def _look(self, image: np.ndarray, boxes: list[Box]) -> list[Box]:
         """Scan the regions around ``boxes`` (merged where they touch); the whole frame if they
         cover most of it or the detector cannot scan a region."""
         h, w = image.shape[:2]
