@@ -11,6 +11,7 @@
   const str = (v, max) => (typeof v === 'string'
     ? v.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ').trim().slice(0, max) : '');
   const int = (v, lo = 0, hi = 1e6) => (Number.isInteger(v) && v >= lo && v <= hi ? v : null);
+  const KEY_RE = /^[a-z0-9][a-z0-9:-]{0,79}$/; // a film key (docs/mqtt.md, "Votes")
   const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
   /** A state payload reduced to what the page shows; throws Error with a reason if unusable. */
@@ -30,6 +31,7 @@
         genres: Array.isArray(r.genres) ? r.genres.map((g) => str(g, 30)).filter(Boolean).slice(0, 5) : [],
         reasons: Array.isArray(r.reasons) ? r.reasons.map((x) => str(x, 160)).filter(Boolean).slice(0, 3) : [],
         owned: r.owned === true, // in the household's own library (recommend.library)
+        key: typeof r.key === 'string' && KEY_RE.test(r.key) ? r.key : '', // what a vote names; '' = cannot vote
       }));
     return {
       mood,

@@ -7,7 +7,8 @@
 # device   a mood sensor: NAME must be its mqtt.device_id; it may write only mood-edge/NAME/#
 #          (and its own Home Assistant discovery). Goes to DIR/passwd (TLS listener 8883).
 # service  a trusted reader such as "homeassistant" (give it a `user` block in DIR/acl). DIR/passwd.
-# display  a browser display: read-only, websockets listener 9001 only. Goes to DIR/passwd-displays.
+# display  a browser display: reads, and may publish only votes (mood-edge/+/feedback); websockets
+#          listener 9001 only. Goes to DIR/passwd-displays.
 # --password-stdin reads the password from the first line of stdin (echo "$pw" | ...); without
 # it a random one is made and printed once. A PASSWORD after NAME still works but is visible to
 # every local user (ps, /proc/PID/cmdline). The password never goes on mosquitto_passwd's command
