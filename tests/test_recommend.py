@@ -15,7 +15,7 @@ from edge.errors import ConfigError
 from edge.recommend.recommender import Recommendation, Recommender
 
 ROOT = Path(__file__).resolve().parent.parent
-MQTT_KEYS = {"title", "year", "genres", "runtime", "rating", "family", "description", "reasons"}
+MQTT_KEYS = {"title", "year", "genres", "runtime", "rating", "family", "description", "reasons", "key"}
 
 
 @pytest.fixture(scope="module")

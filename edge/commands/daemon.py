@@ -30,9 +30,9 @@ from ..mqtt.messages import StateMessage
 from ..mqtt.publish import NullPublisher, Publisher, make_publisher
 from ..mqtt.publish_policy import PublishPolicy
 from ..paths import writable_state_dir
-from ..recommend.catalog import STRATEGIES, load_catalog
-from ..recommend.library import library_catalog
-from ..recommend.recommender import HISTORY_FILE, MoodRecommendations, Recommender, check_policies
+from ..recommend.catalog import STRATEGIES
+from ..recommend.recommender import MoodRecommendations, Recommender, check_policies
+from ..recommend.setup import build_recommender
 from ..sources import CameraWatch, Frame, Source, open_source
 from . import notify
 from .debug import FaceCropWriter, debug_dir
@@ -136,15 +136,7 @@ class Pipeline:
         self.detector = make_detector(cfg.detector)
         self.smoother = MoodSmoother(cfg.mood, self.classifier.labels)
         state_dir = writable_state_dir(cfg.daemon.state_dir)
-        catalog = load_catalog(cfg.recommend.catalog)
-        if cfg.recommend.library:  # the household's own films, with the catalog's policy and knowledge
-            catalog, _ = library_catalog(cfg.recommend.library, catalog,
-                                         follow_outside_links=cfg.recommend.library_follow_outside_links)
-        self.recommender = Recommender(catalog, strategy=cfg.recommend.strategy,
-                                       count=cfg.recommend.count, family_safe=cfg.recommend.family_safe,
-                                       history=cfg.recommend.history,
-                                       state_path=state_dir / HISTORY_FILE if state_dir else None,
-                                       seed=cfg.recommend.seed)
+        self.recommender = build_recommender(cfg, state_dir)
         self.recommendations = MoodRecommendations(self.recommender)
         self.source = open_source(cfg.camera)
         self.camera = CameraWatch(cfg.camera.retry_s, cfg.camera.retry_max_s)

@@ -267,7 +267,7 @@ def _find_known(base: Catalog, film: LibraryFilm) -> Film | None:
                 return base.films[i]
     if film.year is None:  # a bare "Title.mkv": only when the catalog has exactly one film of that name
         key = " ".join(film.title.split()).casefold()
-        matches = [f for f in base.films if f.key[0] == key]
+        matches = [f for f in base.films if f.ident[0] == key]
         if len(matches) == 1:
             return matches[0]
     return None
@@ -303,10 +303,10 @@ def to_films(items: list[LibraryFilm], base: Catalog, report: LibraryReport) -> 
             film = Film(title=item.title, year=item.year, genres=tuple(genres),
                         runtime=item.runtime, rating=item.rating, family=family,
                         description=_describe(item, genres), path=path, ids=ids)
-        if film.key in seen:
+        if film.ident in seen:
             report.duplicates += 1
             continue
-        seen.add(film.key)
+        seen.add(film.ident)
         report.known += known is not None
         films.append(film)
     if report.unmapped:

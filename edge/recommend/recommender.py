@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,11 +38,11 @@ from ..config import check_value
 from ..errors import ConfigError, ModelError, read_user_text
 from ..textsafe import clean
 from .catalog import GENRES, MOODS, STRATEGIES, Catalog, Film
+from .draw import DIVERSITY, draw
+from .taste import SOURCES, FeedbackError, TasteStore, Vote, check_mood, verdict_value
 
 log = logging.getLogger(__name__)
 
-#: each genre a candidate shares with an earlier pick multiplies its weight by this
-DIVERSITY = 0.4
 #: moods below this probability are left out of the reasons (they still count in the blend)
 REASON_MIN_PROBABILITY = 0.05
 STATE_SCHEMA = 1
@@ -49,8 +50,6 @@ STATE_SCHEMA = 1
 HISTORY_FILE = "recommend-history.json"
 #: 100,000 (title, year) pairs are about 5 MB
 MAX_HISTORY_BYTES = 16 << 20
-#: draws tried against the first cumulative sum before an exact pass over the catalog
-REJECTION_TRIES = 32
 #: a (blended) genre weight at or below this keeps films of that genre out of the draw
 VETO = -1.0 + 1e-9
 #: an owned film with unknown genres is drawn this much less often than one the policy ignores
@@ -74,12 +73,15 @@ class Recommendation:
     ids: dict[str, str] | None = None
     #: True for a film in the household's library (it has a path); absent from messages otherwise
     owned: bool = False
+    #: the film's stable key (imdb:tt.., tmdb:.. or a title-year slug): what a vote names
+    key: str = ""
 
     @classmethod
     def from_film(cls, film: Film, reasons: list[str]) -> "Recommendation":
         return cls(title=film.title, year=film.year, genres=list(film.genres), runtime=film.runtime,
                    rating=film.rating, family=film.family, description=film.description, reasons=reasons,
-                   path=film.path, ids=dict(film.ids) if film.ids else None, owned=film.path is not None)
+                   path=film.path, ids=dict(film.ids) if film.ids else None, owned=film.path is not None,
+                   key=film.key)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object published in the MQTT state message (path, ids and owned only when known)."""
@@ -94,7 +96,8 @@ class Recommender:
     """Picks ``count`` films per call; keep one instance for the daemon's lifetime."""
 
     def __init__(self, catalog: Catalog, strategy: str = "lift", count: int = 5, family_safe: bool = False,
-                 history: int = 30, state_path: Path | str | None = None, seed: int | None = None) -> None:
+                 history: int = 30, state_path: Path | str | None = None, seed: int | None = None,
+                 taste_path: Path | str | None = None, remember: bool = True) -> None:
         strategy = check_value("recommend.strategy", strategy)  # the config's rule: a library user gets its error
         if count < 0:
             raise ConfigError(f"got {count!r}", field="recommend.count", expected="0 or more")
@@ -106,6 +109,8 @@ class Recommender:
         self.family_safe = family_safe
         self.history_size = history
         self.state_path = Path(state_path) if state_path is not None else None
+        #: False: picks are not added to the history (``mood-edge recommend`` shows, it does not publish)
+        self.remember = remember
         self._rng = np.random.default_rng(seed)
 
         films = catalog.films
@@ -138,6 +143,35 @@ class Recommender:
         #: film indices, oldest first
         self._history: deque[int] = deque(maxlen=history)
         self._load_state()
+        self._by_key = {f.key: i for i, f in enumerate(films)}
+        self.taste = TasteStore(taste_path)
+
+    # ---------------------------------------------------------------- feedback
+
+    def feedback(self, key: str, verdict: str, mood: str | None = None, source: str = "tv") -> str:
+        """Record a vote on a film (persisted at once); the next recommend() reflects it. Returns its title."""
+        if not isinstance(key, str) or key not in self._by_key:
+            raise FeedbackError(f"no film {clean(repr(key), 90)} among the candidates", field="film",
+                                expected="the key of a film in the catalog or library, e.g. imdb:tt0113277")
+        value, seen = verdict_value(verdict)
+        mood = check_mood(mood)
+        if source not in SOURCES:
+            raise FeedbackError(f"got {clean(repr(source), 40)}", field="source", expected=", ".join(SOURCES))
+        film = self.catalog.films[self._by_key[key]]
+        self.taste.add([Vote(key, film.title, value, mood, source, time.time(), seen)])
+        return film.title
+
+    def _taste_factor(self) -> np.ndarray:
+        factor = np.ones(len(self.catalog), dtype=np.float64)
+        for vote in self.taste.votes:
+            idx = self._by_key.get(vote.film)
+            if idx is None:
+                continue
+            if vote.value is None:
+                factor[idx] = 0.0
+            else:
+                factor[idx] = 3.0 if vote.value > 0 else 0.0
+        return factor
 
     # ---------------------------------------------------------------- history state
 
@@ -258,13 +292,15 @@ class Recommender:
         scores = mix @ self._scores[self.strategy]
         weight = np.maximum(self._baseline + scores, 0.0)
         weight[self._unknown] *= UNKNOWN_GENRES_FACTOR
+        weight *= self._taste_factor()
         for g in np.flatnonzero((mix @ self._weights[self.strategy]) <= VETO):
             weight[self._genre_members[g]] = 0.0
         in_history = np.zeros(len(weight), dtype=bool)
         if self._history:
             in_history[list(self._history)] = True
         available = self._allowed & ~in_history
-        chosen = self._draw(np.where(available, weight, 0.0))
+        chosen = draw(self._rng, np.where(available, weight, 0.0), self.count, self._film_genres,
+                      self._genre_members)
         kinds = ["drawn"] * len(chosen)
         if len(chosen) < self.count:
             extra = self._fallback(weight, scores, in_history, chosen)
@@ -283,64 +319,11 @@ class Recommender:
             if kind == "repeat":
                 reasons.append(f"shown again: every other choice was among the last {self.history_size} picks")
             picks.append(Recommendation.from_film(self.catalog.films[idx], reasons))
-            self._remember(idx)
-        if chosen:
+            if self.remember:
+                self._remember(idx)
+        if chosen and self.remember:
             self._save_state()
         return picks
-
-    def _sample(self, cumulative: np.ndarray, weight: np.ndarray) -> int:
-        """One index drawn with probability proportional to ``weight`` (``cumulative`` is its cumsum)."""
-        idx = min(int(np.searchsorted(cumulative, self._rng.random() * cumulative[-1], side="right")),
-                  len(weight) - 1)
-        while weight[idx] <= 0:  # never land on a zero-width slot at float edges
-            idx -= 1
-        return idx
-
-    def _draw(self, weight: np.ndarray) -> list[int]:
-        """Weighted draws without replacement, spreading genres (see the module docstring).
-
-        Later draws reuse the first cumulative sum by rejection sampling (the penalised weights are
-        never above the starting ones), and a pick only touches the films sharing its genres, so a
-        call costs about one pass over the catalog instead of one per pick.
-        """
-        initial = np.cumsum(weight)
-        if initial[-1] <= 0:
-            return []
-        w = weight.copy()
-        capped: np.ndarray | None = None  # w with the films of genres at the cap zeroed
-        counts = [0] * len(GENRES)
-        cap = max(1, math.ceil(self.count / 2))
-        chosen: list[int] = []
-        for n in range(self.count):
-            source = capped if capped is not None else w
-            idx = self._sample(initial, weight) if n == 0 else -1
-            for _ in range(REJECTION_TRIES if n else 0):
-                j = self._sample(initial, weight)
-                if self._rng.random() * weight[j] < source[j]:
-                    idx = j
-                    break
-            if idx < 0:  # the remaining weight is thin: draw exactly, relaxing the cap if it leaves nothing
-                cumulative = np.cumsum(source)
-                if cumulative[-1] <= 0 and capped is not None:
-                    source, cumulative = w, np.cumsum(w)
-                if cumulative[-1] <= 0:
-                    break
-                idx = self._sample(cumulative, source)
-            chosen.append(idx)
-            w[idx] = 0.0
-            if capped is not None:
-                capped[idx] = 0.0
-            for g in self._film_genres[idx]:
-                members = self._genre_members[g]
-                w[members] *= DIVERSITY
-                if capped is not None:
-                    capped[members] *= DIVERSITY
-                counts[g] += 1
-                if counts[g] >= cap:
-                    if capped is None:
-                        capped = w.copy()
-                    capped[members] = 0.0
-        return chosen
 
     def _fallback(self, weight: np.ndarray, scores: np.ndarray, in_history: np.ndarray,
                   chosen: list[int]) -> list[tuple[int, str]]:
