@@ -211,7 +211,7 @@ class Pipeline:
                     raise ValueError(f"\"pick\" is {vote.pick}, but {len(picks)} films are shown now")
                 key = picks[vote.pick - 1]["key"]
             room = state.mood if state.mood != NOBODY else None  # nobody seen: the mood is not known
-            title = self.recommender.feedback(key, vote.vote, mood=vote.mood or room)
+            title = self.recommender.feedback(key, vote.vote, mood=vote.mood or room, source=vote.source)
             self.recommendations = MoodRecommendations(self.recommender)  # drawn again, with the vote
             self.publish(state, force=True)
         return key, title

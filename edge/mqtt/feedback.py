@@ -10,7 +10,8 @@ per message, so it cannot make the daemon flood the broker back.
 
 Payload (docs/mqtt.md): ``{"film": "<key>", "vote": "up"|"down"|"seen", "mood": "<mood>"?}`` or,
 for a button that means "the pick shown first", ``{"pick": 1, "vote": ...}`` (1-based position in
-the picks the daemon published last; Home Assistant's buttons send this).
+the picks the daemon published last; Home Assistant's buttons send this); ``"source"`` is ``"tv"``
+(the default) or ``"homeassistant"``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ log = logging.getLogger("edge.feedback")
 #: a vote is ~60 bytes; anything near this is not a vote
 MAX_VOTE_BYTES = 1024
 VERDICTS = ("up", "down", "seen")
+SOURCES = ("tv", "homeassistant")
 #: the film key of the taste contract (edge/recommend/catalog.py Film.key)
 KEY = re.compile(r"[a-z0-9][a-z0-9:-]{0,79}")
 MOOD = re.compile(r"[a-z]{1,32}")
@@ -62,6 +64,8 @@ class Vote:
     pick: int | None = None
     #: None = the room's mood now
     mood: str | None = None
+    #: who sent it: "tv" (a display, the default) or "homeassistant"
+    source: str = "tv"
 
 
 def _shown(value: Any) -> str:
@@ -87,17 +91,20 @@ def parse_vote(payload: bytes) -> Vote:
     mood = data.get("mood")
     if mood is not None and not (isinstance(mood, str) and MOOD.fullmatch(mood)):
         raise BadVote(f"\"mood\" is {_shown(mood)}, expected a mood such as \"happy\" (or no \"mood\")")
+    source = data.get("source", "tv")
+    if not isinstance(source, str) or source not in SOURCES:
+        raise BadVote(f"\"source\" is {_shown(source)}, expected \"tv\" or \"homeassistant\" (or no \"source\")")
     film, pick = data.get("film"), data.get("pick")
     if film is not None and pick is not None:
         raise BadVote("both \"film\" and \"pick\", expected one of them")
     if pick is not None:
         if isinstance(pick, bool) or not isinstance(pick, int) or not 1 <= pick <= MAX_PICK:
             raise BadVote(f"\"pick\" is {_shown(pick)}, expected a position 1-{MAX_PICK} in the picks shown")
-        return Vote(vote, pick=pick, mood=mood)
+        return Vote(vote, pick=pick, mood=mood, source=source)
     if not isinstance(film, str) or not KEY.fullmatch(film):
         raise BadVote(f"\"film\" is {_shown(film)}, expected a film key like \"imdb:tt0110357\" or "
                       "\"heat-1995\" (the pick's \"key\" in the state message)")
-    return Vote(vote, film=film, mood=mood)
+    return Vote(vote, film=film, mood=mood, source=source)
 
 
 class TokenBucket:

@@ -209,7 +209,7 @@ def vote_buttons(cfg: Config, model_id: str) -> list[tuple[str, str]]:
     out = []
     for key, name, icon, vote in _VOTE_BUTTONS:
         payload = {"name": name, "unique_id": f"{node}_{key}", "command_topic": command,
-                   "payload_press": json.dumps({"pick": 1, "vote": vote}, separators=(",", ":")),
+                   "payload_press": json.dumps({"pick": 1, "vote": vote, "source": "homeassistant"}, separators=(",", ":")),
                    "icon": icon, "availability": _availability(cfg), "device": device_block(cfg, model_id),
                    "origin": {"name": "mood-edge", "sw_version": __version__}, "qos": 1, "retain": False}
         out.append((f"{prefix}/button/{node}/{key}/config", json.dumps(payload, separators=(",", ":"), sort_keys=True)))
