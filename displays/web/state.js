@@ -72,5 +72,24 @@
     return [badge, note];
   }
 
-  window.MoodEdgeState = { str, parseState, deviceView, statusText };
+  // The heading over the picks says what they are for, in the words of the catalog's policy notes:
+  // 'lift' for a happy room keeps the good mood going (it is not "lifted"); nobody gets crowd-pleasers.
+  const TITLES = {
+    happy: ['Films to keep the good mood going', 'Films to match the good mood'],
+    sad: ['Films to lift the mood', 'Moving films for a sad mood'],
+    angry: ['Films to calm things down', 'Films to let off steam'],
+    disgust: ['Something clean and pleasant', 'Dark films for a grim mood'],
+    fear: ['Comforting films, no scares', 'Films for those who enjoy the thrill'],
+    surprise: ['Films full of wonder', 'Films full of twists and wonder'],
+    neutral: ['Films to brighten a calm room', 'A broad mix for a calm room'],
+    nobody: ['Crowd-pleasers for whoever walks in', 'Crowd-pleasers for whoever walks in'],
+  };
+
+  function picksTitle(mood, strategy) {
+    const pair = Object.prototype.hasOwnProperty.call(TITLES, mood) ? TITLES[mood] : null;
+    if (!pair || (strategy !== 'lift' && strategy !== 'match')) return 'Films for this mood';
+    return pair[strategy === 'lift' ? 0 : 1];
+  }
+
+  window.MoodEdgeState = { str, parseState, deviceView, statusText, picksTitle };
 })();
