@@ -24,8 +24,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from daemon_helpers import astronaut_folder, daemon_cmd, fast_config, start_daemon  # noqa: E402
-from mqtt_helpers import (MOSQUITTO, Subscriber, free_port, let_mosquitto_read, shipped_conf_on,  # noqa: E402
-                          start_mosquitto)
+from mqtt_helpers import MOSQUITTO, Subscriber, add_broker_user, start_shipped_broker  # noqa: E402
 from test_web_display import ARTIFACTS, CHROMIUM, NODE, Browser, only, sel  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,11 +38,6 @@ pytestmark = [
                        or not shutil.which("openssl"), reason="needs Debian's mosquitto, mosquitto_passwd, openssl"),
     pytest.mark.skipif(NODE is None or not Path(CHROMIUM).exists(), reason="needs node and Chromium"),
 ]
-
-
-def _user(etc: Path, kind: str, name: str, password: str) -> None:
-    subprocess.run([str(BROKER_DIR / "mood-edge-user.sh"), "--dir", str(etc), "--password-stdin", "add", kind, name],
-                   input=password + "\n", check=True, capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +54,11 @@ def room():
     if not (ROOT / "displays/web/vendor/mqtt.min.js").is_file():
         pytest.fail("displays/web has no vendor/mqtt.min.js: run `npm --prefix displays ci` (tools/test.sh does)")
     shutil.copytree(ROOT / "displays" / "web", etc / "web")  # mosquitto's http_dir, as install.sh lays it down
-    subprocess.run([str(BROKER_DIR / "make-certs.sh"), "--dir", str(etc / "certs")], check=True,
-                   capture_output=True, text=True)
-    _user(etc, "display", "tv", TV_PASSWORD)
-    _user(etc, "service", "mood-edge-local", LOCAL_PASSWORD)
-    _user(etc, "service", "observer", OBSERVER_PASSWORD)
-    plain, tls, ws = free_port(), free_port(), free_port()
-    conf = etc / "mood-edge.conf"
-    conf.write_text(shipped_conf_on((BROKER_DIR / "mood-edge.conf").read_text(), etc, plain, tls, ws))
-    let_mosquitto_read(etc)
+    for kind, name, password in (("display", "tv", TV_PASSWORD), ("service", "mood-edge-local", LOCAL_PASSWORD),
+                                 ("service", "observer", OBSERVER_PASSWORD)):
+        add_broker_user(etc, kind, name, password)
     broker_log = open(tmp / "mosquitto.log", "w+")
-    broker = start_mosquitto(conf, (plain, tls, ws), broker_log, "the shipped config")
+    broker, plain, _, ws = start_shipped_broker(etc, broker_log)
     state_dir = tmp / "state"
     config = fast_config(tmp, f"[daemon]\nstate_dir = {json.dumps(str(state_dir))}\n")
     sub = Subscriber(plain, [f"mood-edge/{DEVICE}/#"], username="observer", password=OBSERVER_PASSWORD)
