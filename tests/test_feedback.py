@@ -10,6 +10,8 @@ import logging
 import pytest
 
 from edge.mqtt.feedback import MAX_VOTE_BYTES, BadVote, FeedbackInbox, Vote, parse_vote
+from edge.mqtt.message_bounds import bound_state
+from edge.mqtt.messages import parse_state
 
 
 def test_a_vote_names_a_film_key_and_a_verdict_and_may_name_the_mood():
@@ -113,3 +115,18 @@ def test_a_failure_to_record_or_to_answer_never_reaches_paho():
         raise RuntimeError("not connected")
 
     FeedbackInbox(broken, no_broker)("t", b'{"film": "heat-1995", "vote": "up"}')
+
+
+# --- the key a vote names, in the state message (edge/mqtt/messages.py, message_bounds.py) ---------
+
+def test_a_display_reads_each_picks_key_and_drops_one_that_is_not_a_key():
+    picks = [{"title": "Heat", "key": "imdb:tt0113277"}, {"title": "Up", "key": "<b>up</b>"},
+             {"title": "Old", "year": 2001}, {"title": "Long", "key": "a" * 81}]
+    got = parse_state("tv", json.dumps({"schema": 1, "mood": "happy", "recommendations": picks}).encode())
+    assert [f.key for f in got.films] == ["imdb:tt0113277", "", "", ""]
+
+
+def test_a_key_too_long_to_be_one_is_dropped_from_the_state_not_cut():
+    text = bound_state({"mood": "happy", "recommendations": [{"title": "Heat", "key": "k" * 5000},
+                                                             {"title": "Up", "key": "up-2009"}]})
+    assert [r.get("key") for r in json.loads(text)["recommendations"]] == [None, "up-2009"]

@@ -84,6 +84,7 @@ function snapshot() {
         key: f.dataset.key,
         pressed: [...f.querySelectorAll('.vote[aria-pressed="true"]')].map((b) => b.dataset.vote),
         voteButtons: [...f.querySelectorAll('.vote')].filter(visible).map((b) => b.dataset.vote),
+        votable: f.querySelectorAll('.vote:not(:disabled)').length === 3,
         owned: visible(f.querySelector('.owned')),
         html: f.querySelector('.title').innerHTML,
       })),
