@@ -265,3 +265,29 @@ def test_a_10_mb_vote_and_topics_a_display_may_not_use_never_reach_the_daemon(ro
     assert all(s["mood"] != "spoofed" for s in states)
     assert all(json.loads(m.payload).get("message") != "spoofed" for m in room["sub"].on(RESULT))
     assert room["daemon"].poll() is None
+
+
+def test_how_long_a_vote_takes_to_be_answered_and_to_bring_new_picks_is_reported(room):
+    """A figure, not a limit (house rule): artifacts/vote-latency.json, medians of 5 votes."""
+    sub = room["sub"]
+    answered, new_picks = [], []
+    display = Display(room["ws"])
+    try:
+        for _ in range(5):
+            last = json.loads(sub.on(STATE)[-1].payload)["recommendations"][-1]
+            t0 = time.monotonic()
+            display.send(FEEDBACK, json.dumps({"film": last["key"], "vote": "seen"}).encode())
+            answer = sub.wait_for(RESULT, lambda m: m.t > t0, timeout=60)
+            state = sub.wait_for(STATE, lambda m: m.t > t0 and last["key"] not in [
+                r["key"] for r in json.loads(m.payload)["recommendations"]], timeout=60)
+            assert json.loads(answer.payload)["ok"]
+            answered.append(answer.t - t0)
+            new_picks.append(state.t - t0)
+    finally:
+        display.close()
+    figures = {"votes": 5, "answer_ms_median": round(sorted(answered)[2] * 1000, 1),
+               "new_picks_ms_median": round(sorted(new_picks)[2] * 1000, 1),
+               "new_picks_ms_max": round(max(new_picks) * 1000, 1),
+               "where": "shipped mosquitto on loopback, display over websockets, real daemon at 5 fps"}
+    (ARTIFACTS / "vote-latency.json").write_text(json.dumps(figures, indent=1))
+    print("vote latency:", figures)
