@@ -22,6 +22,8 @@ DIMENSIONS = 1 << 18
 #: how much each kind of feature counts when two films are compared (the film itself counts most)
 KIND_WEIGHT = {"genre": 0.55, "decade": 0.35, "length": 0.2, "cert": 0.2, "director": 0.6, "writer": 0.4,
                "actor": 0.35, "studio": 0.2, "film": 1.0}
+#: a liking of 1 (thumbs up) is this many stars above a neutral rating (edge/recommend/taste.py)
+STARS_PER_UNIT = 1.5
 #: votes that count as much as the library's mean in the Bayesian average of a community rating
 PRIOR_VOTES = 25.0
 
@@ -78,7 +80,7 @@ class FilmFeatures:
 
 
 def community_prior(films: Sequence[Film]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(prior in stars above the library's mean, rating 0-10 or nan, votes) per film.
+    """(prior in liking units above the library's mean, rating 0-10 or nan, votes) per film.
 
     Films with no rating get 0: neither pushed nor held back.
     """
@@ -90,5 +92,5 @@ def community_prior(films: Sequence[Film]) -> tuple[np.ndarray, np.ndarray, np.n
     if known.any():
         mean = float(rating[known].mean())
         bayes = (votes[known] * rating[known] + PRIOR_VOTES * mean) / (votes[known] + PRIOR_VOTES)
-        prior[known] = (bayes - mean) / 2.0  # in stars
+        prior[known] = (bayes - mean) / 2.0 / STARS_PER_UNIT
     return prior, rating, votes

@@ -2,9 +2,8 @@
 
 Joins the votes (edge/recommend/taste.py), the film features and community prior
 (edge/recommend/features.py) and the fitted model (edge/recommend/learn.py) for one catalog. The
-recommender multiplies its policy weight by ``exp(utility / TEMPERATURE)``: the policy keeps its say
-over genres for the mood, the taste ranks within it, and the temperature is the exploration (a film
-nobody has rated still comes up now and then).
+recommender adds the policy's score for the mood to :meth:`Household.utility` and draws by
+``exp(utility / TEMPERATURE)`` (edge/recommend/recommender.py).
 
 Watched films (a "seen" vote, a rating, Kodi's ``<playcount>``/``<lastplayed>``) are not suggested
 again for ``rewatch_after_days``; a film the household loved (thumbs up, 4.5 stars and up, Kodi
@@ -29,8 +28,6 @@ from .taste import SOURCES, FeedbackError, TasteStore, Vote, check_mood, verdict
 
 log = logging.getLogger(__name__)
 
-#: lower = picks follow the expected liking more closely, higher = more exploration
-TEMPERATURE = 0.25
 #: how much a star of community rating above the library's mean counts, against the household's own
 PRIOR_WEIGHT = 1.0
 #: liking at or above this is "loved" (a thumbs up, 4.5 stars, a Kodi userrating of 9)
@@ -72,15 +69,17 @@ class Household:
         self.features = FilmFeatures(films)
         self.prior, self.rating, self.votes = community_prior(films)
         self.model = TasteModel(self.features, self.prior, self.settings.half_life_days)
+        #: what "now" is (a benchmark replaying 1998 sets its own)
+        self.clock = time.time
         self.refit()
 
     @property
     def all_votes(self) -> list[Vote]:
         return sorted(self.from_library, key=lambda v: v.at) + self.store.votes
 
-    def refit(self, now: float | None = None) -> None:
+    def refit(self) -> None:
         if self.settings.enabled:
-            self.model.fit(self.all_votes, self.index, now, PRIOR_WEIGHT)
+            self.model.fit(self.all_votes, self.index, self.clock(), PRIOR_WEIGHT)
 
     def record(self, key: str, verdict: str, mood: str | None, source: str) -> str:
         if not isinstance(key, str) or key not in self.index:
@@ -91,7 +90,7 @@ class Household:
         if source not in SOURCES:
             raise FeedbackError(f"got {clean(repr(source), 40)}", field="source", expected=", ".join(SOURCES))
         film = self.films[self.index[key]]
-        self.store.add([Vote(key, film.title, value, mood, source, time.time(), seen)])
+        self.store.add([Vote(key, film.title, value, mood, source, self.clock(), seen)])
         self.refit()
         return film.title
 
@@ -101,9 +100,14 @@ class Household:
             return np.zeros(len(self.films))
         return PRIOR_WEIGHT * self.prior + self.model.scores(mix)
 
-    def watched(self, now: float | None = None) -> np.ndarray:
+    def add(self, votes: list[Vote]) -> None:
+        """Votes from an import, saved once and learnt from at once."""
+        self.store.add(votes)
+        self.refit()
+
+    def watched(self) -> np.ndarray:
         """Films not to suggest now: seen recently (or disliked, ever)."""
-        now = time.time() if now is None else now
+        now = self.clock()
         out = np.zeros(len(self.films), dtype=bool)
         if not self.settings.enabled:
             return out

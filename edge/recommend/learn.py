@@ -18,7 +18,6 @@ Scores for all candidates are one sparse product with a weight vector computed p
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ MAX_FIT_VOTES = 400
 #: how much more a vote counts for its own mood than for the others
 MOOD_BOOST = 1.0
 #: ridge penalty: with a few votes the fit stays close to the prior
-RIDGE = 1.0
+RIDGE = 0.5
 
 
 @dataclass
@@ -82,6 +81,7 @@ class TasteModel:
         kernel = kernel * (1.0 + MOOD_BOOST * same)
         weight = np.array([r.weight for r in self.rated])
         target = np.array([r.value for r in self.rated]) - prior_weight * self.prior[[r.index for r in self.rated]]
+        target -= np.average(target, weights=weight)  # how generous a household's stars are says nothing
         system = kernel + np.diag(RIDGE / np.maximum(weight, 1e-3))
         self._alpha = np.linalg.solve(system, target)
 

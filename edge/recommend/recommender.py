@@ -7,10 +7,10 @@ How a pick is made (the same rules users read in catalog.json's policy and docs/
   is not drawn while anything else is left; a weight of -1 vetoes it outright. For "nobody" only
   films without an R or NC-17 rating are drawn (family viewing), and ``family_safe`` keeps only
   films flagged ``family``.
-* Its chance of being drawn is ``(baseline + score) * exp(utility / TEMPERATURE)``, where the
-  utility is what the household is expected to think of it (edge/recommend/household.py: the
-  community rating plus what its votes taught): the policy steers the genres for the mood, the
-  taste ranks within them, and the temperature keeps some exploration.
+* Among the rest, its chance of being drawn is ``exp(utility / TEMPERATURE)``: the *utility* is the
+  expected liking in this mood, ``POLICY_WEIGHT * score`` plus what the household is expected to
+  think of it (edge/recommend/household.py: the community rating and what its votes taught). The
+  best films come first; the temperature keeps a little exploration.
 * With mood probabilities the per-mood scores are blended by probability (one vector product).
 * Picks are drawn without replacement, spreading genres (edge/recommend/draw.py).
 * A film shown in the last ``history`` picks is not drawn again (edge/recommend/history.py); nor is
@@ -35,7 +35,7 @@ from ..errors import ConfigError, ModelError
 from .catalog import ADULT_RATINGS, GENRES, MOODS, STRATEGIES, Catalog, Film
 from .draw import draw
 from .history import HISTORY_FILE, PickHistory
-from .household import TEMPERATURE, Household, TasteSettings
+from .household import Household, TasteSettings
 from .reasons import community_reason, family_reason, genre_reasons, liked_reason, mood_phrase
 
 __all__ = ["HISTORY_FILE", "MoodRecommendations", "Recommendation", "Recommender", "check_policies"]
@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 VETO = -1.0 + 1e-9
 #: an owned film with unknown genres is drawn this much less often than one the policy ignores
 UNKNOWN_GENRES_FACTOR = 0.5
+#: a policy score of 1 (a favoured genre) is worth this much expected liking (a thumbs up is 1)
+POLICY_WEIGHT = 0.1
+#: lower = picks follow the expected liking more closely, higher = more exploration (tuned on
+#: MovieLens households with odd ids, tools/bench_taste.py)
+TEMPERATURE = 0.05
 #: exp() of a utility beyond this many temperatures is capped (no overflow, no single film hogging)
 MAX_EXPONENT = 30.0
 
@@ -194,24 +199,26 @@ class Recommender:
         scores = mix @ self._scores[self.strategy]
         blended = mix @ self._weights[self.strategy]
         weight = np.maximum(self._baseline + scores, 0.0)
-        weight[self._unknown] *= UNKNOWN_GENRES_FACTOR
         avoided = self._genre_matrix[:, blended < 0].any(axis=1)  # avoided means avoided
         vetoed = self._genre_matrix[:, blended <= VETO].any(axis=1)
         weight[avoided | vetoed] = 0.0
         if mood == "nobody":
             weight[~self._all_ages] = 0.0
-        utility = self.household.utility(mix)
-        taste = np.exp(np.clip((utility - utility.max()) / TEMPERATURE, -MAX_EXPONENT, 0.0))
+        utility = POLICY_WEIGHT * scores + self.household.utility(mix)
+        eligible = weight > 0
+        top = utility[eligible].max() if eligible.any() else 0.0
+        weight = np.where(eligible, np.exp(np.clip((utility - top) / TEMPERATURE, -MAX_EXPONENT, 0.0)), 0.0)
+        weight[self._unknown] *= UNKNOWN_GENRES_FACTOR
         in_history = np.zeros(len(weight), dtype=bool)
         if self._history.shown:
             in_history[list(self._history.shown)] = True
         watched = self.household.watched()
         available = self._allowed & ~in_history & ~watched
-        chosen = draw(self._rng, np.where(available, weight * taste, 0.0), self.count, self._film_genres,
+        chosen = draw(self._rng, np.where(available, weight, 0.0), self.count, self._film_genres,
                       self._genre_members)
         kinds = ["drawn"] * len(chosen)
         if len(chosen) < self.count:
-            rank = scores + utility - 100.0 * vetoed - 10.0 * (mood == "nobody") * ~self._all_ages
+            rank = utility - 100.0 * vetoed - 10.0 * (mood == "nobody") * ~self._all_ages
             extra = self._fallback(weight * ~watched, rank, in_history | watched, chosen, watched)
             kinds += [k for _, k in extra]
             chosen += [i for i, _ in extra]
