@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from edge.recommend.taste import TASTE_FILE, TasteStore
 
 from daemon_helpers import astronaut_folder, daemon_cmd, fast_config, start_daemon
