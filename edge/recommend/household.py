@@ -94,6 +94,11 @@ class Household:
         self.refit()
         return film.title
 
+    def refresh(self) -> None:
+        """Pick up votes another process wrote (``mood-edge taste vote``/``import``/``forget``)."""
+        if self.store.refresh():
+            self.refit()
+
     def utility(self, mix: np.ndarray) -> np.ndarray:
         """Expected liking in stars-like units: community prior plus the household's residual."""
         if not self.settings.enabled:
