@@ -26,6 +26,7 @@ from typing import Sequence
 from ..errors import MoodEdgeError, read_user_bytes
 from ..textsafe import clean
 from .catalog import YEAR_MAX, YEAR_MIN, Film
+from .filmdata import slug
 from .taste import Vote, stars_value
 
 MAX_IMPORT_BYTES = 20 << 20
@@ -68,7 +69,9 @@ def _decode(raw: bytes) -> tuple[str, str]:
 
 
 def _norm(title: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", title.casefold()).split())
+    """'Amélie' and 'Amelie', 'Thing, The' and 'The Thing' compare equal."""
+    m = re.fullmatch(r"(.*), (the|a|an)", title.strip(), flags=re.I)
+    return slug(f"{m.group(2)} {m.group(1)}" if m else title)
 
 
 def _date(text: str) -> float | None:
