@@ -14,6 +14,8 @@ COMMANDS = {
     "bench": "edge.commands.bench",
     "demo": "edge.commands.demo",
     "check": "edge.commands.check",
+    "recommend": "edge.commands.recommend",
+    "taste": "edge.commands.taste",
 }
 
 DESCRIPTION = """\

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 PRIOR_WEIGHT = 1.0
 #: liking at or above this is "loved" (a thumbs up, 4.5 stars, a Kodi userrating of 9)
 LOVED = 0.8
+#: liking at or below this is "disliked" and never suggested again (a thumbs down, 2.5 stars or less)
+DISLIKED = -0.5
 DAY = 86400.0
 
 
@@ -94,6 +96,11 @@ class Household:
         self.refit()
         return film.title
 
+    def refresh(self) -> None:
+        """Pick up votes another process wrote (``mood-edge taste vote``/``import``/``forget``)."""
+        if self.store.refresh():
+            self.refit()
+
     def utility(self, mix: np.ndarray) -> np.ndarray:
         """Expected liking in stars-like units: community prior plus the household's residual."""
         if not self.settings.enabled:
@@ -120,7 +127,7 @@ class Household:
             last[i] = (max(at, vote.at) if vote.seen else at, vote.value if vote.value is not None else value)
         s = self.settings
         for i, (at, value) in last.items():
-            if value is not None and value < 0:
+            if value is not None and value <= DISLIKED:
                 out[i] = True  # a film the household disliked does not come back
                 continue
             seen_for = now - at

@@ -26,6 +26,7 @@ from typing import Sequence
 from ..errors import MoodEdgeError, read_user_bytes
 from ..textsafe import clean
 from .catalog import YEAR_MAX, YEAR_MIN, Film
+from .filmdata import slug
 from .taste import Vote, stars_value
 
 MAX_IMPORT_BYTES = 20 << 20
@@ -34,7 +35,7 @@ MAX_CELL = 1000
 EXPECTED = "a Letterboxd ratings.csv or diary.csv, or an IMDb ratings.csv export"
 
 
-class ImportError_(MoodEdgeError):
+class ExportFileError(MoodEdgeError):
     """The file cannot be imported at all (one line: the file, what is wrong, what was expected)."""
 
 
@@ -68,7 +69,9 @@ def _decode(raw: bytes) -> tuple[str, str]:
 
 
 def _norm(title: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", title.casefold()).split())
+    """'Amélie' and 'Amelie', 'Thing, The' and 'The Thing' compare equal."""
+    m = re.fullmatch(r"(.*), (the|a|an)", title.strip(), flags=re.I)
+    return slug(f"{m.group(2)} {m.group(1)}" if m else title)
 
 
 def _date(text: str) -> float | None:
@@ -119,19 +122,19 @@ def _kind(header: list[str]) -> str:
 
 
 def read_export(path: str | Path, films: Sequence[Film], now: float) -> ImportReport:
-    """The votes in an export file, matched to ``films``; raises ImportError_ when the file is unusable."""
-    raw = read_user_bytes(path, ImportError_, EXPECTED, max_bytes=MAX_IMPORT_BYTES)
+    """The votes in an export file, matched to ``films``; raises ExportFileError when the file is unusable."""
+    raw = read_user_bytes(path, ExportFileError, EXPECTED, max_bytes=MAX_IMPORT_BYTES)
     text, encoding = _decode(raw)
     if "\0" in text:
-        raise ImportError_("has NUL bytes: not a text export", path=path, expected=EXPECTED)
+        raise ExportFileError("has NUL bytes: not a text export", path=path, expected=EXPECTED)
     rows = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(rows, [])
     except csv.Error as exc:
-        raise ImportError_(f"not CSV ({clean(exc, 80)})", path=path, expected=EXPECTED) from None
+        raise ExportFileError(f"not CSV ({clean(exc, 80)})", path=path, expected=EXPECTED) from None
     kind = _kind(header)
     if not kind:
-        raise ImportError_(f"unknown columns {clean(','.join(header)[:120], 140)!r}", path=path, expected=EXPECTED)
+        raise ExportFileError(f"unknown columns {clean(','.join(header)[:120], 140)!r}", path=path, expected=EXPECTED)
     col = {h.strip(): i for i, h in enumerate(header)}
     imdb = kind.startswith("IMDb")
     report = ImportReport(kind=kind, encoding=encoding)
@@ -143,7 +146,7 @@ def read_export(path: str | Path, films: Sequence[Film], now: float) -> ImportRe
                 continue
             report.rows += 1
             if report.rows > MAX_ROWS:
-                raise ImportError_(f"has more than {MAX_ROWS} rows", path=path, expected=EXPECTED)
+                raise ExportFileError(f"has more than {MAX_ROWS} rows", path=path, expected=EXPECTED)
             cell = {k: (row[i][:MAX_CELL] if i < len(row) else "") for k, i in col.items()}
             title = cell.get("Title" if imdb else "Name", "").strip()
             year_n = _number(cell.get("Year", ""))
@@ -164,5 +167,5 @@ def read_export(path: str | Path, films: Sequence[Film], now: float) -> ImportRe
             taken.add(film.key)
             report.votes.append(Vote(film.key, film.title, value, None, "import", at, True))
     except csv.Error as exc:
-        raise ImportError_(f"not CSV ({clean(exc, 80)})", path=path, expected=EXPECTED) from None
+        raise ExportFileError(f"not CSV ({clean(exc, 80)})", path=path, expected=EXPECTED) from None
     return report

@@ -31,6 +31,8 @@ from .taste import Vote
 MAX_FIT_VOTES = 400
 #: how much more a vote counts for its own mood than for the others
 MOOD_BOOST = 1.0
+#: votes after which their mean counts half as the household's neutral point
+CENTRE_AFTER = 10
 #: ridge penalty: with a few votes the fit stays close to the prior
 RIDGE = 0.5
 
@@ -55,6 +57,9 @@ class TasteModel:
         self.rated: list[Rated] = []
         self._alpha = np.zeros(0)
         self._cache: dict[bytes, np.ndarray] = {}
+        self._coefficients: dict[bytes, np.ndarray] = {}
+        #: column -> (position in rated, value): which rated films share a feature, for the reasons
+        self._postings: dict[int, list[tuple[int, float]]] = {}
 
     def fit(self, votes: Sequence[Vote], index: dict[str, int], now: float | None = None,
             prior_weight: float = 1.0) -> None:
@@ -71,6 +76,12 @@ class TasteModel:
             latest[(i, mood)] = Rated(i, vote.value, mood, weight, vote.title)
         self.rated = list(latest.values())[-MAX_FIT_VOTES:]
         self._cache.clear()
+        self._coefficients.clear()
+        self._postings = {}
+        for pos, r in enumerate(self.rated):
+            cols, vals = self.features.row(r.index)
+            for col, val in zip(cols.tolist(), vals.tolist()):
+                self._postings.setdefault(col, []).append((pos, val))
         n = len(self.rated)
         if not n:
             self._alpha = np.zeros(0)
@@ -81,27 +92,24 @@ class TasteModel:
         kernel = kernel * (1.0 + MOOD_BOOST * same)
         weight = np.array([r.weight for r in self.rated])
         target = np.array([r.value for r in self.rated]) - prior_weight * self.prior[[r.index for r in self.rated]]
-        target -= np.average(target, weights=weight)  # how generous a household's stars are says nothing
+        # how generous a household's stars are says nothing about which film: take out their mean, the
+        # more surely the more votes there are (three thumbs up are not three average films)
+        target -= np.average(target, weights=weight) * n / (n + CENTRE_AFTER)
         system = kernel + np.diag(RIDGE / np.maximum(weight, 1e-3))
         self._alpha = np.linalg.solve(system, target)
 
     def _kernel(self, rows: list[int]) -> np.ndarray:
         """Feature dot products of the rated films: shared columns densely, the rest on the diagonal."""
-        cols = [self.features.row(i) for i in rows]
-        counts: dict[int, int] = {}
-        for c, _ in cols:
-            for col in c.tolist():
-                counts[col] = counts.get(col, 0) + 1
-        shared = {col: j for j, col in enumerate(c for c, k in counts.items() if k > 1)}
-        dense = np.zeros((len(rows), len(shared)), dtype=np.float64)
-        diag = np.zeros(len(rows), dtype=np.float64)
-        for r, (c, v) in enumerate(cols):
-            for col, val in zip(c.tolist(), v.tolist()):
-                j = shared.get(col)
-                if j is None:
-                    diag[r] += val * val
-                else:
-                    dense[r, j] = val
+        parts = [self.features.row(i) for i in rows]
+        cols = np.concatenate([c for c, _ in parts])
+        vals = np.concatenate([v for _, v in parts]).astype(np.float64)
+        owner = np.repeat(np.arange(len(rows)), [len(c) for c, _ in parts])
+        _, inverse, counts = np.unique(cols, return_inverse=True, return_counts=True)
+        shared = counts[inverse] > 1
+        slot = np.cumsum(counts > 1) - 1
+        dense = np.zeros((len(rows), int((counts > 1).sum())), dtype=np.float64)
+        dense[owner[shared], slot[inverse[shared]]] = vals[shared]
+        diag = np.bincount(owner[~shared], weights=vals[~shared] ** 2, minlength=len(rows))
         return dense @ dense.T + np.diag(diag)
 
     def coefficients(self, mix: np.ndarray) -> np.ndarray:
@@ -129,23 +137,24 @@ class TasteModel:
         """Titles of the other liked films that pulled this one up most (for "you liked X and Y")."""
         if not self.rated:
             return []
+        key = np.round(mix, 3).tobytes()
+        if key not in self._coefficients:
+            self._coefficients = {key: self.coefficients(mix)}
+        coef = self._coefficients[key]
+        pull: dict[int, float] = {}
         cols, vals = self.features.row(index)
-        own = dict(zip(cols.tolist(), vals.tolist()))
-        pulls: list[tuple[float, str]] = []
-        for r, c in zip(self.rated, self.coefficients(mix)):
-            if r.index == index or r.value <= 0 or c <= 0:
-                continue
-            rc, rv = self.features.row(r.index)
-            overlap = sum(own.get(col, 0.0) * val for col, val in zip(rc.tolist(), rv.tolist()))
-            if overlap > 0:
-                pulls.append((c * overlap, r.title))
-        pulls.sort(reverse=True)
+        for col, val in zip(cols.tolist(), vals.tolist()):
+            for pos, rval in self._postings.get(col, ()):
+                pull[pos] = pull.get(pos, 0.0) + val * rval
+        ranked = sorted(((coef[pos] * overlap, pos) for pos, overlap in pull.items()
+                         if self.rated[pos].index != index and self.rated[pos].value > 0 and coef[pos] > 0),
+                        reverse=True)
         titles: list[str] = []
-        for pull, title in pulls:
-            if pull < 0.02 or len(titles) >= limit:
+        for strength, pos in ranked:
+            if strength < 0.02 or len(titles) >= limit:
                 break
-            if title not in titles:
-                titles.append(title)
+            if self.rated[pos].title not in titles:
+                titles.append(self.rated[pos].title)
         return titles
 
     @property

@@ -195,6 +195,7 @@ class Recommender:
             raise ValueError(f"unknown mood {mood!r}; expected one of {', '.join(MOODS)}")
         if self.count == 0 or not len(self.catalog):
             return []
+        self.household.refresh()
         mix = self._mixture(mood, probabilities)
         scores = mix @ self._scores[self.strategy]
         blended = mix @ self._weights[self.strategy]

@@ -9,6 +9,7 @@ from ..config.sections import Config
 from .catalog import load_catalog
 from .library import library_catalog
 from .recommender import HISTORY_FILE, Recommender
+from .household import TasteSettings
 from .taste import TASTE_FILE
 
 
@@ -21,4 +22,6 @@ def build_recommender(cfg: Config, state_dir: Path | None, remember: bool = True
     return Recommender(catalog, strategy=cfg.recommend.strategy, count=cfg.recommend.count,
                        family_safe=cfg.recommend.family_safe, history=cfg.recommend.history,
                        state_path=state_dir / HISTORY_FILE if state_dir else None, seed=cfg.recommend.seed,
-                       taste_path=state_dir / TASTE_FILE if state_dir else None, remember=remember)
+                       taste_path=state_dir / TASTE_FILE if state_dir else None, remember=remember,
+                       taste=TasteSettings(cfg.taste.enabled, cfg.taste.half_life_days, cfg.taste.rewatch_after_days,
+                                           cfg.taste.rewatch_loved_after_days))

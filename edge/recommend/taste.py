@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from ..errors import MoodEdgeError
 from ..textsafe import clean
 from .catalog import MAX_TITLE, MOODS
 from .filmdata import KEY_PATTERN
-from .statefile import read_state, remove_state, write_state
+from .statefile import read_state, remove_state, set_aside, write_state
 
 log = logging.getLogger(__name__)
 
@@ -111,12 +112,29 @@ class TasteStore:
     def __init__(self, path: Path | str | None) -> None:
         self.path = Path(path) if path is not None else None
         self.votes: list[Vote] = []
+        self._seen_stat: tuple[int, int, int] | None = None
         if self.path is not None:
             self._load()
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.lstat(self.path) if self.path is not None else None
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns) if st is not None else None
+
+    def refresh(self) -> bool:
+        """Re-read the file when another process (``mood-edge taste``) changed it; True if it did."""
+        if self.path is None or self._stat() == self._seen_stat:
+            return False
+        self.votes = []
+        self._load()
+        return True
 
     def _load(self) -> None:
         assert self.path is not None
         data = read_state(self.path, "taste file", MAX_TASTE_BYTES)
+        self._seen_stat = self._stat()
         if data is None:
             return
         try:
@@ -131,8 +149,8 @@ class TasteStore:
             now = time.time()
             votes = [_vote_from(e, now) for e in entries]
         except ValueError as exc:
-            from .statefile import set_aside  # noqa: PLC0415 - only for a bad file
             set_aside(self.path, "taste file", str(exc))
+            self._seen_stat = self._stat()
             return
         self.votes = votes
         log.info("taste: %d votes from %s", len(votes), clean(self.path, 300))
@@ -141,10 +159,13 @@ class TasteStore:
         if self.path is None:
             return True
         doc = {"schema": TASTE_SCHEMA, "kind": TASTE_KIND, "votes": [v.to_dict() for v in self.votes]}
-        return write_state(self.path, doc, "taste file")
+        ok = write_state(self.path, doc, "taste file")
+        self._seen_stat = self._stat()
+        return ok
 
     def add(self, votes: list[Vote], save: bool = True) -> None:
         """Record votes (a newer vote on the same film in the same mood replaces the older one)."""
+        self.refresh()
         for vote in votes:
             if vote.value is not None and not (math.isfinite(vote.value) and -1 <= vote.value <= 1):
                 raise FeedbackError(f"got {vote.value!r}", field="value", expected="a number from -1 to 1")
@@ -159,6 +180,7 @@ class TasteStore:
 
     def forget(self, film: str) -> int:
         """Drop every vote on one film; how many there were."""
+        self.refresh()
         before = len(self.votes)
         self.votes = [v for v in self.votes if v.film != film]
         if len(self.votes) != before:
@@ -166,10 +188,11 @@ class TasteStore:
         return before - len(self.votes)
 
     def forget_all(self) -> int:
+        self.refresh()
         count = len(self.votes)
         self.votes = []
         if self.path is not None:
             remove_state(self.path)
-            for stale in (self.path.with_name(self.path.name + ".bad"),):
-                remove_state(stale)
+            remove_state(self.path.with_name(self.path.name + ".bad"))  # what was set aside is taste too
+            self._seen_stat = None
         return count
