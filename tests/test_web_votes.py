@@ -4,7 +4,7 @@ on a camera folder with a face (logged in as mood-edge-local on loopback), headl
 
 A thumb clicked (or pressed with the arrow keys and Enter of a remote) reaches the daemon on
 mood-edge/<device>/feedback, the page says the vote arrived, new picks without that film arrive, and
-the vote is in the household's taste (``mood-edge taste show``, or its stored taste). Hostile votes
+the vote is in the household's taste (``mood-edge taste show``). Hostile votes
 over the same broker get one clear answer each, nothing is recorded, and the daemon keeps running.
 Nothing here asserts a duration; the waits are generous limits only.
 """
@@ -21,6 +21,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+
+from edge.recommend.taste import TASTE_FILE, TasteStore
 
 sys.path.insert(0, str(Path(__file__).parent))
 from daemon_helpers import astronaut_folder, daemon_cmd, fast_config, start_daemon  # noqa: E402
@@ -91,15 +93,17 @@ def room():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def taste_votes(room: dict) -> list[dict]:
-    """What the household's taste holds: ``mood-edge taste show --json`` when the command exists."""
+def taste_show(room: dict) -> dict:
+    """What ``mood-edge taste show --json -c CONFIG`` says: the taste the daemon with that config uses."""
     show = subprocess.run([sys.executable, "-m", "edge", "taste", "show", "--json", "-c", str(room["config"])],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
-    if show.returncode == 0:
-        data = json.loads(show.stdout)
-        return data["votes"] if isinstance(data, dict) and "votes" in data else data
-    from edge.recommend.taste import TASTE_FILE, TasteStore  # before the taste command existed
-    return [v.to_dict() for v in TasteStore(room["state_dir"] / TASTE_FILE).votes]
+    assert show.returncode == 0, show.stderr[-2000:]
+    return json.loads(show.stdout)
+
+
+def stored_votes(room: dict, key: str) -> list[dict]:
+    """The votes on one film in the taste file (``taste show`` gives counts and leanings, not each vote)."""
+    return [v.to_dict() for v in TasteStore(room["state_dir"] / TASTE_FILE).votes if v.film == key]
 
 
 def films(room: dict) -> list[dict]:
@@ -121,6 +125,7 @@ def gone_from_picks(room: dict, key: str) -> None:
 def test_a_remote_moves_between_the_votes_with_the_arrows_and_votes_with_enter(room):
     browser = room["browser"]
     before = films(room)
+    taste_before = taste_show(room)
     browser.send("press", key="ArrowDown")  # nothing focused yet: the first pick's thumbs up
     snap = browser.send("snapshot")
     assert (snap["focus"]["film"], snap["focus"]["vote"]) == (0, "up")
@@ -136,7 +141,10 @@ def test_a_remote_moves_between_the_votes_with_the_arrows_and_votes_with_enter(r
     gone_from_picks(room, before[1]["key"])  # new picks, without the film the room has seen
     snap = browser.send("snapshot")
     assert snap["focus"] and (snap["focus"]["film"], snap["focus"]["vote"]) == (1, "seen")  # the remote keeps its place
-    assert any(v["film"] == before[1]["key"] and v["seen"] for v in taste_votes(room))
+    taste = taste_show(room)
+    assert taste["seen"] == taste_before["seen"] + 1 and taste["held_back"] >= 1
+    assert taste["by_source"]["tv"] == taste_before["by_source"].get("tv", 0) + 1
+    assert [v["seen"] for v in stored_votes(room, before[1]["key"])] == [True]
     assert snap["problems"] == []
 
 
@@ -144,6 +152,7 @@ def test_a_thumb_clicked_on_the_page_changes_the_next_picks_and_is_in_the_taste(
     browser = room["browser"]
     before = films(room)
     first = before[0]
+    taste_before = taste_show(room)
     room["sub"].clear()
     browser.send("click", selector=f".film[data-key=\"{first['key']}\"] .vote[data-vote=\"down\"]")
     assert vote_answered(room, first["title"]) == f"✓ Thumbs down for {first['title']}"
@@ -153,7 +162,10 @@ def test_a_thumb_clicked_on_the_page_changes_the_next_picks_and_is_in_the_taste(
     (answer,) = [json.loads(m.payload) for m in room["sub"].on(RESULT)]
     assert answer == {"film": first["key"], "vote": "down", "ok": True, "title": first["title"],
                       "message": f"Thumbs down for {first['title']}"}
-    (vote,) = [v for v in taste_votes(room) if v["film"] == first["key"]]
+    taste = taste_show(room)
+    assert (taste["votes"], taste["ratings"]) == (taste_before["votes"] + 1, taste_before["ratings"] + 1)
+    assert f"{taste['by_source']['tv']} from tv" in taste["lines"][0]
+    (vote,) = stored_votes(room, first["key"])
     assert vote["value"] < 0 and vote["source"] == "tv" and vote["mood"] not in (None, "nobody")
     browser.send("screenshot", path=str(ARTIFACTS / "web-votes-after.png"))
 
@@ -213,7 +225,7 @@ HOSTILE = {
 
 def test_hostile_votes_get_one_clear_answer_each_nothing_is_recorded_and_the_daemon_keeps_running(room):
     sub = room["sub"]
-    recorded = len(taste_votes(room))
+    recorded = taste_show(room)["votes"]
     sub.clear()
     display = Display(room["ws"])
     try:
@@ -233,7 +245,7 @@ def test_hostile_votes_get_one_clear_answer_each_nothing_is_recorded_and_the_dae
         display.send(FEEDBACK, b'{"film": "no-such-film-1999", "vote": "seen"}')
     finally:
         display.close()
-    assert len(taste_votes(room)) == recorded
+    assert taste_show(room)["votes"] == recorded
     assert room["daemon"].poll() is None
     log = (room["tmp"] / "daemon.log").read_text(errors="replace")
     assert log.count("feedback: refused a vote") <= 3 and "Traceback" not in log
