@@ -130,7 +130,7 @@
         chip.textContent = g;
         genres.appendChild(chip);
       }
-      for (const r of f.reasons) { // each reason on its own line, whole, never cut off
+      for (const r of f.reasons) { // each reason whole, never cut off
         const item = document.createElement('li');
         item.textContent = r;
         q(li, '.why').appendChild(item);

@@ -55,11 +55,17 @@
     }
   }
 
+  // an answer stays long enough to be read from the sofa, then the picks have the card again
+  const NOTE_MS = 15000;
+  const noteTimers = new WeakMap();
+
   function note(deviceEl, text, kind) {
     const el = deviceEl.querySelector('.vote-note');
     el.textContent = text;
     el.dataset.kind = kind;
     el.hidden = !text;
+    clearTimeout(noteTimers.get(el));
+    if (kind !== 'sending') noteTimers.set(el, setTimeout(() => { el.hidden = true; }, NOTE_MS));
   }
 
   function vote(button) {
