@@ -217,7 +217,7 @@
   }
 
   // ---- login -------------------------------------------------------------------------------
-  // A display account is read-only, but its password still stays out of URLs (history, logs,
+  // A display account can only read and vote, but its password still stays out of URLs (history, logs,
   // screenshots): the page asks for it and, if allowed, keeps it in this screen's localStorage.
   const loginForm = document.getElementById('login');
   const storeKey = (broker) => `mood-edge-login:${broker}`;
