@@ -126,7 +126,7 @@ def test_a_remote_moves_between_the_votes_with_the_arrows_and_votes_with_enter(r
     browser = room["browser"]
     before = films(room)
     taste_before = taste_show(room)
-    browser.send("press", key="ArrowDown")  # nothing focused yet: the first pick's thumbs up
+    browser.send("press", key="Enter")  # a remote's OK with nothing focused yet: the first pick's thumbs up
     snap = browser.send("snapshot")
     assert (snap["focus"]["film"], snap["focus"]["vote"]) == (0, "up")
     for key in ("ArrowDown", "ArrowRight", "ArrowRight", "ArrowRight"):  # the last one stops at the edge

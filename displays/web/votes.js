@@ -127,7 +127,8 @@
   }
 
   function onKey(ev) {
-    const move = KEYS[ev.key] || KEYS[KEY_CODES[ev.keyCode]];
+    const enter = ev.key === 'Enter' || ev.keyCode === 13; // a remote's OK with nothing in focus: start there
+    const move = KEYS[ev.key] || KEYS[KEY_CODES[ev.keyCode]] || (enter && [0, 0]);
     if (!move || ev.altKey || ev.ctrlKey || ev.metaKey) return;
     const grid = rows();
     if (!grid.length) return;
@@ -138,6 +139,8 @@
       if (at && at.closest && at.closest('.login')) return; // typing a login: the arrows are the form's
       r = 0;
       c = 0;
+    } else if (enter) {
+      return; // Enter on a vote button: the button itself votes
     } else {
       c = grid[r].indexOf(at);
       r = Math.max(0, Math.min(grid.length - 1, r + move[0]));
