@@ -177,6 +177,7 @@ class Bench:
             rec = Recommender(catalog, history=0, seed=int(uid), taste=taste,
                               taste_path=work / f"{uid}-{mode}.json" if mode == "letterboxd" else None)
             rec.household.clock = lambda: now
+            rec.household.refit()  # the library's marks, fitted as of then
             if mode == "letterboxd" and name == "taste":
                 path = work / f"{uid}-ratings.csv"
                 self.letterboxd(path, old)

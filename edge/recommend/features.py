@@ -94,3 +94,14 @@ def community_prior(films: Sequence[Film]) -> tuple[np.ndarray, np.ndarray, np.n
         bayes = (votes[known] * rating[known] + PRIOR_VOTES * mean) / (votes[known] + PRIOR_VOTES)
         prior[known] = (bayes - mean) / 2.0 / STARS_PER_UNIT
     return prior, rating, votes
+
+
+def popularity(votes: np.ndarray) -> np.ndarray:
+    """How many people rated a film, as a standard score of its log (0 where nobody did)."""
+    logs = np.log1p(votes)
+    known = votes > 0
+    if known.sum() < 2:
+        return np.zeros(len(votes))
+    out = np.zeros(len(votes))
+    out[known] = (logs[known] - logs[known].mean()) / (logs[known].std() + 1e-9)
+    return out

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..textsafe import clean
 from .catalog import Film
-from .features import FilmFeatures, community_prior
+from .features import FilmFeatures, community_prior, popularity
 from .learn import TasteModel
 from .taste import SOURCES, FeedbackError, TasteStore, Vote, check_mood, verdict_value
 
@@ -70,7 +70,7 @@ class Household:
         self.from_library = library_votes(films)
         self.features = FilmFeatures(films)
         self.prior, self.rating, self.votes = community_prior(films)
-        self.model = TasteModel(self.features, self.prior, self.settings.half_life_days)
+        self.model = TasteModel(self.features, self.prior, self.settings.half_life_days, popularity(self.votes))
         #: what "now" is (a benchmark replaying 1998 sets its own)
         self.clock = time.time
         self.refit()

@@ -33,6 +33,8 @@ MAX_FIT_VOTES = 400
 MOOD_BOOST = 1.0
 #: votes after which their mean counts half as the household's neutral point
 CENTRE_AFTER = 10
+#: how much the community rating and popularity count as features, against the film's own
+WORLD_WEIGHT = 0.5
 #: ridge penalty: with a few votes the fit stays close to the prior
 RIDGE = 0.5
 
@@ -50,9 +52,14 @@ class Rated:
 class TasteModel:
     """Fitted from the votes by :meth:`fit`; :meth:`scores` gives each film's expected residual liking."""
 
-    def __init__(self, features: FilmFeatures, prior: np.ndarray, half_life_days: float = 365.0) -> None:
+    def __init__(self, features: FilmFeatures, prior: np.ndarray, half_life_days: float = 365.0,
+                 popularity: np.ndarray | None = None) -> None:
         self.features = features
         self.prior = prior
+        #: what the world thinks, as features too: a household may trust the ratings more or less than most,
+        #: or like the films everybody saw more or less (standardised, times WORLD_WEIGHT)
+        pop = np.zeros_like(prior) if popularity is None else popularity
+        self.world = np.stack([prior / (prior.std() + 1e-9), pop], axis=1) * WORLD_WEIGHT
         self.half_life_s = half_life_days * 86400.0
         self.rated: list[Rated] = []
         self._alpha = np.zeros(0)
@@ -87,6 +94,8 @@ class TasteModel:
             self._alpha = np.zeros(0)
             return
         kernel = self._kernel([r.index for r in self.rated])
+        world = self.world[[r.index for r in self.rated]]
+        kernel += world @ world.T
         moods = np.array([r.mood for r in self.rated])
         same = (moods[:, None] == moods[None, :]) & (moods[:, None] >= 0)
         kernel = kernel * (1.0 + MOOD_BOOST * same)
@@ -130,7 +139,9 @@ class TasteModel:
                 np.add.at(weights, cols, c * vals)
             if len(self._cache) > 16:
                 self._cache.clear()
-            self._cache[key] = self.features.dot(weights)
+            coef = self.coefficients(mix)
+            world = self.world @ (self.world[[r.index for r in self.rated]].T @ coef)
+            self._cache[key] = self.features.dot(weights) + world
         return self._cache[key]
 
     def liked_because(self, index: int, mix: np.ndarray, limit: int = 2) -> list[str]:
