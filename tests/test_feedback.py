@@ -114,7 +114,9 @@ def test_a_failure_to_record_or_to_answer_never_reaches_paho():
     def no_broker(text: str) -> None:
         raise RuntimeError("not connected")
 
-    FeedbackInbox(broken, no_broker)("t", b'{"film": "heat-1995", "vote": "up"}')
+    inbox = FeedbackInbox(broken, no_broker)
+    inbox("t", b'{"film": "heat-1995", "vote": "up"}')  # neither raises out of the handler
+    assert (inbox.recorded, inbox.refused) == (0, 1)
 
 
 # --- the key a vote names, in the state message (edge/mqtt/messages.py, message_bounds.py) ---------
