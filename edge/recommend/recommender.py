@@ -50,7 +50,7 @@ UNKNOWN_GENRES_FACTOR = 0.5
 POLICY_WEIGHT = 0.1
 #: lower = picks follow the expected liking more closely, higher = more exploration (tuned on
 #: MovieLens households with odd ids, tools/bench_taste.py)
-TEMPERATURE = 0.05
+TEMPERATURE = 0.03
 #: exp() of a utility beyond this many temperatures is capped (no overflow, no single film hogging)
 MAX_EXPONENT = 30.0
 
@@ -289,6 +289,10 @@ class MoodRecommendations:
         self.recommender = recommender
         self._mood: str | None = None
         self._list: list[dict] = []
+
+    def invalidate(self) -> None:
+        """Draw afresh at the next state (after a vote, so the new picks reflect it)."""
+        self._mood = None
 
     def for_state(self, mood: str, probabilities: Mapping[str, float] | None) -> list[dict]:
         if mood != self._mood:
