@@ -32,7 +32,7 @@ from ..mqtt.publish_policy import PublishPolicy
 from ..paths import writable_state_dir
 from ..recommend.catalog import STRATEGIES
 from ..recommend.recommender import MoodRecommendations, Recommender, check_policies
-from ..recommend.setup import build_recommender
+from ..recommend.configured import build_recommender
 from ..sources import CameraWatch, Frame, Source, open_source
 from . import notify
 from .debug import FaceCropWriter, debug_dir

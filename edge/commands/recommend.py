@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import config as config_mod
 from ..recommend.catalog import MOODS
-from ..recommend.setup import build_recommender
+from ..recommend.configured import build_recommender
 from ..textsafe import clean
 
 SUMMARY = "print the films the daemon would recommend now for a mood"

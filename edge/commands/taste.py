@@ -14,7 +14,7 @@ from ..paths import writable_state_dir
 from ..recommend.catalog import MOODS
 from ..recommend.imports import read_export
 from ..recommend.recommender import Recommender
-from ..recommend.setup import build_recommender
+from ..recommend.configured import build_recommender
 from ..recommend.taste import MAX_VOTES, TASTE_FILE, FeedbackError
 from ..recommend.tastesummary import describe
 from ..textsafe import clean

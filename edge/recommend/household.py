@@ -73,6 +73,8 @@ class Household:
         self.model = TasteModel(self.features, self.prior, self.settings.half_life_days, popularity(self.votes))
         #: what "now" is (a benchmark replaying 1998 sets its own)
         self.clock = time.time
+        #: (ten-minute slot, mask): the watched films, recomputed after a vote or every ten minutes
+        self._watched: tuple[int, np.ndarray] | None = None
         self.refit()
 
     @property
@@ -80,6 +82,7 @@ class Household:
         return sorted(self.from_library, key=lambda v: v.at) + self.store.votes
 
     def refit(self) -> None:
+        self._watched = None
         if self.settings.enabled:
             self.model.fit(self.all_votes, self.index, self.clock(), PRIOR_WEIGHT)
 
@@ -115,6 +118,8 @@ class Household:
     def watched(self) -> np.ndarray:
         """Films not to suggest now: seen recently (or disliked, ever)."""
         now = self.clock()
+        if self._watched is not None and self._watched[0] == int(now // 600):
+            return self._watched[1]
         out = np.zeros(len(self.films), dtype=bool)
         if not self.settings.enabled:
             return out
@@ -134,6 +139,7 @@ class Household:
             wait = s.rewatch_loved_after_days if value is not None and value >= LOVED else s.rewatch_after_days
             if at and seen_for < wait * DAY or (not at and value is not None and value < LOVED):
                 out[i] = True
+        self._watched = (int(now // 600), out)
         return out
 
     @property

@@ -41,6 +41,8 @@ def genre_reasons(genres: tuple[int, ...], blended: list[float], strategy: str, 
     if not favoured:
         return []
     names = [PLURAL[GENRES[j]] for j in favoured[:2]]
+    if room == ROOM["nobody"]:
+        return [f"{' and '.join(names)} while nobody is watching"]
     verb = VERB[strategy] if len(names) > 1 or not names[0].endswith("fiction") else VERB[strategy] + "s"
     return [f"{' and '.join(names)} {verb} {room}"]
 

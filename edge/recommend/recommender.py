@@ -5,8 +5,8 @@ How a pick is made (the same rules users read in catalog.json's policy and docs/
 * A film's *policy score* for a mood is the sum of the policy weights of its genres (favour > 0,
   avoid < 0). A film with a genre the mood avoids (below 0), or scoring ``baseline + score <= 0``,
   is not drawn while anything else is left; a weight of -1 vetoes it outright. For "nobody" only
-  films without an R or NC-17 rating are drawn (family viewing), and ``family_safe`` keeps only
-  films flagged ``family``.
+  family films and films rated G, PG or PG-13 are drawn (family viewing), and ``family_safe`` keeps
+  only films flagged ``family``.
 * Among the rest, its chance of being drawn is ``exp(utility / TEMPERATURE)``: the *utility* is the
   expected liking in this mood, ``POLICY_WEIGHT * score`` plus what the household is expected to
   think of it (edge/recommend/household.py: the community rating and what its votes taught). The
@@ -32,7 +32,7 @@ import numpy as np
 
 from ..config import check_value
 from ..errors import ConfigError, ModelError
-from .catalog import ADULT_RATINGS, GENRES, MOODS, STRATEGIES, Catalog, Film
+from .catalog import GENRES, MOODS, STRATEGIES, Catalog, Film
 from .draw import draw
 from .history import HISTORY_FILE, PickHistory
 from .household import Household, TasteSettings
@@ -42,6 +42,8 @@ __all__ = ["HISTORY_FILE", "MoodRecommendations", "Recommendation", "Recommender
 
 log = logging.getLogger(__name__)
 
+#: the ratings a film needs, if it is not flagged family, to be picked when nobody is in the room
+ALL_AGES = frozenset({"G", "PG", "PG-13"})
 #: a (blended) genre weight at or below this keeps films of that genre out of the draw
 VETO = -1.0 + 1e-9
 #: an owned film with unknown genres is drawn this much less often than one the policy ignores
@@ -50,7 +52,7 @@ UNKNOWN_GENRES_FACTOR = 0.5
 POLICY_WEIGHT = 0.1
 #: lower = picks follow the expected liking more closely, higher = more exploration (tuned on
 #: MovieLens households with odd ids, tools/bench_taste.py)
-TEMPERATURE = 0.05
+TEMPERATURE = 0.03
 #: exp() of a utility beyond this many temperatures is capped (no overflow, no single film hogging)
 MAX_EXPONENT = 30.0
 
@@ -137,8 +139,8 @@ class Recommender:
         self._baseline = catalog.policy.baseline
         self._allowed = (np.array([f.family for f in films], dtype=bool) if family_safe
                          else np.ones(n, dtype=bool))
-        #: for "nobody": no film rated R or NC-17 (whoever walks in may be a child)
-        self._all_ages = np.array([f.rating not in ADULT_RATINGS for f in films], dtype=bool)
+        #: for "nobody": family films and films rated G to PG-13 (whoever walks in may be a child)
+        self._all_ages = np.array([f.family or f.rating in ALL_AGES for f in films], dtype=bool)
         self._unknown = np.array([not f.genres for f in films], dtype=bool)
         if family_safe and not self._allowed.any():
             log.warning("family_safe is on but %s has no film flagged family: nothing to recommend",
@@ -289,6 +291,10 @@ class MoodRecommendations:
         self.recommender = recommender
         self._mood: str | None = None
         self._list: list[dict] = []
+
+    def invalidate(self) -> None:
+        """Draw afresh at the next state (after a vote, so the new picks reflect it)."""
+        self._mood = None
 
     def for_state(self, mood: str, probabilities: Mapping[str, float] | None) -> list[dict]:
         if mood != self._mood:
