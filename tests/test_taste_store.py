@@ -78,7 +78,7 @@ def test_a_fifo_as_taste_file_does_not_hang_the_daemon(tmp_path, caplog, shipped
     os.mkfifo(tmp_path / TASTE_FILE)
     with caplog.at_level(logging.WARNING):
         rec = Recommender(shipped_catalog, taste_path=tmp_path / TASTE_FILE)
-    assert rec.taste.votes == [] and "not a regular file" in warnings(caplog)[0]
+    assert rec.taste.votes == [] and "a FIFO, not a regular file" in warnings(caplog)[0]
 
 
 def test_an_oversized_taste_file_is_refused_before_it_is_read(tmp_path, caplog, shipped_catalog):

@@ -116,6 +116,8 @@ class Bench:
                 total[iid][0] += stars
                 total[iid][1] += 1
         self.total = total
+        #: Letterboxd rows matched, rows read
+        self.imported = [0, 0]
 
     def community(self, iid: str, own: float) -> tuple[float, int] | None:
         s, n = self.total[iid]
@@ -181,7 +183,10 @@ class Bench:
             if mode == "letterboxd" and name == "taste":
                 path = work / f"{uid}-ratings.csv"
                 self.letterboxd(path, old)
-                rec.household.add(read_export(path, catalog.films, now).votes)
+                imported = read_export(path, catalog.films, now)
+                self.imported[0] += len(imported.votes)
+                self.imported[1] += imported.rows
+                rec.household.add(imported.votes)
             out[name] = [x for mood in MOODS for x in judge(rec.recommend(mood))]
         return out
 
@@ -305,6 +310,7 @@ def main() -> int:
         work = Path(tmp)
         t0 = time.monotonic()
         report["share_liked"] = run_households(bench, users, work, args.seed)
+        report["letterboxd_rows_matched"] = bench.imported
         report["learning_curve_kodi"] = learning_curve(bench, users, work, args.seed)
         report["replay_s"] = round(time.monotonic() - t0, 1)
         if not args.skip_speed:
@@ -312,6 +318,7 @@ def main() -> int:
     print(f"{report['households']} households ({args.split}), 5 picks x {len(MOODS)} moods each: share later rated >= 4")
     for name, value in report["share_liked"].items():
         print(f"  {name:34s} {value:.3f}")
+    print(f"Letterboxd import: {bench.imported[0]} of {bench.imported[1]} rows matched")
     print("learning curve (Kodi userratings, 60 new films): " +
           ", ".join(f"{k} votes {v:.3f}" for k, v in report["learning_curve_kodi"].items()))
     if "speed_one_core" in report:

@@ -72,10 +72,16 @@ def read_state(path: Path, what: str, max_bytes: int) -> Any | None:
         log.warning("%s %s cannot be read (%s); starting afresh", what, clean(path, 300), exc.strerror)
         return None
     if stat.S_ISLNK(st.st_mode):
-        set_aside(path, what, "a symbolic link, not a file the daemon wrote")
+        try:
+            target = clean(os.readlink(path), 100)
+        except OSError:
+            target = "?"
+        set_aside(path, what, f"a symbolic link to {target}, not a file the daemon wrote")
         return None
     if not stat.S_ISREG(st.st_mode):
-        set_aside(path, what, "not a regular file (a FIFO, device or folder)")
+        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a socket")
+        set_aside(path, what, f"{kind}, not a regular file")
         return None
     if st.st_size > max_bytes:
         set_aside(path, what, f"{st.st_size} bytes, over its bound of {max_bytes}")
