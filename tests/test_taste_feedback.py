@@ -72,3 +72,11 @@ def test_a_vote_for_an_unknown_mood_is_refused(tmp_path, catalog):
     rec = Recommender(catalog, taste_path=tmp_path / "taste.json")
     with pytest.raises(FeedbackError, match="^mood"):
         rec.feedback(catalog.films[0].key, "up", "elated")
+
+
+def test_a_vote_names_where_it_came_from_in_one_short_word(tmp_path, catalog):
+    rec = Recommender(catalog, taste_path=tmp_path / "taste.json")
+    rec.feedback(catalog.films[0].key, "seen", None, source="home-assistant")
+    with pytest.raises(FeedbackError, match="^source"):
+        rec.feedback(catalog.films[0].key, "up", None, source="Mqtt\n" * 20)
+    assert [v.source for v in Recommender(catalog, taste_path=tmp_path / "taste.json").taste.votes] == ["home-assistant"]

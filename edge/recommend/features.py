@@ -12,6 +12,7 @@ towards the library's mean, one with 700,000 is not.
 from __future__ import annotations
 
 import zlib
+from array import array
 from collections.abc import Sequence
 
 import numpy as np
@@ -58,11 +59,15 @@ class FilmFeatures:
     """All films' features as one compressed sparse row matrix (indptr, columns, values)."""
 
     def __init__(self, films: Sequence[Film]) -> None:
-        rows = [film_features(f) for f in films]
-        self.indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        self.indptr[1:] = np.cumsum([len(r) for r in rows])
-        self.columns = np.fromiter((c for r in rows for c, _ in r), dtype=np.int32, count=int(self.indptr[-1]))
-        self.values = np.fromiter((v for r in rows for _, v in r), dtype=np.float32, count=int(self.indptr[-1]))
+        columns, values, ends = array("i"), array("f"), array("q")
+        for film in films:  # straight into flat arrays: no list of tuples per film in between
+            for col, value in film_features(film):
+                columns.append(col)
+                values.append(value)
+            ends.append(len(columns))
+        self.indptr = np.concatenate(([0], np.frombuffer(ends, dtype=np.int64))).astype(np.int64)
+        self.columns = np.frombuffer(columns, dtype=np.int32).copy()
+        self.values = np.frombuffer(values, dtype=np.float32).copy()
 
     def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         a, b = self.indptr[i], self.indptr[i + 1]

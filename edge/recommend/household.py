@@ -24,7 +24,7 @@ from ..textsafe import clean
 from .catalog import Film
 from .features import FilmFeatures, community_prior, popularity
 from .learn import TasteModel
-from .taste import SOURCES, FeedbackError, TasteStore, Vote, check_mood, verdict_value
+from .taste import FeedbackError, TasteStore, Vote, check_mood, check_source, verdict_value
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,9 @@ class Household:
                                 expected="the key of a film in the catalog or library, e.g. imdb:tt0113277")
         value, seen = verdict_value(verdict)
         mood = check_mood(mood)
-        if source not in SOURCES:
-            raise FeedbackError(f"got {clean(repr(source), 40)}", field="source", expected=", ".join(SOURCES))
+        if not check_source(source):
+            raise FeedbackError(f"got {clean(repr(source), 40)}", field="source",
+                                expected='a short lower-case word such as "tv" or "homeassistant"')
         film = self.films[self.index[key]]
         self.store.add([Vote(key, film.title, value, mood, source, self.clock(), seen)])
         self.refit()

@@ -10,6 +10,8 @@ as kernel ridge regression on the votes, so its size is the number of votes, not
   userrating) is shared only.
 * **old evidence fades**: a vote's weight halves every ``half_life_days``; the fit trusts a faded vote
   less (its ridge penalty grows), it does not drop it.
+* the community rating and popularity are features too (:data:`WORLD_WEIGHT`): a household that
+  trusts the crowd less than most, or avoids what everybody watched, can learn that;
 * only the newest :data:`MAX_FIT_VOTES` rated films are fitted (a refit is O(n²) in them), so a vote
   costs milliseconds on a Pi however long the household has voted.
 
@@ -172,6 +174,3 @@ class TasteModel:
     def nbytes(self) -> int:
         return self._alpha.nbytes + sum(v.nbytes for v in self._cache.values()) + 64 * len(self.rated)
 
-
-def decay_weight(at: float, now: float, half_life_days: float) -> float:
-    return 0.5 ** (max(0.0, now - at) / (half_life_days * 86400.0)) if half_life_days > 0 else 1.0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,7 +39,8 @@ TASTE_KIND = "mood-edge-taste"
 MAX_VOTES = 20_000
 MAX_TASTE_BYTES = 8 << 20
 VERDICTS = ("up", "down", "seen")
-SOURCES = ("tv", "homeassistant", "cli", "import", "library")
+#: where a vote came from: "tv", "homeassistant", "cli", "import", "library", or another short word
+SOURCE_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
 #: votes dated later than now by more than this are someone's clock or a forged file
 FUTURE_SLACK_S = 86400
 
@@ -74,6 +76,10 @@ def stars_value(stars: float) -> float:
     return max(-1.0, min(1.0, (stars - 3.25) / 1.5))
 
 
+def check_source(source: Any) -> bool:
+    return isinstance(source, str) and SOURCE_PATTERN.fullmatch(source) is not None
+
+
 def check_mood(mood: Any) -> str | None:
     if mood is None:
         return None
@@ -96,7 +102,7 @@ def _vote_from(entry: Any, now: float) -> Vote:
         raise ValueError(f"value of {film} is {clean(repr(value), 30)}, not -1..1 or null")
     if isinstance(at, bool) or not isinstance(at, (int, float)) or not 0 <= at <= now + FUTURE_SLACK_S:
         raise ValueError(f"time of {film} is {clean(repr(at), 30)}, not a date up to now")
-    if entry["source"] not in SOURCES or not isinstance(entry["seen"], bool):
+    if not check_source(entry["source"]) or not isinstance(entry["seen"], bool):
         raise ValueError(f"source or seen of {film} is not one this version writes")
     try:
         mood = check_mood(entry["mood"])
