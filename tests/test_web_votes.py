@@ -285,14 +285,17 @@ def test_how_long_a_vote_takes_to_be_answered_and_to_bring_new_picks_is_reported
     answered, new_picks = [], []
     display = Display(room["ws"])
     try:
-        for _ in range(5):
+        while len(answered) < 5:
             last = json.loads(sub.on(STATE)[-1].payload)["recommendations"][-1]
             t0 = time.monotonic()
             display.send(FEEDBACK, json.dumps({"film": last["key"], "vote": "seen"}).encode())
             answer = sub.wait_for(RESULT, lambda m: m.t > t0, timeout=60)
+            if "too many votes" in json.loads(answer.payload)["message"]:  # the hostile tests' flood used the rate
+                time.sleep(1.5)
+                continue
+            assert json.loads(answer.payload)["ok"], answer.payload
             state = sub.wait_for(STATE, lambda m: m.t > t0 and last["key"] not in [
                 r["key"] for r in json.loads(m.payload)["recommendations"]], timeout=60)
-            assert json.loads(answer.payload)["ok"]
             answered.append(answer.t - t0)
             new_picks.append(state.t - t0)
     finally:
