@@ -243,8 +243,8 @@ def convert(raw: list[RawFilm], base: Catalog, keep_base_films: bool = True) -> 
     """The catalog document: base policy, base films (optional), then new MovieLens films."""
     report = Report(read=len(raw))
     films: list[Film] = list(base.films) if keep_base_films else []
-    seen = {f.key for f in films}
-    base_keys = {f.key for f in base.films} if keep_base_films else set()
+    seen = {f.ident for f in films}
+    base_keys = {f.ident for f in base.films} if keep_base_films else set()
     for item in raw:
         if item.year is None or not YEAR_MIN <= item.year <= YEAR_MAX:
             report.no_year += 1
@@ -263,17 +263,17 @@ def convert(raw: list[RawFilm], base: Catalog, keep_base_films: bool = True) -> 
             continue
         film = Film(title=title, year=item.year, genres=tuple(genres), runtime=None, rating=None,
                     family="family" in genres, description=describe(genres, item.year))
-        known = [Film(v, item.year, (), None, None, False, "").key for v in variants]
+        known = [Film(v, item.year, (), None, None, False, "").ident for v in variants]
         if any(k in base_keys for k in known):
             report.in_base += 1
             continue
-        if film.key in seen:
-            if film.key in base_keys:
+        if film.ident in seen:
+            if film.ident in base_keys:
                 report.in_base += 1
             else:
                 report.duplicates += 1
             continue
-        seen.add(film.key)
+        seen.add(film.ident)
         films.append(film)
     if report.unmapped:
         log.warning("MovieLens genres with no mapping, dropped: %s", ", ".join(sorted(report.unmapped)))

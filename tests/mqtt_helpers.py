@@ -171,6 +171,27 @@ def let_mosquitto_read(etc: Path) -> None:
         parent.chmod(0o755)
 
 
+SHIPPED_BROKER = Path(__file__).resolve().parent.parent / "systemd" / "mosquitto"
+
+
+def add_broker_user(etc: Path, kind: str, name: str, password: str) -> None:
+    """``mood-edge-user.sh add KIND NAME`` with the password on stdin, as its docs advise."""
+    subprocess.run([str(SHIPPED_BROKER / "mood-edge-user.sh"), "--dir", str(etc), "--password-stdin", "add", kind,
+                    name], input=password + "\n", check=True, capture_output=True, text=True)
+
+
+def start_shipped_broker(etc: Path, log) -> tuple[subprocess.Popen, int, int, int]:
+    """The shipped mood-edge.conf on free loopback ports with the files already in ``etc`` (ACLs,
+    users, the web folder); certificates made here. ``(process, plain, tls, websockets port)``."""
+    subprocess.run([str(SHIPPED_BROKER / "make-certs.sh"), "--dir", str(etc / "certs")], check=True,
+                   capture_output=True, text=True)
+    plain, tls, ws = free_port(), free_port(), free_port()
+    conf = etc / "mood-edge.conf"
+    conf.write_text(shipped_conf_on((SHIPPED_BROKER / "mood-edge.conf").read_text(), etc, plain, tls, ws))
+    let_mosquitto_read(etc)
+    return start_mosquitto(conf, (plain, tls, ws), log, "the shipped config"), plain, tls, ws
+
+
 def start_mosquitto(conf: Path, ports: tuple[int, ...], log, what: str) -> subprocess.Popen:
     """mosquitto on ``conf``, once every port answers; its log in the error when it does not start."""
     proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)

@@ -10,7 +10,8 @@ One story, played once per module (``story``) and then checked one behaviour per
    displays/README.md loaded exactly as written into automations.yaml. Its ``notify.living_room_tv``
    is a notify group that forwards to a persistent notification;
 3. the real daemon on a camera folder whose one frame the test swaps: an empty room, then a face
-   (the astronaut) that stays for the automation's 30 s;
+   (the astronaut) that stays for the automation's 30 s; then "Film pick thumbs down" pressed in Home
+   Assistant (button.press): the daemon records the vote and publishes new picks without that film;
 4. ``kill -9`` of the daemon (Last Will), a second daemon, then a Home Assistant restart with the
    retained discovery wiped from the broker while it was down: only the daemon's answer to the birth
    message can bring the entities back.
@@ -56,6 +57,10 @@ DEVICE = "livingroom"
 MOOD, FACES, CONFIDENCE, FILM = (f"sensor.mood_sensor_{DEVICE}_{k}" for k in ("mood", "faces", "confidence",
                                                                               "film_pick"))
 ENTITIES = (MOOD, FACES, CONFIDENCE, FILM)
+#: the vote buttons (edge/mqtt/homeassistant.py vote_buttons): a vote on the film pick
+THUMBS_UP, THUMBS_DOWN, SEEN = (f"button.mood_sensor_{DEVICE}_film_pick_{k}" for k in ("thumbs_up", "thumbs_down",
+                                                                                       "seen_it"))
+BUTTONS = (THUMBS_UP, THUMBS_DOWN, SEEN)
 NOT_THERE = ("unavailable", "unknown")
 HA_PASSWORD = "ha-secret"
 LOCAL_PASSWORD = "local-secret"  # the daemon's own login on loopback, as install.sh --with-broker makes it
@@ -193,6 +198,24 @@ def automation_trace(ha: HomeAssistant) -> dict:
     return ha.ws({"type": "trace/get", "domain": "automation", "item_id": item, "run_id": runs[-1]["run_id"]})
 
 
+def vote_from_a_button(ha: HomeAssistant, sub: Subscriber, state_dir: Path) -> dict:
+    """Press "Film pick thumbs down" as a dashboard or an automation would (button.press)."""
+    from edge.recommend.taste import TASTE_FILE, TasteStore
+
+    first = json.loads(sub.on(f"mood-edge/{DEVICE}/state")[-1].payload)["recommendations"][0]
+    buttons = ha.wait_states(lambda st: all(st.get(b, {}).get("state") not in (None, "unavailable") for b in BUTTONS))
+    t0 = time.monotonic()
+    ha.post("/api/services/button/press", {"entity_id": THUMBS_DOWN})
+    answer = sub.wait_for(f"mood-edge/{DEVICE}/feedback/result", lambda m: m.t > t0, timeout=60)
+    # three films in the library, five picks: the film voted down can only come last now
+    after = sub.wait_for(f"mood-edge/{DEVICE}/state", lambda m: m.t > t0 and json.loads(m.payload)[
+        "recommendations"][0]["key"] != first["key"], timeout=60)
+    sensor = ha.wait_state(FILM, lambda s: s["state"] not in (first["title"], *NOT_THERE))
+    return {"first": first, "buttons": {b: buttons[b] for b in BUTTONS}, "answer": json.loads(answer.payload),
+            "after": json.loads(after.payload), "sensor": sensor,
+            "taste": [v.to_dict() for v in TasteStore(state_dir / TASTE_FILE).votes]}
+
+
 def is_mood(s: dict) -> bool:
     return s["state"] not in (*NOT_THERE, "nobody")
 
@@ -286,6 +309,7 @@ def story() -> dict:
             time.sleep(1)
         seen["notifications"] = ha.notifications()
         seen.attempt("trace", lambda: automation_trace(ha))
+        seen.attempt("vote", lambda: vote_from_a_button(ha, sub, tmp / "state"))
 
         daemon.kill9()
         seen.attempt("dead", lambda: ha.wait_states(lambda st: all(
@@ -328,7 +352,7 @@ def test_the_device_appears_with_the_names_the_readme_promises(story):
     assert device["manufacturer"] == "mood-edge" and device["model"] == "mood-edge camera mood sensor"
     assert device["model_id"] and device["sw_version"]
     ours = {e["entity_id"]: e for e in story["registry"] if e["device_id"] == device["id"]}
-    assert set(ours) == set(ENTITIES)
+    assert set(ours) == set(ENTITIES) | set(BUTTONS)
     assert {story["face"][e]["attributes"]["friendly_name"] for e in ENTITIES} == {
         f"Mood sensor {DEVICE} {n}" for n in ("Mood", "Faces", "Confidence", "Film pick")}
 
@@ -404,3 +428,23 @@ def test_home_assistants_log_has_no_warning_about_our_entities_or_topics(story):
     bad = [r for r in log_records(story["ha"].log())
            if re.search(r"\b(WARNING|ERROR|CRITICAL)\b", r.split("\n", 1)[0]) and ours.search(r)]
     assert not bad, "\n\n".join(bad)
+
+
+# --- votes from Home Assistant ------------------------------------------------------------------
+
+def test_the_vote_buttons_appear_on_the_device_with_their_names(story):
+    buttons = story["vote"]["buttons"]
+    assert {b["attributes"]["friendly_name"] for b in buttons.values()} == {
+        f"Mood sensor {DEVICE} Film pick {n}" for n in ("thumbs up", "thumbs down", "seen it")}
+
+
+def test_a_button_in_home_assistant_votes_on_the_film_pick_and_new_picks_follow(story):
+    vote = story["vote"]
+    first = vote["first"]
+    assert vote["answer"] == {"film": first["key"], "vote": "down", "ok": True, "title": first["title"],
+                              "message": f"Thumbs down for {first['title']}"}
+    assert vote["after"]["recommendations"][0]["key"] != first["key"]
+    assert first["key"] not in [r["key"] for r in vote["after"]["recommendations"]][:2]  # last of three, if at all
+    assert vote["sensor"]["state"] == vote["after"]["recommendations"][0]["title"]  # HA's Film pick moved on
+    (recorded,) = [v for v in vote["taste"] if v["film"] == first["key"]]
+    assert recorded["value"] < 0 and recorded["source"] == "homeassistant"

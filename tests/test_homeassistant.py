@@ -11,7 +11,8 @@ import pytest
 from edge import __version__
 from edge.config import Config
 from edge.errors import ConfigError
-from edge.mqtt.homeassistant import birth_topic, discovery_messages, is_birth
+from edge.mqtt.feedback import Vote, parse_vote
+from edge.mqtt.homeassistant import birth_topic, discovery_messages, is_birth, vote_buttons
 from state_helpers import state
 
 # --- Home Assistant's documented schema -------------------------------------------------------
@@ -244,3 +245,36 @@ def test_mood_attributes_keep_the_first_films_that_fit_and_say_where_the_rest_ar
     assert attrs["recommendations_left_out"] == 50 - len(kept)
     assert attrs["recommendations_topic"] == mood["state_topic"]
     assert len(json.dumps(attrs, ensure_ascii=False).encode()) < 16_384 - 4096  # Home Assistant's recorder limit
+
+
+# --- the vote buttons -------------------------------------------------------------------------
+# MQTT Button, "Configuration Variables": https://www.home-assistant.io/integrations/button.mqtt/
+BUTTON_ALLOWED = {
+    "availability", "availability_mode", "availability_template", "availability_topic", "command_template",
+    "command_topic", "default_entity_id", "device", "device_class", "enabled_by_default", "encoding",
+    "entity_category", "entity_picture", "icon", "json_attributes_template", "json_attributes_topic", "name",
+    "object_id", "payload_available", "payload_not_available", "payload_press", "platform", "qos", "retain",
+    "unique_id", "origin",
+}
+
+
+def test_the_vote_buttons_use_only_documented_button_keys_on_the_sensors_device(cfg):
+    msgs = vote_buttons(cfg, MODEL_ID)
+    assert [t for t, _ in msgs] == [f"homeassistant/button/mood_edge_livingroom/film_{k}/config"
+                                    for k in ("up", "down", "seen")]
+    sensor_device = next(iter(payloads(cfg).values()))["device"]
+    for _, text in msgs:
+        p = json.loads(text)
+        assert p.keys() <= BUTTON_ALLOWED and p["command_topic"] == "mood-edge/livingroom/feedback"
+        assert p["device"] == sensor_device and p["retain"] is False
+        assert p["availability"][0]["topic"] == "mood-edge/livingroom/availability"
+
+
+def test_each_vote_button_sends_a_vote_the_daemon_accepts(cfg):
+    votes = [parse_vote(json.loads(p)["payload_press"].encode()) for _, p in vote_buttons(cfg, MODEL_ID)]
+    assert votes == [Vote(v, pick=1, source="homeassistant") for v in ("up", "down", "seen")]
+
+
+def test_no_vote_buttons_when_discovery_is_off(cfg):
+    cfg.homeassistant.enabled = False
+    assert vote_buttons(cfg, MODEL_ID) == []

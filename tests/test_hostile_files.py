@@ -41,7 +41,7 @@ def test_a_fifo_as_the_recommendation_history_does_not_hang_and_is_named_once(tm
     rec = Recommender(shipped_catalog, seed=1, state_path=tmp_path / HISTORY_FILE)  # a blocking read would wait forever
     assert rec.history == [] and len(rec.recommend("happy")) == 5
     (line,) = [r.getMessage() for r in caplog.records if "history" in r.getMessage()]
-    assert "FIFO" in line and "starting empty" in line
+    assert "a FIFO, not a regular file" in line and "starting afresh" in line
 
 
 #: a Recommender on the history file argv[1], in a process that cannot take more than 2 GB (a regression that
@@ -63,7 +63,7 @@ def test_a_link_to_dev_zero_as_the_recommendation_history_is_refused_without_rea
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 0 and run.stdout.strip() == "history 0", run.stderr[-2000:]
     (line,) = [x for x in run.stderr.splitlines() if "history" in x]
-    assert "a device, not a regular file" in line
+    assert "a symbolic link to /dev/zero" in line and "starting afresh" in line
 
 
 def test_the_daemon_starts_when_its_recommendation_history_is_a_fifo(tmp_path):
@@ -71,7 +71,7 @@ def test_the_daemon_starts_when_its_recommendation_history_is_a_fifo(tmp_path):
     os.mkfifo(tmp_path / "state" / HISTORY_FILE)
     run = run_daemon(tmp_path)
     assert run.returncode == 0, run.stderr
-    assert run.stderr.count("recommendation history unusable") == 1 and "Traceback" not in run.stderr
+    assert run.stderr.count("recommend-history.json is unusable (a FIFO") == 1 and "Traceback" not in run.stderr
 
 
 # ------------------------------------------------------------------ row 8: the debug crop folder

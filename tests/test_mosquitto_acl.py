@@ -31,6 +31,8 @@ from mqtt_helpers import MOSQUITTO, Subscriber, free_port, let_mosquitto_read, s
 ROOT = Path(__file__).resolve().parent.parent
 BROKER_DIR = ROOT / "systemd" / "mosquitto"
 NOT_AUTHORIZED = 0x87
+#: PUBACK "success" and "no matching subscribers": the broker let it through
+ALLOWED = (0x00, 0x10)
 
 pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists() or not shutil.which("mosquitto_passwd")
                                 or not shutil.which("openssl"),
@@ -216,11 +218,13 @@ def test_a_display_reads_states_over_websockets(broker, clients, observer):
         display_sub.disconnect()
 
 
-def test_a_display_cannot_publish(broker, clients, observer):
+def test_a_display_can_publish_nothing_but_votes(broker, clients, observer):
     display = clients(broker.ws, username="wall", password="wall-secret", websockets=True)
     assert display.accepted
-    for topic in ("mood-edge/livingroom/state", "mood-edge/wall/state",
-                  "homeassistant/sensor/mood_edge_wall/mood/config"):
+    for topic in ("mood-edge/livingroom/state", "mood-edge/wall/state", "mood-edge/livingroom/availability",
+                  "mood-edge/livingroom/feedback/result", "mood-edge/livingroom/feedback/x",
+                  "mood-edge/feedback", "homeassistant/sensor/mood_edge_wall/mood/config",
+                  "homeassistant/button/mood_edge_livingroom/film_up/config", "homeassistant/status"):
         assert display.publish(topic, "spoofed").value == NOT_AUTHORIZED, topic
     device = clients(broker.tls, username="livingroom", password="lr-secret", ca=broker.ca)
     seen = _published(observer, "#", device, "mood-edge/livingroom/availability")
@@ -246,3 +250,22 @@ def test_the_tls_listener_presents_a_certificate_signed_by_the_made_ca(broker):
                           "-CAfile", str(broker.ca), "-verify_return_error", "-servername", "localhost"],
                          input="", capture_output=True, text=True, timeout=30)
     assert "Verify return code: 0 (ok)" in out.stdout
+
+
+def test_a_display_may_vote_on_any_devices_picks(broker, clients, observer):
+    display = clients(broker.ws, username="tv", password="tv-secret", websockets=True)
+    vote = '{"film": "heat-1995", "vote": "up"}'
+    assert display.publish("mood-edge/livingroom/feedback", vote).value == 0
+    assert observer.wait_for("mood-edge/livingroom/feedback").payload == vote.encode()
+
+
+def test_home_assistant_may_vote_and_the_daemon_may_announce_the_vote_buttons(broker, clients):
+    ha = clients(broker.plain, username="homeassistant", password="ha-secret")
+    assert ha.publish("mood-edge/livingroom/feedback", '{"pick": 1, "vote": "down"}').value in ALLOWED
+    assert ha.publish("mood-edge/livingroom/state", "spoofed").value == NOT_AUTHORIZED
+    local = clients(broker.plain, username="mood-edge-local", password="local-secret")
+    assert local.publish("homeassistant/button/mood_edge_livingroom/film_up/config", "{}").value in ALLOWED
+    assert local.publish("mood-edge/livingroom/feedback/result", '{"ok": true}').value in ALLOWED
+    device = clients(broker.tls, username="kitchen", password="k-secret", ca=broker.ca)
+    assert device.publish("homeassistant/button/mood_edge_kitchen/film_up/config", "{}").value in ALLOWED
+    assert device.publish("homeassistant/button/mood_edge_livingroom/film_up/config", "{}").value == NOT_AUTHORIZED

@@ -151,7 +151,7 @@ def test_mood_convert_train_help_states_the_shipped_models_parameter_count():
 # -- the commands against their --help ------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def _help(command: str) -> str:
-    run = subprocess.run([sys.executable, "-m", "edge", command, "--help"], cwd=ROOT, text=True,
+    run = subprocess.run([sys.executable, "-m", "edge", *command.split(), "--help"], cwd=ROOT, text=True,
                          capture_output=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
     assert run.returncode == 0, f"`mood-edge {command}` is in the README but --help fails: {run.stderr[-500:]}"
     return run.stdout
@@ -190,7 +190,9 @@ FOREIGN_OPTIONS = {"--list-cameras"}
 
 def test_every_option_the_readme_names_belongs_to_a_command_it_names():
     code = "\n".join(re.findall(r"```.*?```|`[^`\n]+`", README, flags=re.S))
-    helps = "\n".join(_help(c) for c in ("run", "watch", "bench", "demo", "check"))
+    from edge.__main__ import COMMANDS
+
+    helps = "\n".join(_help(c) for c in (*COMMANDS, "taste forget", "taste import", "taste vote", "taste show"))
     helps += "\n".join(subprocess.run([sys.executable, "-m", "convert", c, "--help"], cwd=ROOT, text=True,
                                       capture_output=True, timeout=120).stdout for c in ("train", "evaluate", "catalog"))
     helps += subprocess.run(["bash", str(ROOT / "systemd" / "install.sh"), "--help"], text=True,

@@ -12,10 +12,11 @@ import pytest
 
 from edge.recommend.catalog import Catalog, load_catalog, validate_catalog
 from edge.errors import ConfigError
+from edge.recommend.reasons import PLURAL
 from edge.recommend.recommender import Recommendation, Recommender
 
 ROOT = Path(__file__).resolve().parent.parent
-MQTT_KEYS = {"title", "year", "genres", "runtime", "rating", "family", "description", "reasons"}
+MQTT_KEYS = {"title", "year", "genres", "runtime", "rating", "family", "description", "reasons", "key"}
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +113,8 @@ def test_blended_moods_are_named_with_their_share_in_the_reasons(catalog):
     rec = Recommender(catalog, "lift", history=0, seed=8)
     probs = {"angry": 0.0, "disgust": 0.0, "fear": 0.0, "happy": 0.3, "sad": 0.7, "surprise": 0.0, "neutral": 0.0}
     reasons = [r for picks in draws(rec, "sad", 20, probs) for p in picks for r in p.reasons]
-    assert any("sad 70%" in r and "happy 30%" in r for r in reasons)
-    assert all(r.endswith("(lift)") or "variety" in r for r in reasons)
+    assert any(r.endswith("lift a sad (70%) and happy (30%) room") for r in reasons)
+    assert all(r.endswith("room") or "variety" in r for r in reasons)
 
 
 def test_mood4_probabilities_blend_the_matching_policies(catalog):
@@ -121,15 +122,19 @@ def test_mood4_probabilities_blend_the_matching_policies(catalog):
     picks = [p for r in draws(rec, "angry", 100, {"happy": 0.1, "sad": 0.0, "neutral": 0.0, "angry": 0.9})
              for p in r]
     assert genre_share(picks, "action") > 1.5 * catalog_share(catalog, "action")
-    assert any("action favoured for angry 90%" in r for p in picks for r in p.reasons)
+    assert any(r.startswith("action films") and r.endswith("suit an angry (90%) and happy (10%) room")
+               for p in picks for r in p.reasons)
 
 
-def test_reasons_name_the_favoured_genres_of_the_film(catalog):
+def test_reasons_name_the_favoured_genres_of_the_film_in_plain_words(catalog):
     lift = catalog.policy.weights("sad", "lift")
-    for pick in Recommender(catalog, "lift", seed=10).recommend("sad"):
-        favoured = {g for g in pick.genres if lift.get(g, 0) > 0}
-        assert favoured
-        assert set(pick.reasons) == {f"{g} favoured for sad (lift)" for g in favoured}
+    picks = Recommender(catalog, "lift", seed=10).recommend("sad")
+    assert len(picks) == 5
+    for pick in picks:
+        favoured = sorted((g for g in pick.genres if lift.get(g, 0) > 0), key=lambda g: -lift[g])
+        named = " and ".join(PLURAL[g] for g in favoured[:2])
+        verb = "lifts" if named == "science fiction" else "lift"
+        assert pick.reasons == ([f"{named} {verb} a sad room"] if favoured else ["picked for variety"])
 
 
 def test_to_dict_has_exactly_the_mqtt_fields(catalog):
@@ -236,7 +241,7 @@ def test_avoided_films_fill_in_only_when_nothing_favoured_is_left(catalog):
     picks = Recommender(tiny, "lift", count=4, history=0, seed=19).recommend("sad")
     assert {p.title for p in picks[:2]} == {"Comedy A", "Comedy B"}
     assert all(p.genres[0] in ("horror", "war") for p in picks[2:])
-    assert all("nothing favoured is left" in p.reasons[0] for p in picks[2:])
+    assert all("nothing it favours is left" in p.reasons[0] for p in picks[2:])
 
 
 def test_returns_fewer_films_only_when_the_catalog_is_smaller_than_count(catalog):

@@ -34,7 +34,8 @@ JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", d
 def message() -> StateMessage:
     pick = Recommendation(title="Paddington", year=2014, genres=["comedy", "family"], runtime=95, rating="PG",
                           family=True, description="A bear in London.", reasons=["comedy lifts a sad room"],
-                          path="/films/Paddington (2014)/Paddington.mkv", ids={"imdb": "tt1109624"}, owned=True)
+                          path="/films/Paddington (2014)/Paddington.mkv", ids={"imdb": "tt1109624"}, owned=True,
+                          key="imdb:tt1109624")
     return StateMessage(device="livingroom", mood="sad", confidence=0.8, probabilities={"sad": 0.8, "happy": 0.2},
                         faces=2, since=1_700_000_000.0, recommendations=[pick.to_dict()], labels="fer7",
                         strategy="lift", model={"id": "mood_xception_ferplus_int8", "sha256": "0" * 64},

@@ -61,3 +61,23 @@ def test_many_devices_arriving_in_any_order_are_shown_in_name_order(ws_broker, w
     browser.send("open", url=page_url(web_url, ws_broker.ws_url, prefix="many"), width=1280, height=720)
     browser.wait("document.querySelectorAll('.device').length === 150")
     assert [d["device"] for d in browser.send("snapshot")["devices"]] == sorted(names)
+
+
+def test_a_pick_without_a_valid_key_offers_no_vote_and_hostile_answers_show_as_plain_text(ws_broker, web_url,
+                                                                                         browser, pub):
+    dev = "keys"
+    films = [{**FILMS_SAD[0], "title": f"Film {i}", "key": key}
+             for i, key in enumerate(("up-2009", "<b>x</b>", "__proto__", "A" * 90, None))]
+    pub(f"mood-edge/{dev}/state", state(dev, mood="sad", recommendations=films))
+    browser.send("open", url=page_url(web_url, ws_broker.ws_url, device=dev), width=1280, height=720)
+    browser.wait(f"{sel(dev)} && {sel(dev)}.querySelectorAll('.film').length === 5")
+    shown = only(browser.send("snapshot"), dev)["films"]
+    assert [f["key"] for f in shown] == ["up-2009", "", "", "", ""]
+    assert [f["votable"] for f in shown] == [True, False, False, False, False]  # shown, but disabled
+    for answer in (b"not json", b"[1]", b'{"ok": "yes"}',
+                   '{"ok": false, "message": "<img src=x onerror=alert(1)>\u202e"}'.encode()):
+        pub(f"mood-edge/{dev}/feedback/result", answer, retain=False)
+    browser.wait(f"{sel(dev)}.querySelector('.vote-note').textContent.includes('onerror')")
+    snap = browser.send("snapshot")
+    assert only(snap, dev)["voteNote"] == "✗ <img src=x onerror=alert(1)>"
+    assert snap["injected"] == 0 and not any(p.startswith("pageerror") for p in snap["problems"])

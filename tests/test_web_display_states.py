@@ -119,9 +119,17 @@ def test_when_the_broker_goes_away_the_card_says_not_connected_never_live(web_ur
     assert d["barState"] != "connected" and "live" not in d["bar"]
 
 
+#: the README's picture: picks with keys (so with votes) and reasons in the plain words the daemon writes
+PICTURE_KEYS = ("imdb:tt4468740", "imdb:tt0045152", "imdb:tt2278388", "imdb:tt0211915", "imdb:tt0114709")
+PICTURE_REASONS = (["you liked Paddington and Toy Story"], ["musicals suit a happy room"],
+                   ["comedies suit a happy room", "highly rated"], ["romances suit a happy room"],
+                   ["you liked Paddington 2"])
+
+
 def test_films_the_household_owns_carry_an_owned_badge(ws_broker, web_url, browser, pub):
     dev = "livingroom"  # the name in the README's picture
-    films = [{**f, "owned": i in (0, 2)} for i, f in enumerate(FILMS)]
+    films = [{**f, "owned": i in (0, 2), "key": key, "reasons": why}
+             for i, (f, key, why) in enumerate(zip(FILMS, PICTURE_KEYS, PICTURE_REASONS))]
     films[1] = {k: v for k, v in films[1].items() if k != "owned"}  # optional: absent means not owned
     films[3]["owned"] = "yes"  # not a boolean: not owned
     pub(f"mood-edge/{dev}/availability", "online")
@@ -130,6 +138,9 @@ def test_films_the_household_owns_carry_an_owned_badge(ws_broker, web_url, brows
     browser.wait(f"{sel(dev)} && {sel(dev)}.querySelectorAll('.film').length === 5")
     d = card(browser, dev)
     assert [f["owned"] for f in d["films"]] == [True, False, True, False, False]
+    pub(f"mood-edge/{dev}/feedback/result", '{"film": "imdb:tt4468740", "vote": "up", "ok": true, '
+        '"title": "Paddington 2", "message": "Thumbs up for Paddington 2"}', retain=False)
+    browser.wait(f"{sel(dev)}.querySelector('.vote-note').textContent.startsWith('✓')")
     shot = ARTIFACTS / "tv-page.png"
     browser.send("screenshot", path=str(shot))  # docs/img/tv-page.png is this picture, committed
     if (ROOT / "docs" / "img").is_dir() and __import__("os").environ.get("MOOD_EDGE_UPDATE_SCREENSHOTS"):

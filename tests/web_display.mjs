@@ -8,6 +8,7 @@
 //   {"cmd": "screenshot", "path": "artifacts/x.png"}
 //   {"cmd": "fill", "selector": "#login-user", "value": "tv"}      -> types into a field
 //   {"cmd": "click", "selector": "#login button"}
+//   {"cmd": "press", "key": "ArrowDown"}                           -> a key of the keyboard (a TV remote)
 //   {"cmd": "reload"}                                              -> same context (localStorage kept)
 //   {"cmd": "close"}
 // Never downloads a browser: CHROMIUM (default /usr/bin/chromium) must exist.
@@ -73,14 +74,32 @@ function snapshot() {
         runtime: text(f, '.runtime'),
         rating: text(f, '.rating'),
         genres: [...f.querySelectorAll('.genres li')].map((g) => g.textContent),
-        why: text(f, '.why'),
+        why: [...f.querySelectorAll('.why li')].map((r) => r.textContent).join(' · '),
+        reasons: [...f.querySelectorAll('.why li')].map((r) => r.textContent),
+        // a reason is cut off when its text is wider or taller than its box
+        reasonsClipped: [...f.querySelectorAll('.why li')].some((r) => r.scrollWidth > r.clientWidth + 1
+          || r.scrollHeight > r.clientHeight + 1),
+        reasonFontPx: f.querySelector('.why li') ? parseFloat(getComputedStyle(f.querySelector('.why li')).fontSize) : null,
+        reasonItalic: f.querySelector('.why li') ? getComputedStyle(f.querySelector('.why li')).fontStyle === 'italic' : null,
+        key: f.dataset.key,
+        pressed: [...f.querySelectorAll('.vote[aria-pressed="true"]')].map((b) => b.dataset.vote),
+        voteButtons: [...f.querySelectorAll('.vote')].filter(visible).map((b) => b.dataset.vote),
+        votable: f.querySelectorAll('.vote:not(:disabled)').length === 3,
         owned: visible(f.querySelector('.owned')),
         html: f.querySelector('.title').innerHTML,
       })),
       overflowX: d.scrollWidth > d.clientWidth + 1,
+      picksTitle: text(d, '.picks-title'),
+      voteNote: visible(d.querySelector('.vote-note')) ? text(d, '.vote-note') : null,
       wordFontPx: parseFloat(getComputedStyle(d.querySelector('.mood-word')).fontSize),
     }));
+    const at = document.activeElement;
+    const film = at && at.closest ? at.closest('.film') : null;
     return {
+      // the focused vote button: which pick (0-based, in page order) and which vote
+      focus: film && at.classList.contains('vote') ? {
+        film: [...document.querySelectorAll('.film')].indexOf(film), vote: at.dataset.vote,
+        ring: getComputedStyle(at).borderColor, title: film.querySelector('.title').textContent } : null,
       conn: document.getElementById('conn').textContent,
       connState: document.getElementById('conn').dataset.state,
       warning: document.getElementById('warning').hidden ? null : document.getElementById('warning').textContent,
@@ -117,6 +136,7 @@ async function handle(msg) {
       return msg.path;
     case 'fill': await page.fill(msg.selector, msg.value, { timeout: 10000 }); return true;
     case 'click': await page.click(msg.selector, { timeout: 10000 }); return true;
+    case 'press': await page.keyboard.press(msg.key); return true;
     case 'reload':
       problems.length = 0;
       await page.reload({ waitUntil: 'load' });

@@ -1,7 +1,8 @@
 /*
- * mood-edge web display: subscribes to <prefix>/<device>/state and .../availability over
- * MQTT-over-WebSockets (mqtt.js, vendored by `npm install` in displays/) and shows the room's
- * mood and film picks, large enough to read from a sofa.
+ * mood-edge web display: subscribes to <prefix>/<device>/state, .../availability and
+ * .../feedback/result over MQTT-over-WebSockets (mqtt.js, vendored by `npm install` in displays/)
+ * and shows the room's mood and film picks, large enough to read from a sofa, with votes beside
+ * each pick (votes.js) that it publishes on <prefix>/<device>/feedback.
  *
  * URL parameters (all optional): broker=ws://host:9001  username=  device=<id>|all  prefix=mood-edge
  *   stale=180 (seconds without a message before a device shows as stale: three 60 s heartbeats)
@@ -23,20 +24,6 @@
   // not decoded or parsed (a 24 MB state would hang the page on every retained delivery).
   const MAX_MESSAGE_BYTES = 64 * 1024;
   const own = (obj, key) => Object.prototype.hasOwnProperty.call(obj, key);
-  const SVG_NS = 'http://www.w3.org/2000/svg';
-
-  // Faces drawn as SVG (emoji fonts are missing on many TVs); shapes in a 100x100 box.
-  const BROWS_SAD = ['M25 33 L41 27', 'M75 33 L59 27'];
-  const FACES = {
-    happy: { eyes: 5, mouth: 'M27 58 Q50 90 73 58 Z', fillMouth: true },
-    sad: { eyes: 5, brows: BROWS_SAD, mouth: 'M32 76 Q50 58 68 76' },
-    angry: { eyes: 5, brows: ['M25 29 L43 38', 'M75 29 L57 38'], mouth: 'M33 74 Q50 63 67 74' },
-    disgust: { squint: true, brows: ['M25 33 L42 33', 'M58 27 L75 31'], mouth: 'M31 71 Q40 62 50 70 T69 66' },
-    fear: { eyes: 7, brows: ['M25 30 Q33 22 42 29', 'M75 30 Q67 22 58 29'],
-            mouth: 'M30 73 Q35 67 40 73 T50 73 T60 73 T70 73' },
-    surprise: { eyes: 7, brows: ['M25 27 Q33 20 42 26', 'M75 27 Q67 20 58 26'], ellipse: [50, 71, 9, 12] },
-    neutral: { eyes: 5, mouth: 'M33 69 L67 69' },
-  };
 
   function param(params, name, fallback) {
     const v = params.get(name);
@@ -70,7 +57,9 @@
     return s;
   }
 
-  const { str, parseState, deviceView, statusText, nameOf, bridgeState } = window.MoodEdgeState;
+  const { str, parseState, deviceView, statusText, nameOf, bridgeState, picksTitle } = window.MoodEdgeState;
+  const { drawFace } = window.MoodEdgeFaces;
+  const votes = window.MoodEdgeVotes;
   let link = 'connecting'; // this page's broker connection: connecting | connected | error
   let settings = { staleMs: 180000 };
   const viewOf = (entry, now) => deviceView(entry, now, link, settings.staleMs);
@@ -78,8 +67,8 @@
   function deviceOf(topic, prefix) {
     if (!topic.startsWith(prefix + '/')) return null;
     const parts = topic.slice(prefix.length + 1).split('/');
-    if (parts.length !== 2 || !DEVICE_RE.test(parts[0])) return null;
-    return { device: parts[0], kind: parts[1] };
+    if (parts.length < 2 || parts.length > 3 || !DEVICE_RE.test(parts[0])) return null;
+    return { device: parts[0], kind: parts.slice(1).join('/') };
   }
 
   // ---- rendering -----------------------------------------------------------------------------
@@ -89,41 +78,6 @@
   const conn = document.getElementById('conn');
   const devices = new Map(); // id -> {el, state, online}
   const order = []; // device ids, sorted: a new one is placed by binary search, not a full re-sort
-
-  function svg(tag, attrs) {
-    const el = document.createElementNS(SVG_NS, tag);
-    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-    return el;
-  }
-
-  function drawFace(mood) {
-    const root = svg('svg', { viewBox: '0 0 100 100', class: 'face-svg' });
-    if (mood === 'nobody') { // an empty sofa
-      root.appendChild(svg('circle', { cx: 50, cy: 50, r: 46, class: 'face-bg empty' }));
-      const parts = [[25, 31, 50, 24, 'sofa'], [15, 45, 14, 25, 'sofa'], [71, 45, 14, 25, 'sofa'],
-                     [29, 53, 42, 13, 'sofa cushion']];
-      for (const [x, y, width, height, cls] of parts) {
-        root.appendChild(svg('rect', { x, y, width, height, rx: 4, class: cls }));
-      }
-      root.appendChild(svg('path', { d: 'M20 70 V76 M80 70 V76', class: 'stroke' }));
-      return root;
-    }
-    const f = own(FACES, mood) ? FACES[mood] : FACES.neutral;
-    root.appendChild(svg('circle', { cx: 50, cy: 50, r: 46, class: 'face-bg' }));
-    if (f.squint) {
-      root.appendChild(svg('path', { d: 'M28 44 L42 44 M58 44 L72 44', class: 'stroke' }));
-    } else {
-      root.appendChild(svg('circle', { cx: 35, cy: 44, r: f.eyes, class: 'ink' }));
-      root.appendChild(svg('circle', { cx: 65, cy: 44, r: f.eyes, class: 'ink' }));
-    }
-    for (const d of f.brows || []) root.appendChild(svg('path', { d, class: 'stroke' }));
-    if (f.mouth) root.appendChild(svg('path', { d: f.mouth, class: f.fillMouth ? 'ink' : 'stroke' }));
-    if (f.ellipse) {
-      const [cx, cy, rx, ry] = f.ellipse;
-      root.appendChild(svg('ellipse', { cx, cy, rx, ry, class: 'ink' }));
-    }
-    return root;
-  }
 
   function q(el, sel) { return el.querySelector(sel); }
 
@@ -176,12 +130,17 @@
         chip.textContent = g;
         genres.appendChild(chip);
       }
-      q(li, '.why').textContent = f.reasons.join(' · ');
+      for (const r of f.reasons) { // each reason whole, never cut off
+        const item = document.createElement('li');
+        item.textContent = r;
+        q(li, '.why').appendChild(item);
+      }
+      votes.fill(li, f);
       q(li, '.owned').hidden = !f.owned;
       li.dataset.owned = String(f.owned);
       return li;
     });
-    replaceChildren(list, items);
+    votes.keepFocus(list, () => replaceChildren(list, items));
   }
 
   function render(entry, now = Date.now()) {
@@ -213,8 +172,7 @@
       : state.faces === 1 ? '1 face' : `${state.faces} faces`;
     q(el, '.since').textContent = formatSince(state.since);
     el.dataset.camera = state.camera === 'down' ? 'down' : 'ok';
-    q(el, '.picks-title').textContent = state.strategy === 'lift' ? 'Films to lift the mood'
-      : state.strategy === 'match' ? 'Films to match the mood' : 'Films for this mood';
+    q(el, '.picks-title').textContent = picksTitle(state.mood, state.strategy);
     renderFilms(q(el, '.films'), state.films);
     el.dataset.films = String(state.films.length);
   }
@@ -260,7 +218,7 @@
   }
 
   // ---- login -------------------------------------------------------------------------------
-  // A display account is read-only, but its password still stays out of URLs (history, logs,
+  // A display account can only read and vote, but its password still stays out of URLs (history, logs,
   // screenshots): the page asks for it and, if allowed, keeps it in this screen's localStorage.
   const loginForm = document.getElementById('login');
   const storeKey = (broker) => `mood-edge-login:${broker}`;
@@ -321,7 +279,15 @@
     setInterval(renderAll, 5000); // stale is a matter of time passing, not of a message arriving
     const level = s.device === 'all' ? '+' : s.device;
     // availability first, so a retained "offline" is known before the retained state is drawn
-    const topics = [`${s.prefix}/${level}/availability`, `${s.prefix}/${level}/state`, `${s.prefix}-bridge/${level}`];
+    const topics = [`${s.prefix}/${level}/availability`, `${s.prefix}/${level}/state`,
+      `${s.prefix}/${level}/feedback/result`,
+      `${s.prefix}-bridge/${level}`];
+    let client = null;
+    votes.init(main, (device, payload) => {
+      if (!client || !client.connected) return false;
+      client.publish(`${s.prefix}/${device}/feedback`, payload, { qos: 1 });
+      return true;
+    });
     const brokerName = s.broker.replace(/\/\/[^@/]*@/, '//');
     notice.textContent = `Waiting for ${s.device === 'all' ? 'a mood sensor' : s.device} on ${brokerName}…`;
     const decoder = new TextDecoder('utf-8', { fatal: false });
@@ -364,6 +330,8 @@
         entry.heard = Date.now();
         renderAll();
         warning.hidden = true;
+      } else if (where.kind === 'feedback/result' && devices.has(where.device)) {
+        votes.result(devices.get(where.device).el, where.device, text, str);
       }
     }
 
@@ -397,6 +365,7 @@
         setLink('error', `broker: ${err && err.message ? err.message : 'error'}`);
       });
       c.on('message', onMessage);
+      client = c;
       window.moodEdge = { client: c, devices }; // for debugging from the console
     }
 

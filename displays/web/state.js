@@ -11,6 +11,7 @@
   const str = (v, max) => (typeof v === 'string'
     ? v.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ').trim().slice(0, max) : '');
   const int = (v, lo = 0, hi = 1e6) => (Number.isInteger(v) && v >= lo && v <= hi ? v : null);
+  const KEY_RE = /^[a-z0-9][a-z0-9:-]{0,79}$/; // a film key (docs/mqtt.md, "Votes")
   const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
   /** A state payload reduced to what the page shows; throws Error with a reason if unusable. */
@@ -30,6 +31,7 @@
         genres: Array.isArray(r.genres) ? r.genres.map((g) => str(g, 30)).filter(Boolean).slice(0, 5) : [],
         reasons: Array.isArray(r.reasons) ? r.reasons.map((x) => str(x, 160)).filter(Boolean).slice(0, 3) : [],
         owned: r.owned === true, // in the household's own library (recommend.library)
+        key: typeof r.key === 'string' && KEY_RE.test(r.key) ? r.key : '', // what a vote names; '' = cannot vote
       }));
     return {
       mood,
@@ -74,6 +76,26 @@
     return [badge, note];
   }
 
+  // The heading over the picks says what they are for, in the words of the catalog's policy notes:
+  // 'lift' for a happy room keeps the good mood going (it is not "lifted"); nobody gets crowd-pleasers.
+  const TITLES = {
+    happy: ['Films to keep the good mood going', 'Films to match the good mood'],
+    sad: ['Films to lift the mood', 'Moving films for a sad mood'],
+    angry: ['Films to calm things down', 'Films to let off steam'],
+    disgust: ['Something clean and pleasant', 'Dark films for a grim mood'],
+    fear: ['Comforting films, no scares', 'Films for those who enjoy the thrill'],
+    surprise: ['Films full of wonder', 'Films full of twists and wonder'],
+    neutral: ['Films to brighten a calm room', 'A broad mix for a calm room'],
+    nobody: ['Crowd-pleasers for whoever walks in', 'Crowd-pleasers for whoever walks in'],
+  };
+
+  function picksTitle(mood, strategy) {
+    const pair = Object.prototype.hasOwnProperty.call(TITLES, mood) ? TITLES[mood] : null;
+    if (!pair || (strategy !== 'lift' && strategy !== 'match')) return 'Films for this mood';
+    return pair[strategy === 'lift' ? 0 : 1];
+  }
+
+
   /** What a device is called on screen: its room (daemon.area), else its id. */
   const nameOf = (entry, id) => (entry && entry.state && entry.state.area) || id;
 
@@ -88,5 +110,5 @@
     return [device, v === '1'];
   }
 
-  window.MoodEdgeState = { str, parseState, deviceView, statusText, nameOf, bridgeState };
+  window.MoodEdgeState = { str, parseState, deviceView, statusText, nameOf, bridgeState, picksTitle };
 })();

@@ -21,22 +21,23 @@ from ..classify.labels import LABEL_SETS
 from ..config import Config, detector_kinds
 from ..detectors.base import Detector, Face
 from ..detectors.make import make_detector
-from ..errors import BadFrame, ConfigError, SourceError, kind_of
-from ..mood import MoodSmoother, MoodState
+from ..errors import BadFrame, ConfigError, SourceError
+from ..mood import NOBODY, MoodSmoother, MoodState
 from ..mqtt import homeassistant
+from ..mqtt.feedback import FeedbackInbox, Vote, feedback_topic, result_topic
 from ..mqtt.credentials import warn_password_on_command_line
 from ..mqtt.house_link import BridgeWatcher
 from ..mqtt.messages import StateMessage, bridge_topic
 from ..mqtt.publish import NullPublisher, Publisher, make_publisher
 from ..mqtt.publish_policy import PublishPolicy
 from ..paths import writable_state_dir
-from ..recommend.catalog import STRATEGIES, load_catalog
-from ..recommend.library import library_catalog
-from ..recommend.recommender import HISTORY_FILE, MoodRecommendations, Recommender, check_policies
+from ..recommend.catalog import STRATEGIES
+from ..recommend.recommender import MoodRecommendations, Recommender, check_policies
 from ..sources import choices as source_choices, open_source
 from ..sources.base import Frame, Source
 from ..sources.watch import CameraWatch
 from . import notify
+from .configured import build_recommender
 from .debug import FaceCropWriter, debug_dir
 
 log = logging.getLogger("edge.daemon")
@@ -48,6 +49,8 @@ result into one room mood, picks movies for it from catalog.json and publishes b
 
   <prefix>/<device-id>/state         retained JSON (schema 1; see docs/mqtt.md)
   <prefix>/<device-id>/availability  retained online/offline, with a Last Will
+  <prefix>/<device-id>/feedback      votes in ({"film": KEY, "vote": "up"|"down"|"seen"}); each is
+                                     answered on .../feedback/result and new picks are published
 
 A broker or camera that goes away is retried with backoff while the daemon keeps running. Under
 systemd (Type=notify) it sends READY=1 once the model is loaded and the camera tried, then
@@ -128,6 +131,8 @@ class Pipeline:
     policy: PublishPolicy = field(init=False)
     publisher: Publisher | NullPublisher = field(init=False)
     debug: FaceCropWriter = field(init=False)
+    #: held while the mood, the picks and the published state change (votes arrive on paho's thread)
+    lock: threading.RLock = field(init=False, default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
         cfg = self.cfg
@@ -136,16 +141,7 @@ class Pipeline:
         self.detector = make_detector(cfg.detector)
         self.smoother = MoodSmoother(cfg.mood, self.classifier.labels)
         state_dir = writable_state_dir(cfg.daemon.state_dir)
-        catalog = load_catalog(cfg.recommend.catalog)
-        if cfg.recommend.library:  # the household's own films, with the catalog's policy and knowledge
-            kind_of(cfg.recommend.library, ConfigError, "a folder of films", field="recommend.library")
-            catalog, _ = library_catalog(cfg.recommend.library, catalog,
-                                         follow_outside_links=cfg.recommend.library_follow_outside_links)
-        self.recommender = Recommender(catalog, strategy=cfg.recommend.strategy,
-                                       count=cfg.recommend.count, family_safe=cfg.recommend.family_safe,
-                                       history=cfg.recommend.history,
-                                       state_path=state_dir / HISTORY_FILE if state_dir else None,
-                                       seed=cfg.recommend.seed)
+        self.recommender = build_recommender(cfg, state_dir)
         self.recommendations = MoodRecommendations(self.recommender)
         self.source = open_source(cfg.camera)
         self.camera = CameraWatch(cfg.camera.retry_s, cfg.camera.retry_max_s)
@@ -172,15 +168,16 @@ class Pipeline:
         preds = self.classifier.predictions(faces, self.classifier.infer(batch)) if batch is not None else []
         lap("classify")
         self.debug.save(frame, faces)
-        state = self.smoother.update(preds)
-        if state.changed:
-            log.info("mood changed to %s (confidence %.2f, %d face%s)", state.mood, state.confidence,
-                     state.faces, "" if state.faces == 1 else "s")
-            notify.status(f"mood: {state.mood}")
-        picks = self.recommendations_for(state)
-        lap("smooth_recommend")
-        result = StepResult(frame, faces, preds, state, picks)
-        result.published = self.publish(state, picks, force=force_publish)
+        with self.lock:
+            state = self.smoother.update(preds)
+            if state.changed:
+                log.info("mood changed to %s (confidence %.2f, %d face%s)", state.mood, state.confidence,
+                         state.faces, "" if state.faces == 1 else "s")
+                notify.status(f"mood: {state.mood}")
+            picks = self.recommendations_for(state)
+            lap("smooth_recommend")
+            result = StepResult(frame, faces, preds, state, picks)
+            result.published = self.publish(state, picks, force=force_publish)
         lap("publish")
         return result
 
@@ -196,16 +193,35 @@ class Pipeline:
 
     def publish(self, state: MoodState, picks: list[dict], force: bool = False) -> bool:
         """Send the state and its picks when the publish policy says so; True when it did."""
-        msg = self.message(state, picks)
-        if not self.policy.due(msg, force):
-            return False
-        self.publisher.publish_state(msg)
-        return True
+        with self.lock:
+            msg = self.message(state, picks)
+            if not self.policy.due(msg, force):
+                return False
+            self.publisher.publish_state(msg)
+            return True
 
     def publish_now(self) -> None:
-        """Send the current state at once, even unchanged (the camera went down or came back)."""
-        state = self.smoother.state()
-        self.publish(state, self.recommendations_for(state), force=True)
+        """Send the current state at once, even unchanged (the camera went down or came back, a vote)."""
+        with self.lock:
+            state = self.smoother.state()
+            self.publish(state, self.recommendations_for(state), force=True)
+
+    def record_vote(self, vote: Vote) -> tuple[str, str]:
+        """Record a vote from a display (paho's thread) and publish new picks that reflect it at
+        once; ``(film key, title)``, or ValueError in one line for a film it does not know."""
+        with self.lock:
+            state = self.smoother.state()
+            key = vote.film
+            if vote.pick is not None:
+                picks = self.recommendations_for(state)
+                if vote.pick > len(picks) or not picks[vote.pick - 1].get("key"):
+                    raise ValueError(f"\"pick\" is {vote.pick}, but {len(picks)} films are shown now")
+                key = picks[vote.pick - 1]["key"]
+            room = state.mood if state.mood != NOBODY else None  # nobody seen: the mood is not known
+            title = self.recommender.feedback(key, vote.vote, mood=vote.mood or room, source=vote.source)
+            self.recommendations = MoodRecommendations(self.recommender)  # drawn again, with the vote
+            self.publish_now()
+        return key, title
 
 
 class Daemon:
@@ -233,8 +249,9 @@ class Daemon:
             self.bridge_watcher = BridgeWatcher(lambda: announce())
 
             def announce() -> None:
-                for topic, payload in homeassistant.discovery_messages(
-                        self.cfg, self.pipeline.classifier.model_id, bridged=self.bridge_watcher.bridged):
+                model_id, bridged = self.pipeline.classifier.model_id, self.bridge_watcher.bridged
+                for topic, payload in (homeassistant.discovery_messages(self.cfg, model_id, bridged=bridged)
+                                       + homeassistant.vote_buttons(self.cfg, model_id, bridged=bridged)):
                     pub.publish(topic, payload, retain=True)
 
             announce()  # retained: the publisher re-sends them on every reconnect
@@ -243,6 +260,10 @@ class Daemon:
             # rate-limited: a flood of births must not become a flood of publishes and log lines
             self.birth_watcher = homeassistant.BirthWatcher(announce)
             pub.subscribe(homeassistant.birth_topic(self.cfg), self.birth_watcher)
+        prefix, device = self.cfg.mqtt.topic_prefix, self.cfg.mqtt.device_id
+        answers = result_topic(prefix, device)
+        pub.subscribe(feedback_topic(prefix, device), FeedbackInbox(
+            self.pipeline.record_vote, lambda text: pub.publish(answers, text, qos=1)))
         pub.start()
 
     def _camera_down(self, reason: str) -> None:

@@ -128,6 +128,20 @@ class RecommendConfig:
 
 
 @dataclass
+class TasteConfig:
+    enabled: bool = setting(True, doc="""
+        Learn what this household likes, per mood, from thumbs on the TV or in Home Assistant, `mood-edge taste
+        import` and the .nfo files' <userrating>/<playcount> (kept in daemon.state_dir/taste.json, never
+        published). Off: the policy and the community rating alone, and watched films are not held back.""")
+    half_life_days: float = setting(365.0, rule=between(1, 36_500, "1 to 36500 days"),
+                                    doc="A vote counts half as much after this many days (old evidence fades).")
+    rewatch_after_days: float = setting(365.0, rule=between(0, 36_500, "0 to 36500 days"),
+                                        doc="A film the household has watched is not suggested again for this long ...")
+    rewatch_loved_after_days: float = setting(30.0, rule=between(0, 36_500, "0 to 36500 days"),
+                                              doc="... unless it loved it (thumbs up, 4.5 stars or more): then after this.")
+
+
+@dataclass
 class MqttConfig:
     broker: str = setting("mqtt://localhost:1883", mask=_masked_broker, rule=Rule(
         lambda v: v == "" or _broker_ok(v), 'mqtt://[user:pass@]host[:port], mqtts://... or "" to disable'), doc="""
@@ -206,7 +220,7 @@ class HomeAssistantConfig:
 class DaemonConfig:
     state_dir: str = setting(factory=lambda: os.environ.get("STATE_DIRECTORY", "/var/lib/mood-edge"), path=True,
                              example='"/var/lib/mood-edge"', doc="""
-        Where the daemon keeps its state (recommendation history).
+        Where the daemon keeps its state (recommendation history, the household's taste).
         Default: $STATE_DIRECTORY (/var/lib/mood-edge under systemd), else /var/lib/mood-edge.
         """)
     area: str = setting("", rule=Rule(lambda v: len(v) <= 64 and v.isprintable() and v == v.strip(),
@@ -230,6 +244,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     mood: MoodConfig = field(default_factory=MoodConfig)
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
+    taste: TasteConfig = field(default_factory=TasteConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)

@@ -8,7 +8,9 @@ one entity that reads the daemon's retained state topic, so HA needs no second c
   recommendations (https://www.home-assistant.io/integrations/sensor.mqtt/),
 * ``sensor`` *Faces*: the number of faces seen,
 * ``sensor`` *Confidence*: the mood's confidence in percent (diagnostic),
-* ``sensor`` *Film pick*: the title of the first recommended film.
+* ``sensor`` *Film pick*: the title of the first recommended film,
+* ``button`` *Film pick thumbs up / thumbs down / seen it* (:func:`vote_buttons`): a vote on that
+  film, sent to the daemon's feedback topic (https://www.home-assistant.io/integrations/button.mqtt/).
 
 All entities share one ``device`` block (so HA groups them) and an ``availability`` entry on the
 daemon's Last-Will topic, so they turn "unavailable" when the daemon dies. The daemon publishes
@@ -29,6 +31,7 @@ from ..config import Config, check_value
 from ..errors import ConfigError
 from ..ratelimit import Coalesce
 from .display_state import STALE_AFTER_HEARTBEATS
+from .feedback import feedback_topic
 from .messages import LINK_DOWN, LINK_UP, OFFLINE, ONLINE, StateMessage, availability_topic, bridge_topic, state_topic
 
 log = logging.getLogger("edge.daemon")
@@ -223,3 +226,30 @@ def discovery_messages(cfg: Config, model_id: str, bridged: bool = False) -> lis
                     json.dumps(payload, separators=(",", ":"), sort_keys=True)))
     return out
 
+
+
+#: the vote buttons: (key, name, icon, vote). Each votes on the pick shown first (the "Film pick"
+#: sensor): the daemon resolves ``"pick": 1`` to the film it published last, so the button needs
+#: no template and works from a dashboard, a remote's scene or an automation alike.
+_VOTE_BUTTONS = (
+    ("film_up", "Film pick thumbs up", "mdi:thumb-up-outline", "up"),
+    ("film_down", "Film pick thumbs down", "mdi:thumb-down-outline", "down"),
+    ("film_seen", "Film pick seen it", "mdi:eye-check-outline", "seen"),
+)
+
+
+def vote_buttons(cfg: Config, model_id: str, bridged: bool = False) -> list[tuple[str, str]]:
+    """``(topic, JSON payload)`` for the vote buttons (``button`` entities on the same device); empty
+    when discovery is turned off. They publish on the daemon's feedback topic (edge/mqtt/feedback.py)."""
+    if not cfg.homeassistant.enabled:
+        return []
+    prefix, node = _prefix(cfg), _node_id(cfg)
+    command = feedback_topic(cfg.mqtt.topic_prefix, cfg.mqtt.device_id)
+    out = []
+    for key, name, icon, vote in _VOTE_BUTTONS:
+        payload = {"name": name, "unique_id": f"{node}_{key}", "command_topic": command,
+                   "payload_press": json.dumps({"pick": 1, "vote": vote, "source": "homeassistant"}, separators=(",", ":")),
+                   "icon": icon, **availability(cfg, bridged), "device": device_block(cfg, model_id),
+                   "origin": {"name": "mood-edge", "sw_version": __version__}, "qos": 1, "retain": False}
+        out.append((f"{prefix}/button/{node}/{key}/config", json.dumps(payload, separators=(",", ":"), sort_keys=True)))
+    return out

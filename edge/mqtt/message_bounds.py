@@ -9,7 +9,7 @@ came from:
 
 * human text (title, description, reasons, genres, rating and any other string) is cut to its
   limit, an ellipsis marking the cut;
-* identifiers (``path``, every ``ids`` value) that are too long are *dropped*: a cut path or id
+* identifiers (``path``, ``key``, every ``ids`` value) that are too long are *dropped*: a cut path or id
   would point at the wrong film;
 * lists and objects keep their first items (50 films, 10 genres, 6 reasons, 8 ids, ...), over-long
   keys are dropped, integers beyond 64 bits become null (``json`` cannot even print a
@@ -40,7 +40,7 @@ TEXT_LIMITS = {"title": 200, "description": 1000, "reasons": 200, "genres": 40, 
                "area": 64}
 DEFAULT_TEXT_LIMIT = 300
 #: identifiers, dropped when longer (a cut one would be wrong)
-ID_LIMITS = {"path": 4096, "ids": 100}
+ID_LIMITS = {"path": 4096, "ids": 100, "key": 80}
 #: list items and object entries kept (the rest dropped)
 ITEM_LIMITS = {"recommendations": 50, "genres": 10, "reasons": 6, "ids": 8, "probabilities": 16, "model": 8}
 DEFAULT_ITEM_LIMIT = 50

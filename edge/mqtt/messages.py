@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from edge.mqtt.feedback import KEY as FILM_KEY
 from edge.mqtt.message_bounds import MAX_STATE_BYTES, bound_state  # noqa: F401 - re-exported
 from edge.textsafe import clean
 
@@ -114,6 +115,8 @@ class Film:
     reasons: list[str] = field(default_factory=list)
     #: the household owns it (a film from recommend.library); older daemons never say so
     owned: bool = False
+    #: the film's key, what a vote names (edge.mqtt.feedback); "" from daemons before votes
+    key: str = ""
 
     def label(self) -> str:
         return f"{self.title} ({self.year})" if self.year else self.title
@@ -210,6 +213,7 @@ def _film(item: Any) -> Film | None:
     runtime = item.get("runtime")
     genres = item.get("genres")
     reasons = item.get("reasons")
+    key = item.get("key")
     return Film(
         title=clean(item["title"], 120),
         year=_int_in(year, 1870, 2200),
@@ -218,6 +222,7 @@ def _film(item: Any) -> Film | None:
         rating=clean(item.get("rating") or "", 10) if isinstance(item.get("rating"), str) else "",
         reasons=[clean(r, 160) for r in reasons if isinstance(r, str)][:4] if isinstance(reasons, list) else [],
         owned=item.get("owned") is True,
+        key=key if isinstance(key, str) and FILM_KEY.fullmatch(key) else "",
     )
 
 

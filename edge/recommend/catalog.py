@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError, read_user_text
+from .filmdata import FilmExtra, film_key
 
 #: a catalog of 100,000 films is ~60 MB; beyond this it is not a catalog (or /dev/zero)
 MAX_CATALOG_BYTES = 128 << 20
@@ -92,11 +93,18 @@ class Film:
     path: str | None = None
     #: library ids, e.g. (("imdb", "tt0110357"), ("tmdb", "8587")), sorted by kind
     ids: tuple[tuple[str, str], ...] = ()
+    #: community rating, people and the household's own marks from a library .nfo (edge/recommend/filmdata.py)
+    extra: FilmExtra | None = field(default=None, compare=False)
 
     @property
-    def key(self) -> tuple[str, int]:
-        """Identity used for duplicates and the no-repeat history."""
+    def ident(self) -> tuple[str, int]:
+        """(title, year) as compared: duplicates and the no-repeat history."""
         return (" ".join(self.title.split()).casefold(), self.year)
+
+    @property
+    def key(self) -> str:
+        """The stable key votes and displays name a film by: imdb:tt.., tmdb:.., or a title-year slug."""
+        return film_key(self.title, self.year, self.ids)
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,7 @@ class Catalog:
     _index: dict[tuple[str, int], int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._index = {f.key: i for i, f in enumerate(self.films)}
+        self._index = {f.ident: i for i, f in enumerate(self.films)}
 
     def __len__(self) -> int:
         return len(self.films)
@@ -336,11 +344,11 @@ def validate_catalog(data: Any, origin: str = "<dict>") -> Catalog:
     seen: dict[tuple[str, int], int] = {}
     for i, entry in enumerate(films_raw):
         film = _check_film(c, i, entry)
-        if film.key in seen:
-            first = seen[film.key]
+        if film.ident in seen:
+            first = seen[film.ident]
             c.fail(f"{_film_label(i, entry)}.title", f"duplicate of films[{first}] (same title and year)",
                    "each title and year once")
-        seen[film.key] = i
+        seen[film.ident] = i
         films.append(film)
     return Catalog(films=films, policy=policy, genres=genres, about=about, path=origin)
 

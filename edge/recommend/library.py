@@ -187,6 +187,7 @@ def _read_film(video: Path, top: Path, walk: Walk, videos_here: int, report: Lib
                 film.year = info.year or film.year
                 film.genres, film.runtime, film.rating = info.genres, info.runtime, info.rating
                 film.plot, film.original_title, film.from_nfo = info.plot, info.original_title, True
+                film.extra = info.extra
     film.ids, bad = check_ids(ids)
     film.bad_ids = film.bad_ids + bad
     if film.bad_ids:
@@ -267,7 +268,7 @@ def _find_known(base: Catalog, film: LibraryFilm) -> Film | None:
                 return base.films[i]
     if film.year is None:  # a bare "Title.mkv": only when the catalog has exactly one film of that name
         key = " ".join(film.title.split()).casefold()
-        matches = [f for f in base.films if f.key[0] == key]
+        matches = [f for f in base.films if f.ident[0] == key]
         if len(matches) == 1:
             return matches[0]
     return None
@@ -291,7 +292,8 @@ def to_films(items: list[LibraryFilm], base: Catalog, report: LibraryReport) -> 
                         runtime=known.runtime if known.runtime is not None else item.runtime,
                         rating=known.rating if known.rating is not None else
                         (None if known.family and item.rating in ADULT_RATINGS else item.rating),
-                        family=known.family, description=known.description, path=path, ids=ids)
+                        family=known.family, description=known.description, path=path, ids=ids,
+                        extra=item.extra)
         else:
             if item.year is None:
                 report.no_year.append(item.path)
@@ -302,11 +304,11 @@ def to_films(items: list[LibraryFilm], base: Catalog, report: LibraryReport) -> 
             family = "family" in genres and item.rating not in ADULT_RATINGS
             film = Film(title=item.title, year=item.year, genres=tuple(genres),
                         runtime=item.runtime, rating=item.rating, family=family,
-                        description=_describe(item, genres), path=path, ids=ids)
-        if film.key in seen:
+                        description=_describe(item, genres), path=path, ids=ids, extra=item.extra)
+        if film.ident in seen:
             report.duplicates += 1
             continue
-        seen.add(film.key)
+        seen.add(film.ident)
         report.known += known is not None
         films.append(film)
     if report.unmapped:

@@ -22,6 +22,8 @@ from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from ..errors import MoodEdgeError, read_user_bytes
 from ..textsafe import clean
+from .nfoextra import read_extra
+from .filmdata import FilmExtra
 from .catalog import ID_EXPECTED, RATINGS, RUNTIME_MAX, RUNTIME_MIN, YEAR_MAX, YEAR_MIN, valid_id
 
 #: a Kodi movie .nfo with full cast lists is tens of kB
@@ -48,6 +50,8 @@ class LibraryFilm:
     from_nfo: bool = False
     #: ids found but not in a valid form, shown (cleaned, bounded) in one warning
     bad_ids: list[str] = field(default_factory=list)
+    #: scraper data and the household's own marks (community rating, people, userrating, playcount)
+    extra: FilmExtra | None = None
 
 
 def one_line(text: str) -> str:
@@ -154,4 +158,5 @@ def read_nfo(path: Path) -> tuple[LibraryFilm | None, str | None]:
     return LibraryFilm(title=text("title"), year=year, path="", genres=genres, runtime=runtime,
                        rating=parse_rating(text("mpaa") or text("certification")),
                        plot=text("outline") or text("plot"), ids=ids,
-                       original_title=text("originaltitle"), from_nfo=True, bad_ids=bad), None
+                       original_title=text("originaltitle"), from_nfo=True, bad_ids=bad,
+                       extra=read_extra(root)), None

@@ -1,60 +1,60 @@
-"""Movie picks for a mood: weighted by the catalog's policy, diverse, never stale, explainable.
+"""Movie picks for a mood: the policy's genres, the household's taste, variety, never stale, explained.
 
-How a pick is made (the same rules users read in catalog.json's policy):
+How a pick is made (the same rules users read in catalog.json's policy and docs/movies.md):
 
-* A film's *score* for a mood is the sum of the policy weights of its genres (favour > 0,
-  avoid < 0); its chance of being drawn is proportional to ``max(0, baseline + score)``. So a
-  favoured comedy outweighs a film the policy says nothing about, and a film whose avoided genres
-  cancel its favoured ones is never drawn while anything better is left. A weight of -1 is a veto:
-  a film with that genre is not drawn at all (a horror comedy is still horror to a scared room).
-* With mood probabilities the per-mood scores are blended by probability (linear, so the blend is
-  one vector product over the precomputed per-mood score table).
-* Picks are drawn one after the other without replacement; each pick makes films that share its
-  genres less likely (x ``DIVERSITY`` per shared genre) and no genre may fill more than half the
-  list while another choice exists, so five picks are never five comedies.
-* A film shown in the last ``history`` picks is not drawn again. The history survives restarts
-  in ``state_path`` (written atomically). When the window would leave too few films, favoured
-  films shown longest ago come back first; only after them come films the policy avoids.
-* ``family_safe`` keeps only films flagged ``family`` in the catalog.
-* A film the household owns whose genres nobody knows (no ``.nfo``, not in the catalog) is still a
-  candidate, at ``UNKNOWN_GENRES_FACTOR`` times a film the policy says nothing about.
+* A film's *policy score* for a mood is the sum of the policy weights of its genres (favour > 0,
+  avoid < 0). A film with a genre the mood avoids (below 0), or scoring ``baseline + score <= 0``,
+  is not drawn while anything else is left; a weight of -1 vetoes it outright. For "nobody" only
+  family films and films rated G, PG or PG-13 are drawn (family viewing), and ``family_safe`` keeps
+  only films flagged ``family``.
+* Among the rest, its chance of being drawn is ``exp(utility / TEMPERATURE)``: the *utility* is the
+  expected liking in this mood, ``POLICY_WEIGHT * score`` plus what the household is expected to
+  think of it (edge/recommend/household.py: the community rating and what its votes taught). The
+  best films come first; the temperature keeps a little exploration.
+* With mood probabilities the per-mood scores are blended by probability (one vector product).
+* Picks are drawn without replacement, spreading genres (edge/recommend/draw.py).
+* A film shown in the last ``history`` picks is not drawn again (edge/recommend/history.py); nor is
+  one the household watched lately or disliked. When too few films are left, favoured films shown
+  longest ago come back first; only after them come films the policy avoids, then watched ones.
+* An owned film whose genres nobody knows is drawn ``UNKNOWN_GENRES_FACTOR`` times as often as
+  one the policy says nothing about.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
-from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import ConfigError, ModelError, read_user_text
+from ..errors import ConfigError, ModelError
 from ..fields import choice_text
-from ..textsafe import clean
 from .catalog import GENRES, MOODS, STRATEGIES, Catalog, Film
+from .draw import draw
+from .history import HISTORY_FILE, PickHistory
+from .household import Household, TasteSettings
+from .reasons import community_reason, family_reason, genre_reasons, liked_reason, mood_phrase
+
+__all__ = ["HISTORY_FILE", "MoodRecommendations", "Recommendation", "Recommender", "check_policies"]
 
 log = logging.getLogger(__name__)
 
-#: each genre a candidate shares with an earlier pick multiplies its weight by this
-DIVERSITY = 0.4
-#: moods below this probability are left out of the reasons (they still count in the blend)
-REASON_MIN_PROBABILITY = 0.05
-STATE_SCHEMA = 1
-#: the history's file name under daemon.state_dir
-HISTORY_FILE = "recommend-history.json"
-#: 100,000 (title, year) pairs are about 5 MB
-MAX_HISTORY_BYTES = 16 << 20
-#: draws tried against the first cumulative sum before an exact pass over the catalog
-REJECTION_TRIES = 32
+#: the ratings a film needs, if it is not flagged family, to be picked when nobody is in the room
+ALL_AGES = frozenset({"G", "PG", "PG-13"})
 #: a (blended) genre weight at or below this keeps films of that genre out of the draw
 VETO = -1.0 + 1e-9
 #: an owned film with unknown genres is drawn this much less often than one the policy ignores
 UNKNOWN_GENRES_FACTOR = 0.5
+#: a policy score of 1 (a favoured genre) is worth this much expected liking (a thumbs up is 1)
+POLICY_WEIGHT = 0.1
+#: lower = picks follow the expected liking more closely, higher = more exploration (tuned on
+#: MovieLens households with odd ids, tools/bench_taste.py)
+TEMPERATURE = 0.03
+#: exp() of a utility beyond this many temperatures is capped (no overflow, no single film hogging)
+MAX_EXPONENT = 30.0
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Recommendation:
     rating: str | None
     family: bool
     description: str
-    #: why it was chosen, e.g. ["comedy favoured for sad (lift)"]
+    #: why it was chosen, in plain words, e.g. ["comedies lift a sad room", "you liked Heat"]
     reasons: list[str]
     #: where the film is, for films from the household's library (recommend.library)
     path: str | None = None
@@ -74,12 +74,15 @@ class Recommendation:
     ids: dict[str, str] | None = None
     #: True for a film in the household's library (it has a path); absent from messages otherwise
     owned: bool = False
+    #: the film's stable key (imdb:tt.., tmdb:.. or a title-year slug): what a vote names
+    key: str = ""
 
     @classmethod
     def from_film(cls, film: Film, reasons: list[str]) -> "Recommendation":
         return cls(title=film.title, year=film.year, genres=list(film.genres), runtime=film.runtime,
                    rating=film.rating, family=film.family, description=film.description, reasons=reasons,
-                   path=film.path, ids=dict(film.ids) if film.ids else None, owned=film.path is not None)
+                   path=film.path, ids=dict(film.ids) if film.ids else None, owned=film.path is not None,
+                   key=film.key)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object published in the MQTT state message (path, ids and owned only when known)."""
@@ -94,7 +97,9 @@ class Recommender:
     """Picks ``count`` films per call; keep one instance for the daemon's lifetime."""
 
     def __init__(self, catalog: Catalog, strategy: str = "lift", count: int = 5, family_safe: bool = False,
-                 history: int = 30, state_path: Path | str | None = None, seed: int | None = None) -> None:
+                 history: int = 30, state_path: Path | str | None = None, seed: int | None = None,
+                 taste_path: Path | str | None = None, remember: bool = True,
+                 taste: TasteSettings | None = None) -> None:
         if strategy not in STRATEGIES:  # the config's text: a library user gets the same error
             raise ConfigError(f"got {strategy!r}", field="recommend.strategy", expected=choice_text(STRATEGIES))
         if count < 0:
@@ -107,17 +112,20 @@ class Recommender:
         self.family_safe = family_safe
         self.history_size = history
         self.state_path = Path(state_path) if state_path is not None else None
+        #: False: picks are not added to the history (``mood-edge recommend`` shows, it does not publish)
+        self.remember = remember
         self._rng = np.random.default_rng(seed)
 
         films = catalog.films
         n, g = len(films), len(GENRES)
         col = {name: j for j, name in enumerate(GENRES)}
-        self._genre_matrix = np.zeros((n, g), dtype=np.float64)
+        genre_matrix = np.zeros((n, g), dtype=np.float64)
         for i, film in enumerate(films):
-            self._genre_matrix[i, [col[x] for x in film.genres]] = 1.0
+            genre_matrix[i, [col[x] for x in film.genres]] = 1.0
         #: per film its genre columns, per genre its films: a pick only touches the films it affects
         self._film_genres = [tuple(col[x] for x in film.genres) for film in films]
-        self._genre_members = [np.flatnonzero(self._genre_matrix[:, j]) for j in range(g)]
+        self._genre_members = [np.flatnonzero(genre_matrix[:, j]) for j in range(g)]
+        self._genre_matrix = genre_matrix.astype(bool)
         self._mood_index = {m: k for k, m in enumerate(MOODS)}
         #: strategy -> (moods x genres) weights and (moods x films) scores, computed once
         self._weights: dict[str, np.ndarray] = {}
@@ -128,84 +136,34 @@ class Recommender:
                 for genre, value in catalog.policy.weights(mood, s).items():
                     w[k, col[genre]] = value
             self._weights[s] = w
-            self._scores[s] = w @ self._genre_matrix.T
+            self._scores[s] = w @ genre_matrix.T
         self._baseline = catalog.policy.baseline
         self._allowed = (np.array([f.family for f in films], dtype=bool) if family_safe
                          else np.ones(n, dtype=bool))
+        #: for "nobody": family films and films rated G to PG-13 (whoever walks in may be a child)
+        self._all_ages = np.array([f.family or f.rating in ALL_AGES for f in films], dtype=bool)
         self._unknown = np.array([not f.genres for f in films], dtype=bool)
         if family_safe and not self._allowed.any():
             log.warning("family_safe is on but %s has no film flagged family: nothing to recommend",
                         catalog.path)
-        #: film indices, oldest first
-        self._history: deque[int] = deque(maxlen=history)
-        self._load_state()
+        self._history = PickHistory(catalog, history, self.state_path)
+        self.household = Household(films, taste_path, taste)
 
-    # ---------------------------------------------------------------- history state
+    @property
+    def taste(self):  # noqa: ANN201 - the TasteStore, for the commands
+        return self.household.store
 
     @property
     def history(self) -> list[tuple[str, int]]:
         """(title, year) of the films in the no-repeat window, oldest first."""
-        return [(self.catalog.films[i].title, self.catalog.films[i].year) for i in self._history]
+        return [(self.catalog.films[i].title, self.catalog.films[i].year) for i in self._history.shown]
 
-    def _load_state(self) -> None:
-        if self.state_path is None or not self.history_size:
-            return
-        if not os.path.lexists(self.state_path):
-            return
-        try:  # the one bounded reader: a FIFO or a link to /dev/zero here must not hang or fill memory
-            raw = read_user_text(self.state_path, ConfigError, "the recommendation history (JSON)",
-                                 max_bytes=MAX_HISTORY_BYTES)
-        except ConfigError as exc:
-            log.warning("recommendation history unusable (%s); starting empty", clean(exc, 300))
-            return
-        try:
-            data = json.loads(raw)
-            if not isinstance(data, dict) or data.get("schema") != STATE_SCHEMA:
-                raise ValueError(f"expected {{\"schema\": {STATE_SCHEMA}, \"shown\": [...]}}")
-            shown = data["shown"]
-            if not isinstance(shown, list):
-                raise ValueError("'shown' is not a list")
-            indices = []
-            for item in shown:
-                title, year = item
-                idx = self.catalog.find(str(title), int(year))
-                if idx is not None:
-                    indices.append(idx)
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("recommendation history %s is corrupt (%s); ignoring it", clean(self.state_path, 300),
-                        clean(exc, 200))
-            return
-        for idx in indices:
-            self._remember(idx)
-        log.debug("recommendation history: %d films from %s", len(self._history), self.state_path)
+    def feedback(self, key: str, verdict: str, mood: str | None = None, source: str = "tv") -> str:
+        """Record a vote on a film (persisted at once); the next recommend() reflects it. Returns its title.
 
-    def _save_state(self) -> None:
-        if self.state_path is None or not self.history_size:
-            return
-        doc = {"schema": STATE_SCHEMA, "shown": [[t, y] for t, y in self.history]}
-        tmp = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
-        try:
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, ensure_ascii=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.state_path)
-        except OSError as exc:
-            log.warning("cannot write recommendation history %s: %s", self.state_path, exc)
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-
-    def _remember(self, idx: int) -> None:
-        if not self.history_size:
-            return
-        try:
-            self._history.remove(idx)
-        except ValueError:
-            pass
-        self._history.append(idx)
+        Raises :class:`edge.recommend.taste.FeedbackError` for an unknown film, verdict, mood or source.
+        """
+        return self.household.record(key, verdict, mood, source)
 
     # ---------------------------------------------------------------- picking
 
@@ -227,27 +185,12 @@ class Recommender:
         mix[self._mood_index[mood]] = 1.0
         return mix
 
-    def _explainer(self, mix: np.ndarray) -> tuple[str, dict[int, str], list[float]]:
-        """Per call: the mood phrase, and the reason text of every genre the (blended) policy favours."""
-        weights = self._weights[self.strategy]
-        blended = (mix @ weights).tolist()
-        order = [int(k) for k in np.argsort(-mix, kind="stable") if mix[k] >= REASON_MIN_PROBABILITY]
-        single = mix.max() >= 0.999
-        phrase = MOODS[order[0]] if single else ", ".join(f"{MOODS[k]} {mix[k]:.0%}" for k in order)
-        texts: dict[int, str] = {}
-        for j, value in enumerate(blended):
-            if value <= 0:
-                continue
-            if single:
-                who = phrase
-            else:
-                who = ", ".join(f"{MOODS[k]} {mix[k]:.0%}" for k in order if weights[k, j] > 0) or "the mood mix"
-            texts[j] = f"{GENRES[j]} favoured for {who} ({self.strategy})"
-        return phrase, texts, blended
-
-    def _reasons(self, film_idx: int, texts: dict[int, str], blended: list[float]) -> list[str]:
-        favoured = sorted((j for j in self._film_genres[film_idx] if j in texts), key=lambda j: -blended[j])
-        return [texts[j] for j in favoured]
+    def _reasons(self, idx: int, mix: np.ndarray, blended: list[float], mood: str) -> list[str]:
+        h = self.household
+        return (liked_reason(h.model.liked_because(idx, mix))
+                + genre_reasons(self._film_genres[idx], blended, self.strategy, mood_phrase(mix))
+                + community_reason(h.prior[idx], h.rating[idx], h.votes[idx])
+                + family_reason(mood))
 
     def recommend(self, mood: str, probabilities: Mapping[str, float] | None = None) -> list[Recommendation]:
         """``count`` films for ``mood`` (a FER-7 or 4-mood label, or "nobody"), newest history saved."""
@@ -255,109 +198,76 @@ class Recommender:
             raise ValueError(f"unknown mood {mood!r}; expected one of {', '.join(MOODS)}")
         if self.count == 0 or not len(self.catalog):
             return []
+        self.household.refresh()
         mix = self._mixture(mood, probabilities)
         scores = mix @ self._scores[self.strategy]
+        blended = mix @ self._weights[self.strategy]
         weight = np.maximum(self._baseline + scores, 0.0)
+        avoided = self._genre_matrix[:, blended < 0].any(axis=1)  # avoided means avoided
+        vetoed = self._genre_matrix[:, blended <= VETO].any(axis=1)
+        weight[avoided | vetoed] = 0.0
+        if mood == "nobody":
+            weight[~self._all_ages] = 0.0
+        utility = POLICY_WEIGHT * scores + self.household.utility(mix)
+        eligible = weight > 0
+        top = utility[eligible].max() if eligible.any() else 0.0
+        weight = np.where(eligible, np.exp(np.clip((utility - top) / TEMPERATURE, -MAX_EXPONENT, 0.0)), 0.0)
         weight[self._unknown] *= UNKNOWN_GENRES_FACTOR
-        for g in np.flatnonzero((mix @ self._weights[self.strategy]) <= VETO):
-            weight[self._genre_members[g]] = 0.0
         in_history = np.zeros(len(weight), dtype=bool)
-        if self._history:
-            in_history[list(self._history)] = True
-        available = self._allowed & ~in_history
-        chosen = self._draw(np.where(available, weight, 0.0))
+        if self._history.shown:
+            in_history[list(self._history.shown)] = True
+        watched = self.household.watched()
+        available = self._allowed & ~in_history & ~watched
+        chosen = draw(self._rng, np.where(available, weight, 0.0), self.count, self._film_genres,
+                      self._genre_members)
         kinds = ["drawn"] * len(chosen)
         if len(chosen) < self.count:
-            extra = self._fallback(weight, scores, in_history, chosen)
+            rank = utility - 100.0 * vetoed - 10.0 * (mood == "nobody") * ~self._all_ages
+            extra = self._fallback(weight * ~watched, rank, in_history | watched, chosen, watched)
             kinds += [k for _, k in extra]
             chosen += [i for i, _ in extra]
 
         picks: list[Recommendation] = []
-        phrase, texts, blended = self._explainer(mix)
+        room = mood_phrase(mix)
         for idx, kind in zip(chosen, kinds):
             if kind == "fill":
-                reasons = [f"nothing favoured is left for {phrase} ({self.strategy}); closest remaining match"]
+                reasons = [f"the closest match left for {room}: nothing it favours is left"]
+            elif kind == "watched":
+                reasons = ["you have seen it: everything else has been shown lately"]
             else:
-                reasons = self._reasons(idx, texts, blended) or [
+                reasons = self._reasons(idx, mix, blended.tolist(), mood) or [
                     "in your library, genres unknown; picked for variety" if self._unknown[idx] else
-                    f"no genre favoured or avoided for {phrase} ({self.strategy}); picked for variety"]
+                    "picked for variety"]
             if kind == "repeat":
                 reasons.append(f"shown again: every other choice was among the last {self.history_size} picks")
             picks.append(Recommendation.from_film(self.catalog.films[idx], reasons))
-            self._remember(idx)
-        if chosen:
-            self._save_state()
+            if self.remember:
+                self._history.add(idx)
+        if chosen and self.remember:
+            self._history.save()
         return picks
 
-    def _sample(self, cumulative: np.ndarray, weight: np.ndarray) -> int:
-        """One index drawn with probability proportional to ``weight`` (``cumulative`` is its cumsum)."""
-        idx = min(int(np.searchsorted(cumulative, self._rng.random() * cumulative[-1], side="right")),
-                  len(weight) - 1)
-        while weight[idx] <= 0:  # never land on a zero-width slot at float edges
-            idx -= 1
-        return idx
-
-    def _draw(self, weight: np.ndarray) -> list[int]:
-        """Weighted draws without replacement, spreading genres (see the module docstring).
-
-        Later draws reuse the first cumulative sum by rejection sampling (the penalised weights are
-        never above the starting ones), and a pick only touches the films sharing its genres, so a
-        call costs about one pass over the catalog instead of one per pick.
-        """
-        initial = np.cumsum(weight)
-        if initial[-1] <= 0:
-            return []
-        w = weight.copy()
-        capped: np.ndarray | None = None  # w with the films of genres at the cap zeroed
-        counts = [0] * len(GENRES)
-        cap = max(1, math.ceil(self.count / 2))
-        chosen: list[int] = []
-        for n in range(self.count):
-            source = capped if capped is not None else w
-            idx = self._sample(initial, weight) if n == 0 else -1
-            for _ in range(REJECTION_TRIES if n else 0):
-                j = self._sample(initial, weight)
-                if self._rng.random() * weight[j] < source[j]:
-                    idx = j
-                    break
-            if idx < 0:  # the remaining weight is thin: draw exactly, relaxing the cap if it leaves nothing
-                cumulative = np.cumsum(source)
-                if cumulative[-1] <= 0 and capped is not None:
-                    source, cumulative = w, np.cumsum(w)
-                if cumulative[-1] <= 0:
-                    break
-                idx = self._sample(cumulative, source)
-            chosen.append(idx)
-            w[idx] = 0.0
-            if capped is not None:
-                capped[idx] = 0.0
-            for g in self._film_genres[idx]:
-                members = self._genre_members[g]
-                w[members] *= DIVERSITY
-                if capped is not None:
-                    capped[members] *= DIVERSITY
-                counts[g] += 1
-                if counts[g] >= cap:
-                    if capped is None:
-                        capped = w.copy()
-                    capped[members] = 0.0
-        return chosen
-
-    def _fallback(self, weight: np.ndarray, scores: np.ndarray, in_history: np.ndarray,
-                  chosen: list[int]) -> list[tuple[int, str]]:
-        """Fill a short list: favoured films shown longest ago, then the least-avoided unseen ones."""
+    def _fallback(self, weight: np.ndarray, rank: np.ndarray, hidden: np.ndarray, chosen: list[int],
+                  watched: np.ndarray) -> list[tuple[int, str]]:
+        """Fill a short list: favoured films shown longest ago, then the best of the avoided ones not
+        shown lately, then avoided ones shown lately, and watched films last of all."""
         taken = set(chosen)
         need = self.count - len(chosen)
         out: list[tuple[int, str]] = []
-        order = list(self._history)  # oldest first
-        positive_old = [i for i in order if weight[i] > 0 and self._allowed[i] and i not in taken]
-        rest_mask = self._allowed & (weight <= 0) & ~in_history
-        rest_mask[list(taken)] = False
-        rest = np.flatnonzero(rest_mask)
-        rest = rest[self._rng.permutation(len(rest))]
-        rest = rest[np.argsort(-scores[rest], kind="stable")]
-        negative_old = [i for i in order if weight[i] <= 0 and self._allowed[i] and i not in taken]
-        for pool, kind in ((positive_old, "repeat"), (rest.tolist(), "fill"), (negative_old, "repeat")):
+        usable = self._allowed & ~watched
+        order = [i for i in self._history.shown if usable[i] and i not in taken]  # oldest first
+        positive_old = [i for i in order if weight[i] > 0]
+        negative_old = [i for i in order if weight[i] <= 0]
+
+        def best(mask: np.ndarray) -> list[int]:
+            mask[list(taken)] = False
+            found = np.flatnonzero(mask)
+            found = found[self._rng.permutation(len(found))]
+            return found[np.argsort(-rank[found], kind="stable")].tolist()
+
+        rest = best(usable & (weight <= 0) & ~hidden)
+        seen = best(self._allowed & watched)
+        for pool, kind in ((positive_old, "repeat"), (rest, "fill"), (negative_old, "repeat"), (seen, "watched")):
             for i in pool:
                 if len(out) == need:
                     return out
@@ -382,6 +292,10 @@ class MoodRecommendations:
         self.recommender = recommender
         self._mood: str | None = None
         self._list: list[dict] = []
+
+    def invalidate(self) -> None:
+        """Draw afresh at the next state (after a vote, so the new picks reflect it)."""
+        self._mood = None
 
     def for_state(self, mood: str, probabilities: Mapping[str, float] | None) -> list[dict]:
         if mood != self._mood:

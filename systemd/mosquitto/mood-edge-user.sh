@@ -8,8 +8,9 @@
 #          (and its own Home Assistant discovery). Goes to DIR/passwd (TLS listener 8883).
 # service  a trusted reader: Home Assistant ("homeassistant"), a `mood-edge watch` on another
 #          machine. It reads mood-edge/#. DIR/passwd (TLS listener 8883).
-# display  a browser display: read-only, websockets listener 9001 only. Goes to DIR/passwd-displays.
-# What each may read is a `user NAME` block appended to DIR/acl (DIR/acl-displays for a display),
+# display  a browser display: reads, and may publish only votes (mood-edge/+/feedback); websockets
+#          listener 9001 only. Goes to DIR/passwd-displays.
+# What each may read (and a display's one write) is a `user NAME` block appended to DIR/acl (DIR/acl-displays for a display),
 # unless NAME has one already; remove takes out the block add made.
 # --password-stdin reads the password from the first line of stdin (echo "$pw" | ...); without
 # it a random one is made and printed once. A PASSWORD after NAME still works but is visible to
@@ -37,7 +38,8 @@ password=${4:-}
 case "$kind" in
     device) file="$dir/passwd" acl="$dir/acl" reads="homeassistant/status" ;;
     service) file="$dir/passwd" acl="$dir/acl" reads="mood-edge/#" ;;
-    display) file="$dir/passwd-displays" acl="$dir/acl-displays" reads="mood-edge/# homeassistant/#" ;;
+    display) file="$dir/passwd-displays" acl="$dir/acl-displays" reads="mood-edge/# homeassistant/#"
+             writes="mood-edge/+/feedback" ;;
     *) echo "mood-edge-user.sh: kind must be device, display or service, got '$kind'" >&2; exit 2 ;;
 esac
 # A device name is a topic level: the same rule as mqtt.device_id. No '/', '+', '#' for anyone.
@@ -55,6 +57,7 @@ acl_add() {
     {
         printf '\n%s\nuser %s\n' "$marker" "$name"
         for topic in $reads; do printf 'topic read %s\n' "$topic"; done
+        for topic in ${writes:-}; do printf 'topic write %s\n' "$topic"; done
     } >> "$acl"
     echo "gave $kind '$name' read access in $acl"
 }
