@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from ..geometry import Box
-from ..track import Tracking
 from ..sources.base import to_gray  # noqa: F401 - re-exported: the plug-ins' grey from a source's frame
+from ..track import Tracking
 
 if TYPE_CHECKING:
     from .config import DetectorConfig

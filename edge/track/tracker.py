@@ -7,10 +7,10 @@ pixels *and* the scales it scans; for BlazeFace it makes a face fill its 128x128
 prefers. A full-frame detection still runs every ``full_every`` frames (new people are found within
 that many frames) and at once whenever a tracked face is lost.
 
-With a ``motion`` detector (:mod:`edge.motion`; the ``blazeface_motion`` plug-in) motion decides instead: what moved
-outside the tracked faces is scanned where it moved (the inner detector's ``detect_in``), a lost face
-is looked for around where it was, and the whole frame is scanned only on the first frame, every
-``full_every`` frames with faces and every ``search_every`` frames without.
+With a ``motion`` detector (:mod:`edge.motion`; the ``blazeface_motion`` plug-in) motion decides
+instead: what moved outside the tracked faces is scanned where it moved (the inner detector's
+``detect_in``), a lost face is looked for around where it was, and the whole frame is scanned only on
+the first frame, every ``full_every`` frames with faces and every ``search_every`` frames without.
 
 Good settings (``mood-edge bench`` compares them): Haar ``face_px=32`` (a 64x64 window: ~15x less
 work than a 320x240 frame); BlazeFace ``face_px=64`` (the window then fills the 128x128 input).
