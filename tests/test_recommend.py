@@ -50,8 +50,8 @@ def small_catalog(catalog: Catalog, films: list[tuple[str, list[str]]]) -> Catal
 def test_sad_lift_favours_comedy_and_avoids_horror_and_war_over_many_draws(catalog):
     picks = [p for r in draws(Recommender(catalog, "lift", count=5, history=0, seed=1), "sad", 300) for p in r]
     favoured = {g for g, w in catalog.policy.weights("sad", "lift").items() if w > 0}
-    # the rest are films the policy is silent about (the baseline keeps some variety)
-    assert sum(bool(favoured & set(p.genres)) for p in picks) / len(picks) > 0.85
+    # the rest are films the policy is silent about or plays down (drama, crime): drawn, less often
+    assert sum(bool(favoured & set(p.genres)) for p in picks) / len(picks) > 0.8
     assert genre_share(picks, "comedy") > 1.5 * catalog_share(catalog, "comedy")
     assert genre_share(picks, "horror") < catalog_share(catalog, "horror") / 4
     assert genre_share(picks, "war") < catalog_share(catalog, "war") / 4

@@ -44,12 +44,15 @@ log = logging.getLogger(__name__)
 
 #: the ratings a film needs, if it is not flagged family, to be picked when nobody is in the room
 ALL_AGES = frozenset({"G", "PG", "PG-13"})
-#: a (blended) genre weight at or below this keeps films of that genre out of the draw
+#: a genre weight at or below this is *avoided*: its films are not drawn while anything else is left
+#: (between this and 0 a genre is only *played down*: its films score lower but are still drawn)
+AVOID = -0.5 + 1e-9
+#: a (blended) genre weight at or below this is a veto: its films come after every other fill-in
 VETO = -1.0 + 1e-9
 #: an owned film with unknown genres is drawn this much less often than one the policy ignores
 UNKNOWN_GENRES_FACTOR = 0.5
 #: a policy score of 1 (a favoured genre) is worth this much expected liking (a thumbs up is 1)
-POLICY_WEIGHT = 0.1
+POLICY_WEIGHT = 0.05
 #: lower = picks follow the expected liking more closely, higher = more exploration (tuned on
 #: MovieLens households with odd ids, tools/bench_taste.py)
 TEMPERATURE = 0.03
@@ -202,7 +205,9 @@ class Recommender:
         scores = mix @ self._scores[self.strategy]
         blended = mix @ self._weights[self.strategy]
         weight = np.maximum(self._baseline + scores, 0.0)
-        avoided = self._genre_matrix[:, blended < 0].any(axis=1)  # avoided means avoided
+        # avoided means avoided: what the room's own mood avoids, or the blend of the moods present does
+        own = self._weights[self.strategy][self._mood_index[mood]]
+        avoided = self._genre_matrix[:, (blended <= AVOID) | (own <= AVOID)].any(axis=1)
         vetoed = self._genre_matrix[:, blended <= VETO].any(axis=1)
         weight[avoided | vetoed] = 0.0
         if mood == "nobody":
