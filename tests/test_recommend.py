@@ -236,6 +236,37 @@ def test_avoided_films_fill_in_only_when_nothing_favoured_is_left(catalog):
     assert all("nothing it favours is left" in p.reasons[0] for p in picks[2:])
 
 
+def test_a_played_down_genre_is_still_drawn_before_an_avoided_one(catalog):
+    """Sad + lift plays drama down (-0.4) and avoids thrillers (-0.5): dramas fill in, thrillers do not."""
+    tiny = small_catalog(catalog, [("Comedy A", ["comedy"]), ("Comedy B", ["comedy"]), ("Drama A", ["drama"]),
+                                   ("Drama B", ["drama"]), ("Thriller A", ["thriller"]), ("Thriller B", ["thriller"])])
+    for seed in range(10):
+        picks = Recommender(tiny, "lift", count=4, history=0, seed=seed).recommend("sad")
+        assert {p.title for p in picks} == {"Comedy A", "Comedy B", "Drama A", "Drama B"}
+        assert not [r for p in picks for r in p.reasons if "nothing it favours is left" in r]
+
+
+def test_the_rooms_own_mood_avoids_its_genres_even_in_a_blend(catalog):
+    """Happy (lift) avoids horror at -0.5; blended with a calm room's -0.4 the blend is -0.46, but the
+    room is happy: Evil Dead II is still never its pick."""
+    tiny = small_catalog(catalog, [("Evil Dead II", ["comedy", "horror"])] +
+                         [(f"Comedy {i}", ["comedy"]) for i in range(3)] + [(f"Drama {i}", ["drama"]) for i in range(3)])
+    rec = Recommender(tiny, "lift", count=3, history=0, seed=21)
+    picks = [p for r in draws(rec, "happy", 60, {"happy": 0.6, "neutral": 0.4}) for p in r]
+    assert picks and "Evil Dead II" not in {p.title for p in picks}
+
+
+def test_every_note_names_the_genres_its_weights_avoid(catalog):
+    """The notes tell the truth: each genre a mood avoids (weight <= -0.5) is named in its note."""
+    for mood in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "nobody"):
+        note = catalog.policy.moods[mood].note.lower()
+        for strategy in ("match", "lift"):
+            for genre, w in catalog.policy.weights(mood, strategy).items():
+                if w < 0:
+                    assert ("science" if genre == "sci-fi" else genre[:5]) in note, (mood, genre)
+                    assert ("avoid" in note or "never" in note) if w <= -0.5 else "played down" in note, (mood, genre)
+
+
 def test_returns_fewer_films_only_when_the_catalog_is_smaller_than_count(catalog):
     tiny = small_catalog(catalog, [("Only One", ["comedy"])])
     assert [p.title for p in Recommender(tiny, count=5).recommend("happy")] == ["Only One"]
