@@ -48,7 +48,7 @@ ALL_AGES = frozenset({"G", "PG", "PG-13"})
 #: a genre weight at or below this is *avoided*: its films are not drawn while anything else is left
 #: (between this and 0 a genre is only *played down*: its films score lower but are still drawn)
 AVOID = -0.5 + 1e-9
-#: a (blended) genre weight at or below this is a veto: its films come after every other fill-in
+#: a genre weight (the blend's or the room's own mood's) at or below this is a veto: its films come last
 VETO = -1.0 + 1e-9
 #: an owned film with unknown genres is drawn this much less often than one the policy ignores
 UNKNOWN_GENRES_FACTOR = 0.5
@@ -210,7 +210,7 @@ class Recommender:
         # avoided means avoided: what the room's own mood avoids, or the blend of the moods present does
         own = self._weights[self.strategy][self._mood_index[mood]]
         avoided = self._genre_matrix[:, (blended <= AVOID) | (own <= AVOID)].any(axis=1)
-        vetoed = self._genre_matrix[:, blended <= VETO].any(axis=1)
+        vetoed = self._genre_matrix[:, (blended <= VETO) | (own <= VETO)].any(axis=1)
         weight[avoided | vetoed] = 0.0
         if mood == "nobody":
             weight[~self._all_ages] = 0.0
