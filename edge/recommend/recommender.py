@@ -2,11 +2,12 @@
 
 How a pick is made (the same rules users read in catalog.json's policy and docs/movies.md):
 
-* A film's *policy score* for a mood is the sum of the policy weights of its genres (favour > 0,
-  avoid < 0). A film with a genre the mood avoids (below 0), or scoring ``baseline + score <= 0``,
-  is not drawn while anything else is left; a weight of -1 vetoes it outright. For "nobody" only
-  family films and films rated G, PG or PG-13 are drawn (family viewing), and ``family_safe`` keeps
-  only films flagged ``family``.
+* A film's *policy score* for a mood is the sum of the policy weights of its genres (favour > 0).
+  A genre weighted -0.5 or less is *avoided*: its films are not drawn while anything else is left
+  (the room's own mood's avoids hold in a blend too), and -1 vetoes them outright; between -0.5 and
+  0 a genre is only *played down* (a lower score, still drawn). A film scoring ``baseline + score <= 0``
+  is not drawn while anything else is left either. For "nobody" only family films and films rated G,
+  PG or PG-13 are drawn (family viewing), and ``family_safe`` keeps only films flagged ``family``.
 * Among the rest, its chance of being drawn is ``exp(utility / TEMPERATURE)``: the *utility* is the
   expected liking in this mood, ``POLICY_WEIGHT * score`` plus what the household is expected to
   think of it (edge/recommend/household.py: the community rating and what its votes taught). The
@@ -44,12 +45,16 @@ log = logging.getLogger(__name__)
 
 #: the ratings a film needs, if it is not flagged family, to be picked when nobody is in the room
 ALL_AGES = frozenset({"G", "PG", "PG-13"})
-#: a (blended) genre weight at or below this keeps films of that genre out of the draw
+#: a genre weight at or below this is *avoided*: its films are not drawn while anything else is left
+#: (between this and 0 a genre is only *played down*: its films score lower but are still drawn)
+AVOID = -0.5 + 1e-9
+#: a genre weight (the blend's or the room's own mood's) at or below this is a veto: its films come last
 VETO = -1.0 + 1e-9
 #: an owned film with unknown genres is drawn this much less often than one the policy ignores
 UNKNOWN_GENRES_FACTOR = 0.5
-#: a policy score of 1 (a favoured genre) is worth this much expected liking (a thumbs up is 1)
-POLICY_WEIGHT = 0.1
+#: a policy score of 1 (a favoured genre) is worth this much expected liking (a thumbs up is 1; 0.05
+#: tuned on MovieLens households with odd ids: the policy chooses among films, the liking ranks them)
+POLICY_WEIGHT = 0.05
 #: lower = picks follow the expected liking more closely, higher = more exploration (tuned on
 #: MovieLens households with odd ids, tools/bench_taste.py)
 TEMPERATURE = 0.03
@@ -203,21 +208,26 @@ class Recommender:
         scores = mix @ self._scores[self.strategy]
         blended = mix @ self._weights[self.strategy]
         weight = np.maximum(self._baseline + scores, 0.0)
-        avoided = self._genre_matrix[:, blended < 0].any(axis=1)  # avoided means avoided
-        vetoed = self._genre_matrix[:, blended <= VETO].any(axis=1)
+        # avoided means avoided: what the room's own mood avoids, or the blend of the moods present does
+        own = self._weights[self.strategy][self._mood_index[mood]]
+        avoided = self._genre_matrix[:, (blended <= AVOID) | (own <= AVOID)].any(axis=1)
+        vetoed = self._genre_matrix[:, (blended <= VETO) | (own <= VETO)].any(axis=1)
         weight[avoided | vetoed] = 0.0
         if mood == "nobody":
             weight[~self._all_ages] = 0.0
         utility = POLICY_WEIGHT * scores + self.household.utility(mix)
         eligible = weight > 0
-        top = utility[eligible].max() if eligible.any() else 0.0
-        weight = np.where(eligible, np.exp(np.clip((utility - top) / TEMPERATURE, -MAX_EXPONENT, 0.0)), 0.0)
-        weight[self._unknown] *= UNKNOWN_GENRES_FACTOR
         in_history = np.zeros(len(weight), dtype=bool)
         if self._history.shown:
             in_history[list(self._history.shown)] = True
         watched = self.household.watched()
         available = self._allowed & ~in_history & ~watched
+        # the scale is set by the best film that can be drawn now: a loved film already watched (high
+        # utility, held back) must not flatten every other chance to the exp() floor
+        drawable = eligible & available if (eligible & available).any() else eligible
+        top = utility[drawable].max() if drawable.any() else 0.0
+        weight = np.where(eligible, np.exp(np.clip((utility - top) / TEMPERATURE, -MAX_EXPONENT, 0.0)), 0.0)
+        weight[self._unknown] *= UNKNOWN_GENRES_FACTOR
         chosen = draw(self._rng, np.where(available, weight, 0.0), self.count, self._film_genres,
                       self._genre_members)
         kinds = ["drawn"] * len(chosen)
