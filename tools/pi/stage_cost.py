@@ -99,8 +99,7 @@ def picamera2_scenes(cfg: config_mod.Config, names: list[str], frames: int, warm
         else:
             buffers = pi_scenes.build(name, n, cfg.camera.width, cfg.camera.height)
         options = cfg.detector.options.get(cfg.detector.kind)
-        restless = getattr(detector_options(cfg), "restless_frames", None)
-        if name == "tv" and restless is not None:
+        if name == "tv" and hasattr(detector_options(cfg), "restless_frames"):  # the TV learnt in 20 frames
             cfg.detector.options[cfg.detector.kind] = dataclasses.replace(detector_options(cfg),
                                                                           restless_frames=pi_scenes.TV_RESTLESS)
         sys.modules["picamera2"] = pi_scenes.standin(buffers, lores)
