@@ -53,7 +53,24 @@ def test_stage_cost_feeds_the_real_picamera2_source_both_streams():
                           "--warmup", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert "scene empty 1 2" in lines and "scene one 4 6" in lines
+    assert "scene empty 1 2 start 0" in lines and "scene one 4 6 start 3 in_view 3" in lines
     faces = {int(w[1]): int(w[3]) for w in (line.split() for line in lines if line.startswith("frame "))}
     assert [faces[i] for i in (0, 1, 2)] == [0, 0, 0] and all(faces[i] == 1 for i in (3, 4, 5, 6))
     assert "size 1280x960+lores800x600" in lines[-1]
+
+
+def test_stage_cost_reads_scenes_built_elsewhere_and_measures_the_tv_once_left_out(tmp_path):
+    """The emulated Pi has no scikit-image: tools/pi/pi_scenes.py writes the buffers here and
+    stage_cost.py --scene-dir reads them; the TV's measured frames come after it is left out."""
+    built = subprocess.run([sys.executable, "tools/pi/pi_scenes.py", str(tmp_path), "--scenes", "one:2,tv:3"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    out = subprocess.run([sys.executable, "tools/pi/stage_cost.py", "--picamera2", "--scene-dir", str(tmp_path),
+                          "--scenes", "one:2,tv:3", "--warmup", "0"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "scene one 0 1 start 0 in_view 0" in lines
+    assert "scene tv 22 24 start 2 left_out 1 restless_frames 10" in lines
+    faces = {int(w[1]): int(w[3]) for w in (line.split() for line in lines if line.startswith("frame "))}
+    assert faces[0] == faces[1] == 1 and not any(faces[i] for i in range(22, 25))

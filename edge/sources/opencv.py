@@ -23,7 +23,13 @@ log = logging.getLogger(__name__)
 if "OPENCV_LOG_LEVEL" not in os.environ:  # a user's own setting wins
     # OpenCV's own two or three "[ WARN:0] can't open camera by index" lines on every reopening
     # attempt: the daemon says it once, in words ("camera: ... cannot open it")
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    # (cv2.utils.logging is missing from some wheels, opencv-python-headless 4.11 on arm64 among
+    # them: cv2.setLogLevel is the same setting there)
+    _levels = getattr(cv2.utils, "logging", None)
+    if _levels is not None:
+        _levels.setLogLevel(_levels.LOG_LEVEL_ERROR)
+    else:
+        cv2.setLogLevel(2)  # LOG_LEVEL_ERROR
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"}
 #: a picture larger than this is refused before it is read (a 12-megapixel camera's PNG is ~20 MB)

@@ -7,15 +7,23 @@ the conversions and of detection on the lores stream is what a Pi pays. The pict
 distance benchmark's empty photographs and public-domain people (edge/commands/bench/scenes.py, which
 needs scikit-image), with a little sensor noise in every frame.
 
+The emulated Pi has no scikit-image (the daemon does not need it): ``tools/pi-emulated-test.sh
+--cost`` builds the scenes' buffers on the build machine with this file's command line and the
+emulated run reads them (``stage_cost.py --scene-dir``), so both count the same pictures::
+
+    python tools/pi/pi_scenes.py DIR [--scenes empty,one,...] [--frames 40] [--width 1280 ...]
+
 Scenes (each a list of BGR frames at the main size, built before anything is counted):
 ``empty`` a still room; ``one`` one face at 3 m, breathing (a few pixels of drift); ``two`` two
 faces on a sofa at 3 and 3.5 m; ``walkin`` an empty room, then a person walking in from the left
-and sitting down at 3 m (``WALK_START`` is the first frame they are in view); ``tv`` the empty room
-with a TV in view playing a noisy, changing picture (tools/make_scene_clips.py draws it).
+and sitting down at 3 m (``WALK_START`` is the first frame they are in view); ``close`` the same
+walk, ending 1 m from the camera (a close face coming in); ``tv`` the empty room with a TV in view
+playing a noisy, changing picture (tools/make_scene_clips.py draws it).
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import types
@@ -30,9 +38,15 @@ from edge.geometry import face_px
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from make_scene_clips import draw_tv  # noqa: E402 - tools/, next to this folder
 
-SCENES = ("empty", "one", "two", "walkin", "tv")
-#: walkin: frames of empty room, then frames walking in, then seated
+SCENES = ("empty", "one", "two", "walkin", "close", "tv")
+#: walkin, close: frames of empty room, then frames walking in, then seated
 WALK_START, WALK_FRAMES = 10, 12
+#: where the walk ends: metres from the camera
+WALK_TO = {"walkin": 3.0, "close": 1.0}
+#: tv: the detector's ``restless_frames`` for the count (900 by default: ~1.6 min of a TV playing
+#: before it is left out, too long to emulate), and the frames run before the measured ones, by
+#: which the TV is left out
+TV_RESTLESS, TV_LEARN = 10, 20
 HFOV = 62.0
 NOISE_SIGMA = 2.0
 
@@ -64,10 +78,10 @@ def build(name: str, frames: int, width: int = 1280, height: int = 960, seed: in
         elif name == "two":
             _paste(frame, folks[0], 3.0, int(width * 0.3) + dx, int(height * 0.5) + dy)
             _paste(frame, folks[1], 3.5, int(width * 0.62) - dx, int(height * 0.52) + dy)
-        elif name == "walkin" and i >= WALK_START:
+        elif name in WALK_TO and i >= WALK_START:
             seat_x = int(width * 0.55)
             k = min(1.0, (i - WALK_START + 1) / WALK_FRAMES)
-            _paste(frame, folks[0], 3.0, int(-0.1 * width + k * (seat_x + 0.1 * width)) + dx,
+            _paste(frame, folks[0], WALK_TO[name], int(-0.1 * width + k * (seat_x + 0.1 * width)) + dx,
                    int(height * 0.42 + 0.08 * height * k) + dy)
         elif name == "tv":
             draw_tv(frame, rng, i)
@@ -77,12 +91,38 @@ def build(name: str, frames: int, width: int = 1280, height: int = 960, seed: in
     return out
 
 
-def standin(frames: list[np.ndarray], lores: tuple[int, int]) -> types.ModuleType:
-    """A ``picamera2`` module whose camera hands out ``frames`` in turn as real YUV420 buffers (made
-    here, before counting starts), main and lores."""
-    buffers = [(cv2.cvtColor(f, cv2.COLOR_BGR2YUV_I420),
-                cv2.cvtColor(cv2.resize(f, lores, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2YUV_I420))
-               for f in frames]
+def frame_count(name: str, measured: int, warmup: int) -> int:
+    """Frames a scene runs: ``measured`` after ``warmup``; a walk-in runs until well after the walk,
+    a TV learns first."""
+    if name in WALK_TO:
+        return warmup + WALK_START + WALK_FRAMES + measured // 4
+    return warmup + (TV_LEARN if name == "tv" else 0) + measured
+
+
+def yuv_buffers(frames: list[np.ndarray], lores: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame as the camera's two real YUV420 buffers: (main, lores), each stacked by frame."""
+    main = np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2YUV_I420) for f in frames])
+    small = np.stack([cv2.cvtColor(cv2.resize(f, lores, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2YUV_I420)
+                      for f in frames])
+    return main, small
+
+
+def save(path: Path, frames: list[np.ndarray], lores: tuple[int, int]) -> None:
+    main, small = yuv_buffers(frames, lores)
+    np.savez(path, main=main, lores=small)
+
+
+def load(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(path) as data:
+        return data["main"], data["lores"]
+
+
+def standin(buffers: tuple[np.ndarray, np.ndarray] | list[np.ndarray], lores: tuple[int, int]) -> types.ModuleType:
+    """A ``picamera2`` module whose camera hands out the frames in turn as real YUV420 buffers, main
+    and lores: ``buffers`` from :func:`yuv_buffers` or :func:`load`, or BGR frames (converted here,
+    before counting starts)."""
+    main, small = buffers if isinstance(buffers, tuple) else yuv_buffers(buffers, lores)
+    buffers = list(zip(main, small))
 
     class Request:
         def __init__(self, arrays: dict[str, np.ndarray]) -> None:
@@ -127,3 +167,29 @@ def standin(frames: list[np.ndarray], lores: tuple[int, int]) -> types.ModuleTyp
     module = types.ModuleType("picamera2")
     module.Picamera2 = Picamera2  # type: ignore[attr-defined]
     return module
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="Write the scenes' YUV420 buffers (main and lores) to DIR/NAME.npz, "
+                                            "for stage_cost.py --scene-dir.")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--scenes", default=",".join(SCENES), help="comma-separated, each NAME or NAME:FRAMES")
+    p.add_argument("--frames", type=int, default=40, help="frames measured per scene (default 40)")
+    p.add_argument("--warmup", type=int, default=0, help="frames run before them (default 0)")
+    p.add_argument("--width", type=int, default=1280)
+    p.add_argument("--height", type=int, default=960)
+    p.add_argument("--lores", default="800x600", help="the lores stream's WIDTHxHEIGHT (default 800x600)")
+    args = p.parse_args()
+    lores = tuple(int(v) for v in args.lores.split("x"))
+    args.dir.mkdir(parents=True, exist_ok=True)
+    for spec in filter(None, args.scenes.split(",")):
+        name, _, count = spec.partition(":")
+        warmup = args.warmup
+        n = frame_count(name, int(count) if count else args.frames, warmup)
+        save(args.dir / f"{name}.npz", build(name, n, args.width, args.height), lores)  # type: ignore[arg-type]
+        print(f"{name}: {n} frames", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,8 +10,9 @@ are back-to-back markers that measure the marker's own cost.
 
 ``--picamera2`` measures the way the Pi runs instead: the real ``Picamera2Source`` is handed
 1280x960 main and 800x600 lores YUV420 buffers by a thin stand-in ``picamera2``
-(tools/pi/pi_scenes.py) and each scene of ``--scenes`` (empty, one, two, walkin) runs in a fresh
-pipeline; it prints ``scene NAME FIRST LAST`` for the report.
+(tools/pi/pi_scenes.py) and each scene of ``--scenes`` (empty, one, two, walkin, close, tv) runs in
+a fresh pipeline; it prints ``scene NAME FIRST LAST ...`` for the report. Under qemu the scenes'
+buffers come from ``--scene-dir`` (built on the host: the emulated root has no scikit-image).
 
 Markers: the qemu plugin's system call, or, with ``MOOD_EDGE_MARK_LIB`` naming a library built from
 tools/pi/callgrind-mark.c, a callgrind dump (tools/pi/callgrind-cost.sh: x86 instructions, a proxy
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import dataclasses
 import os
 import sys
 import tempfile
@@ -51,7 +53,7 @@ def counting(on: bool) -> None:
         _marker.mood_edge_counting(ctypes.c_int(int(on)))
 
 
-def run_frames(pipe: Pipeline, first: int, count: int) -> tuple[int, str]:
+def run_frames(pipe: Pipeline, first: int, count: int, close: bool = True) -> tuple[int, str]:
     """``count`` frames through the pipeline, markers around each stage; the next frame index and
     the grey picture's size."""
     source, size = pipe.source, "?"
@@ -69,12 +71,17 @@ def run_frames(pipe: Pipeline, first: int, count: int) -> tuple[int, str]:
         result = pipe.step(frame, force_publish=True, lap=lambda stage: mark(tag + next(laps)))
         print(f"frame {i} faces {len(result.faces)}", flush=True)
         size = f"{frame.gray.shape[1]}x{frame.gray.shape[0]}"
-    source.close()
+    if close:
+        source.close()
     return first + count, size
 
 
-def picamera2_scenes(cfg: config_mod.Config, names: list[str], frames: int, warmup: int) -> str:
-    """Every scene in a fresh pipeline reading the real Picamera2Source; returns the capture size."""
+def picamera2_scenes(cfg: config_mod.Config, names: list[str], frames: int, warmup: int,
+                     scene_dir: Path | None = None) -> str:
+    """Every scene in a fresh pipeline reading the real Picamera2Source; returns the capture size.
+    Prints ``scene NAME FIRST LAST start S [in_view V] [left_out L]`` per scene: measured frames
+    FIRST..LAST, the scene's first frame S, where the face comes into view (first sight is counted
+    from there) and, for the TV, whether it was left out by FIRST."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import pi_scenes  # noqa: PLC0415 - tools/pi, next to this file
 
@@ -83,23 +90,60 @@ def picamera2_scenes(cfg: config_mod.Config, names: list[str], frames: int, warm
     index = 0
     for spec in names:
         name, _, count = spec.partition(":")
-        measured = int(count) if count else frames
-        n = warmup + (pi_scenes.WALK_START + pi_scenes.WALK_FRAMES + measured // 4 if name == "walkin" else measured)
-        sys.modules["picamera2"] = pi_scenes.standin(pi_scenes.build(name, n, cfg.camera.width, cfg.camera.height),
-                                                     lores)
+        n = pi_scenes.frame_count(name, int(count) if count else frames, warmup)
+        if scene_dir is not None:
+            buffers = pi_scenes.load(scene_dir / f"{name}.npz")
+            if len(buffers[0]) != n or buffers[1].shape[1:] != (lores[1] * 3 // 2, lores[0]):
+                raise SystemExit(f"{scene_dir / name}.npz: {len(buffers[0])} frames of lores "
+                                 f"{buffers[1].shape[1:]}, expected {n} of {lores}: build it again")
+        else:
+            buffers = pi_scenes.build(name, n, cfg.camera.width, cfg.camera.height)
+        options = cfg.detector.options.get(cfg.detector.kind)
+        if name == "tv" and hasattr(detector_options(cfg), "restless_frames"):  # the TV learnt in 20 frames
+            cfg.detector.options[cfg.detector.kind] = dataclasses.replace(detector_options(cfg),
+                                                                          restless_frames=pi_scenes.TV_RESTLESS)
+        sys.modules["picamera2"] = pi_scenes.standin(buffers, lores)
         pipe = Pipeline(cfg)
+        if options is None:
+            cfg.detector.options.pop(cfg.detector.kind, None)
+        else:
+            cfg.detector.options[cfg.detector.kind] = options
         pipe.source.open()
         # the detector's interpreters made and warmed once, uncounted (the daemon does it at start)
         pipe.detector.detect(pipe.source.read().detect_image)
         getattr(pipe.detector, "reset", lambda: None)()
         pipe.source._cam.index = 0  # the stand-in starts the scene again
         counting(True)
-        first = index
-        index, _ = run_frames(pipe, index, n)
+        start = index
+        skip = warmup + (pi_scenes.TV_LEARN if name == "tv" else 0)
+        index, _ = run_frames(pipe, index, skip, close=False)
+        left_out = restless_out(pipe)
+        index, _ = run_frames(pipe, index, n - skip)
         counting(False)
-        print(f"scene {name} {first + warmup} {index - 1} in_view {first + pi_scenes.WALK_START}"
-              if name == "walkin" else f"scene {name} {first + warmup} {index - 1}", flush=True)
+        extra = f" start {start}"
+        if name in pi_scenes.WALK_TO:
+            extra += f" in_view {start + pi_scenes.WALK_START}"
+        elif name in ("one", "two"):
+            extra += f" in_view {start}"
+        if name == "tv":
+            extra += f" left_out {int(left_out)} restless_frames {pi_scenes.TV_RESTLESS}"
+        print(f"scene {name} {start + skip} {index - 1}{extra}", flush=True)
+        del pipe, buffers
     return f"{cfg.camera.width}x{cfg.camera.height}+lores{lores[0]}x{lores[1]}"
+
+
+def detector_options(cfg: config_mod.Config):
+    """The configured detector's options (its defaults if the config has none)."""
+    from edge.detectors import detector_class  # noqa: PLC0415
+
+    return detector_class(cfg.detector.kind).options_from(cfg.detector)
+
+
+def restless_out(pipe: Pipeline) -> bool:
+    """Whether the motion detector has left part of the picture out (a TV) by now."""
+    restless = getattr(getattr(pipe.detector, "motion", None), "restless", None)
+    out = getattr(restless, "out", None)
+    return bool(out is not None and out.any())
 
 
 def main() -> int:
@@ -111,6 +155,8 @@ def main() -> int:
     p.add_argument("--picamera2", action="store_true",
                    help="the real Picamera2Source fed main and lores YUV420 buffers by a stand-in picamera2")
     p.add_argument("--scenes", default="empty,one,two,walkin", help="with --picamera2: scenes, comma-separated, each NAME or NAME:FRAMES (default --frames)")
+    p.add_argument("--scene-dir", type=Path, help="with --picamera2: read each scene's buffers from DIR/NAME.npz "
+                   "(tools/pi/pi_scenes.py DIR, with the same --frames and --warmup) instead of building them")
     args = p.parse_args()
 
     cfg = config_mod.Config()
@@ -126,7 +172,7 @@ def main() -> int:
         mark(-k)
     counting(False)
     if args.picamera2:
-        size = picamera2_scenes(cfg, [s for s in args.scenes.split(",") if s], args.frames, args.warmup)
+        size = picamera2_scenes(cfg, [s for s in args.scenes.split(",") if s], args.frames, args.warmup, args.scene_dir)
         detector = cfg.detector.kind
     else:
         pipe = Pipeline(cfg)

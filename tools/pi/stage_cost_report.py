@@ -6,7 +6,9 @@ MARKS: lines "<tag> <instructions so far>" (tools/pi/insn-count.c); GUEST_OUTPUT
 tools/pi/stage_cost.py printed (its stage names, warm-up and faces per frame). Each stage's cost is
 the difference between the markers around it less one marker's own cost (the median of the
 back-to-back markers). Prints one table row per stage (median and mean over the measured frames,
-in millions of aarch64 instructions) and writes them as JSON.
+in millions of aarch64 instructions), then per scene the frame's cost (median / mean / largest),
+first sight (from the frame a face comes into view to the first frame it is found, both counted)
+and the scene's first frame (a fresh pipeline's whole-frame look), and writes them as JSON.
 """
 
 from __future__ import annotations
@@ -40,10 +42,20 @@ def main(marks_path: str, guest_path: str, label: str, json_path: str | None = N
     rows: dict[str, list[str]] = {s: [] for s in stages + ["per frame", "max frame"]}
     for w in scenes:
         name, first, last = w[1], int(w[2]), int(w[3])
+        extra = {k: int(v) for k, v in zip(w[4::2], w[5::2])}
         frames = [i for i in range(first, last + 1) if i in faces and (i * 8 + len(stages)) in counts]
         report = scene_report(counts, stages, frames, faces, overhead)
-        if len(w) >= 6 and name == "walkin":
-            report["walk_in"] = walk_in(counts, stages, int(w[5]), last, faces, overhead)
+        start = extra.get("start", first)
+        if start in faces and (start * 8 + len(stages)) in counts:
+            report["first_frame_minstr"] = round(sum(frame_cost(counts, stages, start, overhead)) / 1e6, 1)
+        if start < first:
+            before = scene_report(counts, stages, list(range(start, first)), faces, overhead)
+            report["before_measured"] = {"frames": before["frames"], "per_frame_minstr": before["per_frame_minstr"]}
+        if "in_view" in extra:
+            report["first_sight"] = first_sight(counts, stages, extra["in_view"], last, faces, overhead)
+        if "left_out" in extra:
+            report["left_out"] = bool(extra["left_out"])
+            report["restless_frames"] = extra.get("restless_frames")
         out["scenes"][name] = report
         for s in stages:
             rows[s].append(f"{report['median_minstr'][s]:.2f} / {report['mean_minstr'][s]:.2f}")
@@ -52,16 +64,58 @@ def main(marks_path: str, guest_path: str, label: str, json_path: str | None = N
         rows["max frame"].append(f"{t['max']:.2f}")
     for s, cells in rows.items():
         print(f"    {s:<18} " + " ".join(f"{c:>15}" for c in cells))
-    for name, report in out["scenes"].items():
-        print(f"    {name}: {report['frames']} frames, {report['frames_with_a_face']} with a face")
-        if "walk_in" in report:
-            wi = report["walk_in"]
-            print(f"    walkin: in view at frame {wi['in_view_frame']}, first seen at frame {wi['seen_frame']}, "
-                  f"{wi['minstr']:.1f} M instructions in between")
+    if len(scenes) > 1 or "start" in scenes[0]:
+        print_scenes(out["scenes"])
+        out["targets"] = targets(out["scenes"])
     if json_path:
         with open(json_path, "w") as f:
             json.dump(out if len(out["scenes"]) > 1 else {**out, **out["scenes"]["clip"]}, f, indent=2)
     return 0
+
+
+def print_scenes(scenes: dict[str, dict]) -> None:
+    """One line per scene: per frame (median / mean / largest), first sight, the first frame's look."""
+    print(f"\n    {'scene':<8} {'frames':>6} {'with a face':>11} {'M instr/frame: median / mean / largest':>40} "
+          f"{'first sight (M, frames)':>24} {'first frame (M)':>16}")
+    for name, r in scenes.items():
+        t = r["per_frame_minstr"]
+        fs = r.get("first_sight")
+        sight = "-" if fs is None else ("not seen" if fs["seen_frame"] is None else f"{fs['minstr']:.1f}, {fs['frames']}")
+        print(f"    {name:<8} {r['frames']:>6} {r['frames_with_a_face']:>11} "
+              f"{t['median']:>18.1f} / {t['mean']:>7.1f} / {t['max']:>7.1f} {sight:>24} "
+              f"{r.get('first_frame_minstr', float('nan')):>16.1f}")
+        if "before_measured" in r:
+            b = r["before_measured"]
+            note = (f"; the TV {'was' if r.get('left_out') else 'was NOT'} left out by then "
+                    f"(restless_frames = {r.get('restless_frames')})") if "left_out" in r else ""
+            print(f"    {'':<8} before those: {b['frames']} frames, {b['per_frame_minstr']['median']:.1f} / "
+                  f"{b['per_frame_minstr']['mean']:.1f} / {b['per_frame_minstr']['max']:.1f}{note}")
+
+
+#: issue 31's aims on a Pi 4 (M aarch64 instructions): a whole-frame look, first sight of a close
+#: face; and a playing TV at most this many times an empty room
+LOOK_MAX, CLOSE_SIGHT_MAX, TV_TIMES_EMPTY = 700.0, 500.0, 2.0
+
+
+def targets(scenes: dict[str, dict]) -> dict[str, dict]:
+    """Each aim the scenes can answer: the figure, the limit and whether it is met (printed too)."""
+    found: dict[str, dict] = {}
+    if "first_frame_minstr" in scenes.get("empty", {}):
+        found["whole-frame look (the empty room's first frame)"] = (scenes["empty"]["first_frame_minstr"], LOOK_MAX)
+    sight = scenes.get("close", {}).get("first_sight")
+    if sight is not None:
+        found["first sight of a close face (1 m, walking in)"] = (
+            sight["minstr"] if sight["seen_frame"] is not None else float("inf"), CLOSE_SIGHT_MAX)
+    if "tv" in scenes and "empty" in scenes:
+        tv, empty = scenes["tv"]["per_frame_minstr"], scenes["empty"]["per_frame_minstr"]
+        found["a playing TV / an empty room (medians)"] = (round(tv["median"] / empty["median"], 2), TV_TIMES_EMPTY)
+    if found:
+        print()
+    out = {}
+    for what, (value, limit) in found.items():
+        out[what] = {"value": value, "limit": limit, "met": value <= limit}
+        print(f"    {what}: {value} (aim <= {limit}): {'met' if value <= limit else 'NOT met'}")
+    return out
 
 
 def frame_cost(counts: dict[int, int], stages: list[str], i: int, overhead: float) -> list[float]:
@@ -82,10 +136,10 @@ def scene_report(counts: dict[int, int], stages: list[str], frames: list[int], f
     }
 
 
-def walk_in(counts: dict[int, int], stages: list[str], in_view: int, last: int, faces: dict[int, int],
-            overhead: float) -> dict:
-    """From the first frame a person is in view to the first frame with a face: frames and
-    instructions spent."""
+def first_sight(counts: dict[int, int], stages: list[str], in_view: int, last: int, faces: dict[int, int],
+                overhead: float) -> dict:
+    """From the first frame a face is in view to the first frame with a face, both counted: frames
+    and instructions spent."""
     seen = next((i for i in range(in_view, last + 1) if faces.get(i, 0) > 0), None)
     end = seen if seen is not None else last
     spent = sum(sum(frame_cost(counts, stages, i, overhead)) for i in range(in_view, end + 1))
