@@ -13,4 +13,4 @@ from .load import (PATH_KEYS, _fields, _sections, apply_overrides, check_value, 
                    detector_kinds, from_dict, load, set_value, to_dict)
 from .sections import (DAY, HOUR, MAX_CLIENT_ID_BYTES, MAX_TOPIC_PREFIX_BYTES, CameraConfig,  # noqa: F401
                        Config, DaemonConfig, DetectorConfig, HomeAssistantConfig, ModelConfig, MoodConfig,
-                       MqttConfig, RecommendConfig)
+                       MqttConfig, RecommendConfig, TasteConfig)
