@@ -90,6 +90,13 @@ def _short(path: str | Path) -> str:
     return text if len(text) <= 200 else f"{text[:120]}...{text[-60:]} ({len(text)} characters)"
 
 
+def file_kind(mode: int) -> str:
+    """What a path that is not a regular file is, in words ("a FIFO", "a folder"...), for one-line errors."""
+    return ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+            if stat.S_ISSOCK(mode) else "not a regular file")
+
+
 def read_user_bytes(path: str | Path, error: type[MoodEdgeError], expected: str,
                     max_bytes: int = MAX_USER_FILE_BYTES, field: str | None = None,
                     unfit: type[MoodEdgeError] | None = None) -> bytes:
@@ -114,10 +121,7 @@ def read_user_bytes(path: str | Path, error: type[MoodEdgeError], expected: str,
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(f.fileno())
         if not stat.S_ISREG(st.st_mode):
-            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
-                    else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a socket"
-                    if stat.S_ISSOCK(st.st_mode) else "not a regular file")
-            raise unfit(f"is {kind}, not a regular file", path=p, field=field, expected=expected)
+            raise unfit(f"is {file_kind(st.st_mode)}, not a regular file", path=p, field=field, expected=expected)
         if st.st_size > max_bytes:
             raise unfit(f"is {_size(st.st_size)}, too large", path=p, field=field,
                         expected=f"{expected} of at most {_size(max_bytes)}")

@@ -16,6 +16,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from ..errors import file_kind
 from ..textsafe import clean
 
 log = logging.getLogger(__name__)
@@ -79,9 +80,7 @@ def read_state(path: Path, what: str, max_bytes: int) -> Any | None:
         set_aside(path, what, f"a symbolic link to {target}, not a file the daemon wrote")
         return None
     if not stat.S_ISREG(st.st_mode):
-        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
-                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a socket")
-        set_aside(path, what, f"{kind}, not a regular file")
+        set_aside(path, what, f"{file_kind(st.st_mode)}, not a regular file")
         return None
     if st.st_size > max_bytes:
         set_aside(path, what, f"{st.st_size} bytes, over its bound of {max_bytes}")
