@@ -219,7 +219,7 @@ class Pipeline:
                 key = picks[vote.pick - 1]["key"]
             room = state.mood if state.mood != NOBODY else None  # nobody seen: the mood is not known
             title = self.recommender.feedback(key, vote.vote, mood=vote.mood or room, source=vote.source)
-            self.recommendations = MoodRecommendations(self.recommender)  # drawn again, with the vote
+            self.recommendations.invalidate()  # drawn again, with the vote
             self.publish_now()
         return key, title
 
