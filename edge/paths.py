@@ -19,8 +19,11 @@ def data_root() -> Path:
     if env:
         return Path(env)
     repo = Path(__file__).resolve().parent.parent
-    if (repo / "models").is_dir():
-        return repo
+    try:
+        if (repo / "models").is_dir():
+            return repo
+    except OSError:  # a checkout this user may not look into (a 0700 clone, mood-edge watch as a display user)
+        pass
     return Path(sys.prefix) / "share" / "mood-edge"
 
 

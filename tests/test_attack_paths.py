@@ -84,3 +84,17 @@ def test_attack_a_library_mood_convert_catalog_cannot_use_is_one_line_naming_lib
     path = LONG if name == "long" else loop
     done = run("catalog", "--library", path, "--out", str(tmp_path / "out.json"), module="convert")
     one_line_exit_2(done, "--library", "255 bytes" if name == "long" else "Too many levels of symbolic links")
+
+
+def test_a_checkout_this_user_may_not_look_into_falls_back_to_the_installed_data(monkeypatch):
+    """``mood-edge watch`` as a display user, run from a 0700 clone: a PermissionError was a traceback."""
+    from pathlib import Path
+
+    from edge import paths
+
+    def refused(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.delenv("MOOD_EDGE_DATA", raising=False)
+    monkeypatch.setattr(Path, "is_dir", refused)
+    assert paths.data_root() == Path(sys.prefix) / "share" / "mood-edge"

@@ -61,6 +61,11 @@ fi
 # Python 3.13 it says so in one line and that test skips.
 ./tools/ha-env.sh || echo "==> tools/ha-env.sh failed (above): tests/test_home_assistant_real.py skips, naming what is missing"
 
+# The suite measures the daemon's peak RSS against the house's 160 MB; a library pip has just written
+# maps in large folios and adds up to ~50 MB of clean file pages to RSS (Linux 6.18, ext4): start
+# from the libraries as a booted Pi reads them (tools/cold_libraries.py says why).
+.venv/bin/python tools/cold_libraries.py .venv
+
 echo "==> pytest"
 .venv/bin/python -m pytest "$@"
 
