@@ -136,9 +136,16 @@ def pi():
 
 
 #: ``mood-edge watch`` as user nobody with these groups: Python starts as root (its interpreter may sit
-#: under /root), loads what watch needs, then drops to nobody before it reads any config or login
+#: under /root), loads all of mood-edge (a checkout may be a 0700 clone nobody cannot read, where an
+#: install is readable by all), then drops to nobody before it reads any config or login
 AS_NOBODY = """
-import os, sys, ssl, tomllib, encodings.idna, edge.__main__, edge.commands.watch, edge.mqtt.client
+import os, sys, ssl, tomllib, encodings.idna, pkgutil, importlib, edge
+for module in pkgutil.walk_packages(edge.__path__, "edge.", onerror=lambda name: None):
+    try:
+        module.name.endswith("__main__") or importlib.import_module(module.name)
+    except Exception:
+        pass
+import edge.__main__
 groups = [int(g) for g in sys.argv[1].split(",") if g]
 os.setgroups(groups); os.setgid(65534); os.setuid(65534)
 sys.exit(edge.__main__.main(sys.argv[2:]))

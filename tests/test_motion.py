@@ -149,6 +149,36 @@ def test_a_tracked_face_keeps_being_refined_without_scans(room):
     assert (det.full_detections, det.region_scans) == (1, 0)
 
 
+@pytest.mark.parametrize("distance", [0.5, 1.0])
+def test_someone_close_to_the_camera_is_found_by_the_close_look_not_the_whole_frame_look(room, distance):
+    person, box = with_person(room, distance)
+    det = gated()
+    det.detect(room)
+    det.detect(room)
+    det.detect(person)  # one frame old: not yet motion
+    faces = det.detect(person)
+    assert len(faces) == 1 and faces[0].iou(type(faces[0])(*box)) > 0.3
+    assert (det.full_detections, det.near_looks) == (1, 1)
+
+
+def test_most_of_the_frame_changing_with_no_one_close_gets_the_whole_frame_look_next(room):
+    elsewhere = cover(dict(scenes())["brick"], W, H)
+    det = gated()
+    det.detect(room)
+    det.detect(room)
+    for _ in range(3):
+        assert det.detect(elsewhere) == []
+    assert (det.near_looks, det.full_detections) == (1, 2)
+
+
+def test_near_width_0_keeps_the_whole_frame_look_when_most_of_the_frame_moves(room):
+    person, _ = with_person(room, 1.0)
+    det = gated(near_width=0)
+    for frame in (room, room, person, person):
+        det.detect(frame)
+    assert (det.near_looks, det.full_detections) == (0, 2)
+
+
 def test_a_person_who_leaves_is_dropped(room):
     person, _ = with_person(room, 2.0)
     det = gated()

@@ -52,6 +52,14 @@ class BlazeFaceMotionOptions(MotionSettings, BlazeFaceScanOptions):
     #: lores stream, is found at 23 px. A larger region is a person near the camera: no upscale
     far_width: int = 1120
     far_region: float = 0.25
+    #: when most of the frame moves (someone close to the camera) it is first read at this width
+    #: (0 = not: the whole-frame look at once): one tile and the mid pass, faces from ~40 px of the
+    #: lores stream (2.5 m and nearer), ~270 M aarch64 instructions against ~960 M; if no face is
+    #: there the whole-frame look follows on the next frame (a lamp switched on, far faces)
+    near_width: int = 400
+    #: a moving region at least this wide (a fraction of the frame's; padded as the tracker pads
+    #: it) is someone within ~2 m of the camera: it is read at ``near_width``'s scale too
+    near_region: float = 0.6
     #: one more pass with the frame at 256 wide (in one tile, unpadded) reads the faces too
     #: large for the tiles' seams: 1 m (100 px in the lores stream: 32 px there) down to 0.5 m, at
     #: every position; it replaces the 128x128 whole-frame pass (faces over 160 px only)
@@ -68,6 +76,8 @@ class BlazeFaceMotionOptions(MotionSettings, BlazeFaceScanOptions):
         **MotionSettings.checks,
         "far_width": (lambda v: v == 0 or 64 <= v <= 8192, "0 (no upscale) or 64 to 8192 pixels"),
         "far_region": (lambda v: 0 <= v <= 1, "a fraction of the frame's width between 0 and 1"),
+        "near_width": (lambda v: v == 0 or 64 <= v <= 8192, "0 (the whole-frame look) or 64 to 8192 pixels"),
+        "near_region": (lambda v: 0 <= v <= 1, "a fraction of the frame's width between 0 and 1"),
         "full_every": (lambda v: 1 <= v <= 100_000, "1 to 100000 frames"),
         "idle_every": (lambda v: 1 <= v <= 100_000, "1 to 100000 frames"),
     }
@@ -90,10 +100,13 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
         return window_tracking(cfg, full_every=o.full_every, search_every=o.idle_every, motion=MotionDetector(o))
 
     def region_scale(self, frame_w: int, region_w: int) -> float:
-        """The scan's scale for a moving region ``region_w`` wide: upscaled where a far face can be."""
+        """The scan's scale for a moving region ``region_w`` wide: upscaled where a far face can be,
+        shrunk where only a near one can."""
         scale, o = self.scale(frame_w), self.options
         if o.far_width and region_w <= o.far_region * frame_w:
             return max(scale, min(MAX_UPSCALE, o.far_width / frame_w))
+        if o.near_width and region_w >= o.near_region * frame_w:
+            return min(scale, o.near_width / frame_w)
         return scale
 
     def detect_in(self, image: np.ndarray, region: Box) -> list[Face]:
@@ -107,5 +120,14 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
         x = min(max(0, region.x - (w - region.w) // 2), W - w)
         y = min(max(0, region.y - (h - region.h) // 2), H - h)
         crop = np.ascontiguousarray(image[y:y + h, x:x + w])
-        faces = self.scan(crop, scale)
+        faces = self.scan(crop, scale, frame_w=W)
         return [f.moved(x, y) for f in faces]
+
+    def detect_near(self, image: np.ndarray) -> list[Face] | None:
+        """Most of the frame moved: the frame at ``near_width`` (a close face), or None where the
+        setting is 0 or the frame is already that narrow (the whole-frame look then)."""
+        near = self.options.near_width
+        if not near or image.shape[1] <= near:
+            return None
+        return self.scan(image, near / image.shape[1])
+

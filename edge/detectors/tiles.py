@@ -18,8 +18,9 @@ import ctypes.util
 from collections import OrderedDict
 from typing import Callable, Generic, TypeVar
 
-#: the largest tile (width, height) in model pixels: 2x2 of them cover an 800x600 picture mirrored out
-TILE = (480, 368)
+#: the largest tile (width, height) in model pixels: the smallest of which 2x2 cover an 800x600
+#: picture mirrored out by PAD with OVERLAP between them (832x632: 2 x 464 - 96, 2 x 364 - 96)
+TILE = (464, 368)
 #: tiles overlap by this much (model pixels): measured, with 64 a 5 m face (20 px) on a seam was
 #: missed in 1 of 4 frames; larger faces than the tiles read are the mid pass's (mid_width)
 OVERLAP = 96
@@ -32,9 +33,6 @@ SNAP = 64
 #: fixed part per interpreter
 BYTES_PER_PX = 200
 NET_BASE_BYTES = 1 << 20
-#: the cache's default byte budget: the tile's interpreter (36 MB) and a small region's beside it
-#: (up to 128x256); measured, 46-48 MB took the daemon to 157-158 MB with a TV in view, 44 MB to 148
-DEFAULT_BUDGET = 44 << 20
 
 N = TypeVar("N")
 
@@ -42,6 +40,14 @@ N = TypeVar("N")
 def net_bytes(w: int, h: int) -> int:
     """What an interpreter with a w x h input keeps resident (measured; see the module docstring)."""
     return NET_BASE_BYTES + BYTES_PER_PX * w * h
+
+
+#: the mid pass's picture (blazeface_motion's ``mid_width`` 256 of an 800x600 frame): it has a net
+#: of its own beside the tile's; on a tile it cost 213 M aarch64 instructions a look instead of ~59 M
+MID_NET = (256, 192)
+#: the cache's default byte budget: the tile's interpreter (35 MB) and one up to the mid pass's
+#: (11 MB) beside it, which also serves regions up to 256x192 (or 192x256)
+DEFAULT_BUDGET = net_bytes(*TILE) + net_bytes(*MID_NET)
 
 
 def net_size(w: int, h: int, tile: tuple[int, int] = TILE, budget: int = DEFAULT_BUDGET) -> tuple[int, int]:

@@ -102,6 +102,8 @@ class TrackingDetector:
         self.motion = motion
         #: how many region scans motion asked for (for the benchmark)
         self.region_scans = 0
+        #: how many times most of the frame moved and the close look answered (for the benchmark)
+        self.near_looks = 0
 
     def reliable_min_px(self, frame_w: int) -> float:
         return self.inner.reliable_min_px(frame_w)
@@ -197,10 +199,26 @@ class TrackingDetector:
         detect_in = getattr(self.inner, "detect_in", None)
         regions = _merge([b.padded(int(0.25 * max(b.w, b.h)) + 16, int(0.25 * max(b.w, b.h)) + 16).clipped(w, h)
                           for b in boxes])
-        if detect_in is None or sum(r.area for r in regions) > 0.5 * w * h:
+        if detect_in is None:
             return self._full(image)
+        if sum(r.area for r in regions) > 0.5 * w * h:
+            return self._near(image)
         self.region_scans += 1
         return [f for r in regions for f in detect_in(image, r)]
+
+
+    def _near(self, image: np.ndarray) -> list[Box]:
+        """Most of the frame moved, most often someone close to the camera: the detector's cheaper
+        look for a close face (``detect_near``) first, the whole-frame look on the next frame if
+        that found no one (a lamp switched on, people far away), or now if it has none."""
+        near = getattr(self.inner, "detect_near", None)
+        faces = near(image) if near is not None else None
+        if faces is None:
+            return self._full(image)
+        self.near_looks += 1
+        if not faces:
+            self._since_full = self._since_search = max(self.full_every, self.search_every)
+        return faces
 
 
 def _inside(box: Box, window: Box) -> bool:
