@@ -171,6 +171,29 @@ def test_most_of_the_frame_changing_with_no_one_close_gets_the_whole_frame_look_
     assert (det.near_looks, det.full_detections) == (1, 2)
 
 
+def with_block_moving(room: np.ndarray, person: np.ndarray, box: tuple, half: tuple[int, int]) -> np.ndarray:
+    """The room with a block around the face changed (inverted), the person's head and shoulders in it."""
+    x, y, w, h = box
+    frame = room.copy()
+    ys, xs = slice(max(0, y - half[1]), y + half[1]), slice(max(0, x - half[0]), x + w + half[0])
+    frame[ys, xs] = 255 - room[ys, xs]
+    head = (slice(y - h // 2, y + 2 * h), slice(x - w // 2, x + w + w // 2))
+    frame[head] = person[head]
+    return frame
+
+
+@pytest.mark.parametrize("half", [(110, 100), (250, 200)], ids=["a large region", "most of the frame"])
+def test_a_far_face_in_a_large_moving_area_is_read_whole_on_the_next_frame(room, half):
+    person, box = with_person(room, 5.0)  # 20 px: too small for the close look
+    det = gated()
+    det.detect(room)
+    det.detect(room)
+    frame = with_block_moving(room, person, box, half)
+    found = [det.detect(frame) for _ in range(4)]
+    assert [len(f) for f in found] == [0, 0, 1, 1]  # motion persists one frame, the close look, then whole
+    assert found[2][0].iou(type(found[2][0])(*box)) > 0.3
+
+
 def test_near_width_0_keeps_the_whole_frame_look_when_most_of_the_frame_moves(room):
     person, _ = with_person(room, 1.0)
     det = gated(near_width=0)

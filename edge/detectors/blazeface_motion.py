@@ -57,9 +57,10 @@ class BlazeFaceMotionOptions(MotionSettings, BlazeFaceScanOptions):
     #: lores stream (2.5 m and nearer), ~270 M aarch64 instructions against ~960 M; if no face is
     #: there the whole-frame look follows on the next frame (a lamp switched on, far faces)
     near_width: int = 400
-    #: a moving region at least this wide (a fraction of the frame's; padded as the tracker pads
-    #: it) is someone within ~2 m of the camera: it is read at ``near_width``'s scale too
-    near_region: float = 0.6
+    #: a moving region covering at least this share of the frame (padded as the tracker pads it),
+    #: most often someone close, is read at ``near_width``'s scale first too; if no face is there
+    #: it is read as it is on the next frame (a far person whose region is large: one frame later)
+    near_area: float = 0.25
     #: one more pass with the frame at 256 wide (in one tile, unpadded) reads the faces too
     #: large for the tiles' seams: 1 m (100 px in the lores stream: 32 px there) down to 0.5 m, at
     #: every position; it replaces the 128x128 whole-frame pass (faces over 160 px only)
@@ -77,7 +78,7 @@ class BlazeFaceMotionOptions(MotionSettings, BlazeFaceScanOptions):
         "far_width": (lambda v: v == 0 or 64 <= v <= 8192, "0 (no upscale) or 64 to 8192 pixels"),
         "far_region": (lambda v: 0 <= v <= 1, "a fraction of the frame's width between 0 and 1"),
         "near_width": (lambda v: v == 0 or 64 <= v <= 8192, "0 (the whole-frame look) or 64 to 8192 pixels"),
-        "near_region": (lambda v: 0 <= v <= 1, "a fraction of the frame's width between 0 and 1"),
+        "near_area": (lambda v: 0 <= v <= 1, "a fraction of the frame's area between 0 and 1"),
         "full_every": (lambda v: 1 <= v <= 100_000, "1 to 100000 frames"),
         "idle_every": (lambda v: 1 <= v <= 100_000, "1 to 100000 frames"),
     }
@@ -105,14 +106,13 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
         scale, o = self.scale(frame_w), self.options
         if o.far_width and region_w <= o.far_region * frame_w:
             return max(scale, min(MAX_UPSCALE, o.far_width / frame_w))
-        if o.near_width and region_w >= o.near_region * frame_w:
-            return min(scale, o.near_width / frame_w)
         return scale
 
-    def detect_in(self, image: np.ndarray, region: Box) -> list[Face]:
-        """The scan on ``region`` of ``image`` only (widened to whole steps, kept inside the frame)."""
+    def detect_in(self, image: np.ndarray, region: Box, scale: float | None = None) -> list[Face]:
+        """The scan on ``region`` of ``image`` only (widened to whole steps, kept inside the frame),
+        at ``scale`` (default: :meth:`region_scale`)."""
         H, W = image.shape[:2]
-        scale = self.region_scale(W, region.w)
+        scale = scale or self.region_scale(W, region.w)
         # whole 64-pixel steps of the model's input once mirrored out by PAD: few interpreter sizes
         # (rounded down: scaled back up it must not pass the step)
         w, h = (min(n, int((-(-(max(1, r) * scale + 2 * PAD) // REGION_STEP) * REGION_STEP - 2 * PAD) / scale))
@@ -122,6 +122,15 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
         crop = np.ascontiguousarray(image[y:y + h, x:x + w])
         faces = self.scan(crop, scale, frame_w=W)
         return [f.moved(x, y) for f in faces]
+
+    def detect_in_near(self, image: np.ndarray, region: Box) -> list[Face] | None:
+        """A large moving region (``near_area``) read at ``near_width``'s scale: a close face; None
+        for a smaller region, or where the setting is 0 (then :meth:`detect_in`)."""
+        H, W = image.shape[:2]
+        near, o = self.options.near_width / W, self.options
+        if not o.near_width or near >= self.region_scale(W, region.w) or region.area < o.near_area * W * H:
+            return None
+        return self.detect_in(image, region, near)
 
     def detect_near(self, image: np.ndarray) -> list[Face] | None:
         """Most of the frame moved: the frame at ``near_width`` (a close face), or None where the

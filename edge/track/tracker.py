@@ -104,12 +104,15 @@ class TrackingDetector:
         self.region_scans = 0
         #: how many times most of the frame moved and the close look answered (for the benchmark)
         self.near_looks = 0
+        #: large regions read small for a close face last frame, with none there: read whole now
+        self._again: list[Box] = []
 
     def reliable_min_px(self, frame_w: int) -> float:
         return self.inner.reliable_min_px(frame_w)
 
     def reset(self) -> None:
         self._tracks = []
+        self._again = []
         self._since_full = 0
         self._since_search = self.search_every
         if self.motion is not None:
@@ -124,6 +127,7 @@ class TrackingDetector:
 
     def _full(self, gray: np.ndarray) -> list[Box]:
         self._since_full = 0
+        self._again = []
         self._since_search = 0
         self.full_detections += 1
         return self.inner.detect(gray)
@@ -188,6 +192,7 @@ class TrackingDetector:
                 faces.append(face)
         covered = [self.window(f, image.shape) for f in faces]
         look += [m for m in moving if not any(_inside(m, c) for c in covered)]
+        look += [a for a in self._again if not any(_inside(a, c) for c in covered)]
         if look:
             faces += [f for f in self._look(image, look) if all(f.iou(kept) < 0.3 for kept in faces)]
         return faces
@@ -204,7 +209,17 @@ class TrackingDetector:
         if sum(r.area for r in regions) > 0.5 * w * h:
             return self._near(image)
         self.region_scans += 1
-        return [f for r in regions for f in detect_in(image, r)]
+        near = getattr(self.inner, "detect_in_near", None)
+        faces, again = [], self._again
+        self._again = []
+        for r in regions:
+            found = near(image, r) if near is not None and not any(r.iou(a) > 0 for a in again) else None
+            if found is None:
+                found = detect_in(image, r)
+            elif not found:  # read small for a close face and none there: read it as it is next frame
+                self._again.append(r)
+            faces += found
+        return faces
 
 
     def _near(self, image: np.ndarray) -> list[Box]:
