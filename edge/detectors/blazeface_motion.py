@@ -54,8 +54,8 @@ class BlazeFaceMotionOptions(MotionSettings, BlazeFaceScanOptions):
     far_region: float = 0.25
     #: when most of the frame moves (someone close to the camera) it is first read at this width
     #: (0 = not: the whole-frame look at once): one tile and the mid pass, faces from ~40 px of the
-    #: lores stream (2.5 m and nearer), ~270 M aarch64 instructions against ~960 M; if no face is
-    #: there the whole-frame look follows on the next frame (a lamp switched on, far faces)
+    #: lores stream (2.5 m and nearer), ~300 M aarch64 instructions a frame against ~930 M; if no
+    #: face is there the whole-frame look follows on the next frame (a lamp switched on, far faces)
     near_width: int = 400
     #: a moving region covering at least this share of the frame (padded as the tracker pads it),
     #: most often someone close, is read at ``near_width``'s scale first too; if no face is there
@@ -101,8 +101,7 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
         return window_tracking(cfg, full_every=o.full_every, search_every=o.idle_every, motion=MotionDetector(o))
 
     def region_scale(self, frame_w: int, region_w: int) -> float:
-        """The scan's scale for a moving region ``region_w`` wide: upscaled where a far face can be,
-        shrunk where only a near one can."""
+        """The scan's scale for a moving region ``region_w`` wide: upscaled where a far face can be."""
         scale, o = self.scale(frame_w), self.options
         if o.far_width and region_w <= o.far_region * frame_w:
             return max(scale, min(MAX_UPSCALE, o.far_width / frame_w))
@@ -139,4 +138,3 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
         if not near or image.shape[1] <= near:
             return None
         return self.scan(image, near / image.shape[1])
-

@@ -221,7 +221,6 @@ class TrackingDetector:
             faces += found
         return faces
 
-
     def _near(self, image: np.ndarray) -> list[Box]:
         """Most of the frame moved, most often someone close to the camera: the detector's cheaper
         look for a close face (``detect_near``) first, the whole-frame look on the next frame if
