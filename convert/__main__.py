@@ -13,6 +13,7 @@ COMMANDS = {
     "import-fer": "convert.import_fer",
     "quantize": "convert.quantize",
     "evaluate": "convert.evaluate",
+    "adjust": "convert.adjust",
     "catalog": "convert.catalog",
     "blazeface": "convert.blazeface",
     "bench-keras": "convert.bench_keras",

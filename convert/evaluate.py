@@ -42,7 +42,9 @@ with how often the two label sets agree per class. Without --ferplus, FER-2013's
 Reported: accuracy, macro-F1, per-class precision/recall, accuracy on the 4 moods (disgust, fear -> angry;
 surprise -> happy) and the confusion matrix (numbers and a PNG); the split without the images it shares
 with Training; and all of it with the faces shrunk to 40, 32 and 24 px (sofa distance) and scaled back up
-by the classifier. The results are written into both model cards (metrics.evaluation). Use the test split
+by the classifier. The card's postprocess (mood-convert adjust: logit adjustment, mirror views) applies as
+in the daemon; with mirror, a face's two views are averaged (what the smoother sees over two frames) and
+one view's accuracy is given beside it. The results are written into both model cards (metrics.evaluation). Use the test split
 (PublicTest / test/) once, for the final figure; the validation split for anything you tune on."""
 
 
@@ -102,8 +104,11 @@ def evaluate_model(model_path: Path, data: Path, split: str = "test", png: Path 
         images = chosen.x if side == FER_SIDE else np.stack(
             [cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA) for img in chosen.x])
         for name, clf in classifiers.items():
-            p = clf.infer(clf.preprocess_crops(images))
+            batch = clf.preprocess_crops(images)
+            p = clf.infer_views(batch)  # with the card's mirror: both views, as the smoother sees them
             full = score(p, everyone)
+            if clf.mirror:  # one frame's reading, one view
+                full["one_view_accuracy"] = score(clf.infer(batch), everyone)["accuracy"]
             if side == FER_SIDE:
                 results[name], probs[name] = full, p
             at_size.setdefault(f"{side}px", {})[name] = _summary(full)
@@ -136,7 +141,8 @@ def evaluate_model(model_path: Path, data: Path, split: str = "test", png: Path 
 
 
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
-    out = {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "mood4_accuracy")}
+    out = {k: metrics[k] for k in ("n", "accuracy", "macro_f1", "mood4_accuracy", "one_view_accuracy")
+           if k in metrics}
     if "per_class" in metrics:
         out["recall"] = {c: v["recall"] for c, v in metrics["per_class"].items()}
     if "fer2013" in metrics:

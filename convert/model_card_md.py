@@ -304,6 +304,7 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         f"- Preprocessing: grow the face box by {pre['crop_margin']} of its size on every side, resize to "
         f"{size[0]}x{size[1]} with `{pre['interpolation']}` interpolation, `x = pixel * {pre['scale']:.9g} + "
         f"({pre['offset']:.9g})` (so the int8 input is exactly `pixel - 128`).",
+        *_postprocess_lines(card),
         "",
         "## Training",
         f"- Command: `{card.get('command', '')}`, seed {cfg.get('seed')}; {train_m.get('epochs_run')} epochs "
@@ -331,6 +332,29 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         "",
     ]
     return "\n".join(lines)
+
+
+def _postprocess_lines(card: dict[str, Any]) -> list[str]:
+    """The card's post-processing, as the classifier applies it (``mood-convert adjust``)."""
+    post = card.get("postprocess")
+    if not post:
+        return []
+    lines = []
+    if post.get("tau") and post.get("prior"):
+        shares = ", ".join(f"{c} {v:.3f}" for c, v in zip(card["labels"], post["prior"]))
+        lines.append(f"- Post-processing: probabilities divided by the training prior to the power {post['tau']:g} "
+                     f"(logit adjustment; prior {shares}), then renormalised: rare classes win their close calls.")
+    if post.get("mirror"):
+        one = card.get("metrics", {}).get("evaluation", {}).get("models", {}).get(card["id"], {})
+        lines.append("- Mirror views: each face is read mirrored on every other frame and the mood smoother averages "
+                     "the two; the test figures above are the two views averaged"
+                     + (f" (one view alone: {_pct(one['one_view_accuracy'])})" if "one_view_accuracy" in one else "")
+                     + ". The cost per face and frame is one view's.")
+    choice = card.get("postprocess_choice", {})
+    if choice:
+        lines.append(f"- Chosen on the {choice.get('split', 'val')} split by {choice.get('criterion', 'accuracy')} "
+                     f"(`mood-convert adjust`; every combination tried is in the card's `postprocess_choice`).")
+    return lines
 
 
 def _rare_classes(data: dict[str, Any], votes: bool) -> str:

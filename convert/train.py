@@ -51,7 +51,8 @@ AdamW with warm-up and cosine decay over 50 epochs, the checkpoint with the best
 a fixed seed.
 
 Writes into --out: best.keras, history.csv, train_report.json, curves.png, and (unless --no-export)
-the int8 model with its float twin and cards (calibrated on training images), evaluated once on the test
+the int8 model with its float twin and cards (calibrated on training images; post-processing chosen on
+validation, as mood-convert adjust does), evaluated once on the test
 split (all of it, and without the images FER-2013 shares with Training) and at distant-face sizes, and
 <name>_MODEL_CARD.md (compared with the shipped baseline when that was evaluated on the same split).
 Then copy <name>_int8.tflite/.json and the float twin into models/ (or point model.path at them)."""
@@ -305,6 +306,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _export(model: Any, ds: Dataset, args: argparse.Namespace, report: dict[str, Any]) -> None:
     """Quantize on training images, check fidelity on validation, evaluate on test once."""
+    from convert.adjust import TAUS, choose, write_choice  # noqa: PLC0415
     from convert.evaluate import evaluate_model  # noqa: PLC0415
     from convert.quantize import quantize_keras  # noqa: PLC0415
     from edge.classify.modelcard import Preprocess, sha256_of  # noqa: PLC0415
@@ -331,6 +333,9 @@ def _export(model: Any, ds: Dataset, args: argparse.Namespace, report: dict[str,
                             offset=PIXEL_OFFSET)
     written = quantize_keras(model, ds.labels, args.out, stem, cal, {"val": ds.val.x}, {"val": ds.val.y},
                              preprocess, extra)
+    post, tried = choose(written.int8_path, ds, list(TAUS))  # on validation, before the test split is read
+    write_choice(written.int8_path, post, tried, "validation accuracy, then macro-F1")
+    print(f"post-processing chosen on validation: mirror {str(post.mirror).lower()}, tau {post.tau:g}")
     ev = evaluate_model(written.int8_path, Path(ds.source), "test", write=True, dataset=ds)
     for name, r in ev["models"].items():
         print(f"{name}: test accuracy {r['accuracy']:.4f}, macro-F1 {r['macro_f1']:.4f}, "

@@ -9,6 +9,7 @@ import pytest
 from edge.classify.classifier import Classifier
 from edge.detectors.haar import HaarDetector
 from edge.errors import ModelError
+from edge.geometry import Box
 from edge.classify.labels import FER7, MOOD4
 from edge.paths import default_model
 from faces import astronaut_gray, empty_room
@@ -94,5 +95,56 @@ def test_the_training_host_reads_a_model_through_the_daemons_own_quantization(cl
     pre = classifier.card.preprocess
     host = predict_tflite(classifier.model_path, to_input(crops, pre.scale, pre.offset))
     pi = classifier.infer(classifier.preprocess_crops(crops))
+    host = host * np.asarray(classifier.card.postprocess.weights() or 1.0)  # the card's logit adjustment
     assert (host.argmax(1) == pi.argmax(1)).all()
     assert np.abs(host / host.sum(1, keepdims=True) - pi).max() < 0.02
+
+
+def copy_with_card(folder, **postprocess):
+    """The shipped model copied into ``folder``, its card's postprocess set to ``postprocess``."""
+    folder.mkdir(exist_ok=True)
+    model = folder / "model.tflite"
+    shutil.copy(default_model(), model)
+    card = json.loads(default_model().with_suffix(".json").read_text(encoding="utf-8"))
+    card["postprocess"] = postprocess
+    model.with_suffix(".json").write_text(json.dumps(card))
+    return model
+
+
+def test_the_shipped_card_adjusts_for_the_training_prior_and_reads_both_views():
+    post = Classifier(default_model()).card.postprocess
+    assert post.mirror and 0 < post.tau <= 1 and len(post.prior) == len(FER7)
+    assert post.prior[FER7.index("fear")] < post.prior[FER7.index("happy")]
+
+
+def test_the_logit_adjustment_divides_by_the_prior_to_the_power_tau(tmp_path):
+    prior = [0.1, 0.01, 0.03, 0.27, 0.14, 0.11, 0.34]
+    plain = Classifier(copy_with_card(tmp_path / "plain"))
+    adjusted = Classifier(copy_with_card(tmp_path / "adjusted", prior=prior, tau=0.5))
+    crops = np.random.default_rng(2).integers(0, 256, size=(5, 48, 48), dtype=np.uint8)
+    raw = plain.infer(plain.preprocess_crops(crops)) / np.sqrt(prior)
+    assert np.allclose(adjusted.infer(adjusted.preprocess_crops(crops)), raw / raw.sum(1, keepdims=True), atol=1e-5)
+
+
+def test_mirror_views_read_every_other_frame_mirrored(tmp_path):
+    gray = astronaut_gray()
+    (face,) = HaarDetector().detect(gray)
+    mirrored = Classifier(copy_with_card(tmp_path / "mirror", mirror=True))
+    plain = Classifier(copy_with_card(tmp_path / "plain"))
+    frames = [mirrored.infer(mirrored.preprocess(gray, [face])) for _ in range(3)]
+    flipped = gray[:, ::-1].copy()
+    as_mirror = plain.infer(plain.preprocess(flipped, [Box(gray.shape[1] - face.x - face.w, face.y, face.w, face.h)]))
+    assert np.array_equal(frames[0], frames[2]) and not np.array_equal(frames[0], frames[1])
+    assert np.allclose(frames[1], as_mirror, atol=1e-6)
+
+
+@pytest.mark.parametrize("post, field", [
+    ({"prior": [0.5, 0.5], "tau": 0.3}, "postprocess.prior"),
+    ({"prior": [0.1, 0, 0.1, 0.1, 0.1, 0.1, 0.5], "tau": 0.3}, "postprocess.prior"),
+    ({"prior": [0.1] * 7, "tau": "high"}, "postprocess.tau"),
+    ({"tau": 0.3}, "postprocess.prior"),
+    ({"mirror": "yes"}, "postprocess.mirror"),
+])
+def test_a_card_with_a_broken_postprocess_is_refused_naming_the_field(tmp_path, post, field):
+    with pytest.raises(ModelError, match=field.replace(".", r"\.")):
+        Classifier(copy_with_card(tmp_path, **post))

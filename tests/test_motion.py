@@ -66,6 +66,40 @@ def test_the_whole_frame_is_still_scanned_every_idle_every_frames(room):
 
 
 @pytest.mark.parametrize("gain", [1.3, 0.6], ids=["brighter", "darker"])
+def tile_runs_a_frame(det, frames: list[np.ndarray]) -> tuple[list[int], list[list]]:
+    """Runs of the scan's tile-sized interpreter (the real model) in each frame, and the faces found."""
+    from edge.detectors.tiles import TILE
+
+    net = det.inner.nets.get(*TILE)
+    calls = []
+    real_run = net.run
+
+    def run(*args, **kwargs):
+        calls.append(1)
+        return real_run(*args, **kwargs)
+
+    net.run = run
+    runs, found = [], []
+    for frame in frames:
+        calls.clear()
+        found.append(det.detect(frame))
+        runs.append(len(calls))
+    return runs, found
+
+
+def test_a_scheduled_whole_frame_look_reads_one_tile_a_frame_and_finds_who_sat_still(room):
+    person, box = with_person(room, 4.0)  # 25 px: only the upscaled look reads it
+    det = gated(idle_every=5, mask=[[0, 0, 1, 1]])  # no motion anywhere: only the scheduled look sees
+    runs, found = tile_runs_a_frame(det, [room] + [person] * 9)
+    assert runs[0] == 4  # the first frame: the whole look at once (2 x 2 tiles at 800x600)
+    assert runs[1:5] == [0, 0, 0, 0]
+    assert runs[5:9] == [1, 1, 1, 1]  # the scheduled look, a tile a frame
+    assert det.full_detections == 2
+    first = next(i for i, faces in enumerate(found) if faces)
+    assert 5 <= first <= 8 and all(len(faces) == 1 for faces in found[first:])
+    assert found[-1][0].iou(type(found[-1][0])(*box)) > 0.3
+
+
 def test_a_global_lighting_change_is_not_motion(room, gain):
     motion = MotionDetector()
     motion.update(room)

@@ -67,8 +67,9 @@ def test_the_cost_report_gives_each_scene_its_first_sight_and_the_aims(tmp_path)
     frames(0, 10, 0)
     frames(10, 10, 1)
     frames(20, 10, 0, look=False)
+    frames(30, 10, 0)
     guest += ["scene empty 0 9 start 0", "scene close 10 19 start 10 in_view 10",
-              "scene tv 25 29 start 20 left_out 1 restless_frames 10",
+              "scene tv 25 29 start 20 left_out 1 restless_frames 10", "scene idle 30 39 start 30 look_every 10",
               "stages " + " ".join(stages) + " detector blazeface_motion warmup 0 size 1280x960+lores800x600"]
     (tmp_path / "marks.txt").write_text("\n".join(marks) + "\n")
     (tmp_path / "guest.txt").write_text("\n".join(guest) + "\n")
@@ -82,8 +83,12 @@ def test_the_cost_report_gives_each_scene_its_first_sight_and_the_aims(tmp_path)
     assert empty["first_frame_minstr"] == 604.0 and "first_sight" not in empty
     assert close["first_sight"] == {"in_view_frame": 10, "seen_frame": 12, "frames": 3, "minstr": 616.0}
     assert tv["frames"] == 5 and tv["before_measured"]["frames"] == 5 and tv["left_out"] is True
+    assert report["scenes"]["idle"]["scheduled_look_max_minstr"] == 6.0  # its first frame's look left out
     assert report["targets"] == {
-        "whole-frame look (the empty room's first frame)": {"value": 604.0, "limit": 700.0, "met": True},
+        "whole-frame look at start, at once (the empty room's first frame)": {"value": 604.0, "limit": 700.0,
+                                                                              "met": True},
+        "scheduled whole-frame look, its costliest frame (spread over frames)": {"value": 6.0, "limit": 700.0,
+                                                                                 "met": True},
         "first sight of a close face (1 m, walking in)": {"value": 616.0, "limit": 500.0, "met": False},
         "a playing TV / an empty room (medians)": {"value": 1.0, "limit": 2.0, "met": True}}
     assert "first sight of a close face (1 m, walking in): 616.0 (aim <= 500.0): NOT met" in out.stdout

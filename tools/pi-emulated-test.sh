@@ -548,7 +548,7 @@ cost_run() {
 # from a stand-in picamera2), the default detector, one thread. The emulated root has no
 # scikit-image (the daemon does not need it): the scenes' buffers are built here, with the
 # checkout's own Python (.venv, which tools/test.sh makes), and read there.
-COST_SCENES=empty,one,two,tv,walkin,close
+COST_SCENES=empty,one,two,tv,walkin,close,idle
 COST_FRAMES=40
 run_cost() {
     cost_setup

@@ -72,6 +72,12 @@ class Classifier:
         else:
             self.labels = self.model_labels
         self.view = labels
+        post = self.card.postprocess
+        weights = post.weights()
+        self._adjust = None if weights is None else np.asarray(weights, np.float32)
+        self.mirror = post.mirror
+        #: faces read so far by :meth:`preprocess`' frames: odd frames read the mirror image
+        self._frames = 0
 
     @property
     def model_id(self) -> str:
@@ -83,8 +89,14 @@ class Classifier:
         return gray[box.y:box.y1, box.x:box.x1]
 
     def preprocess(self, gray: np.ndarray, faces: Sequence[Box]) -> np.ndarray:
-        """A batch (N, H, W, 1) in the model's input dtype."""
-        return self.preprocess_crops([self.crop(gray, face) for face in faces])
+        """A batch (N, H, W, 1) in the model's input dtype; with the card's ``mirror``, every other
+        frame's faces mirrored (the smoother then averages both views at one view's cost)."""
+        crops = [self.crop(gray, face) for face in faces]
+        if self.mirror:
+            self._frames += 1
+            if self._frames % 2 == 0:
+                crops = [cv2.flip(crop, 1) if crop.size else crop for crop in crops]
+        return self.preprocess_crops(crops)
 
     def preprocess_crops(self, crops: list[np.ndarray] | np.ndarray) -> np.ndarray:
         """Grey face crops of any size -> a batch (N, H, W, 1): resized and scaled as the card says.
@@ -104,11 +116,20 @@ class Classifier:
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities (N, classes) in the model's label order."""
-        out = self.io.run(batch)
-        out = np.clip(out, 0.0, None)
+        out = np.clip(self.io.run(batch), 0.0, None)
+        if self._adjust is not None:  # the card's logit adjustment: p / prior ** tau
+            out *= self._adjust
         sums = out.sum(axis=1, keepdims=True)
         np.divide(out, sums, out=out, where=sums > 0)
         return out
+
+    def infer_views(self, batch: np.ndarray) -> np.ndarray:
+        """:meth:`infer`, averaged with the mirror images' where the card says ``mirror``: what the
+        smoother sees of a face over two frames (evaluation reads a still face this way)."""
+        probs = self.infer(batch)
+        if self.mirror:
+            probs = (probs + self.infer(np.ascontiguousarray(batch[:, :, ::-1]))) / 2
+        return probs
 
     def classify(self, gray: np.ndarray, faces: Sequence[Box]) -> list[FacePrediction]:
         if not faces:

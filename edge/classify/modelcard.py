@@ -17,6 +17,7 @@ Card layout (``<model>.json`` next to ``<model>.tflite``)::
       "preprocess": {"color": "gray", "crop_margin": 0.1, "interpolation": "area",
                      "scale": 0.00784313725490196, "offset": -1.0},
       "float_twin": {"file": "mini_xception_fer7_float32.tflite", "sha256": "<hex>"},
+      "postprocess": {"mirror": true, "prior": [0.087, 0.01, ...], "tau": 0.3},   (optional: Postprocess)
       ... free-form provenance: "source", "license", "training_data", "metrics", "command"
     }
 
@@ -53,6 +54,32 @@ class Preprocess:
 
 
 @dataclass
+class Postprocess:
+    """What the classifier does with the model's answers (card section ``postprocess``; absent: nothing).
+
+    ``mirror``: read each face mirrored on every other frame; the smoother's average then sees both
+    views, as test-time mirror averaging would, at one frame's cost. ``prior`` and ``tau``: divide
+    the probabilities by ``prior ** tau`` (logit adjustment, Menon et al., ICLR 2021): the classes
+    the training votes seldom gave (fear, disgust) stop losing every close call. Chosen on the
+    validation split by ``mood-convert adjust``.
+    """
+
+    mirror: bool = False
+    prior: list[float] | None = None
+    tau: float = 0.0
+
+    def weights(self) -> list[float] | None:
+        """Per-class factors for the probabilities, or None where nothing is adjusted."""
+        if not self.prior or self.tau == 0:
+            return None
+        return [p ** -self.tau for p in self.prior]
+
+
+#: ``postprocess.tau``'s range: 1 is the full correction for the prior; past 2 only noise is left
+MAX_TAU = 2.0
+
+
+@dataclass
 class ModelCard:
     id: str
     file: str
@@ -65,6 +92,7 @@ class ModelCard:
     float_twin: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    postprocess: Postprocess = field(default_factory=Postprocess)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -79,6 +107,8 @@ class ModelCard:
         }
         if self.float_twin:
             data["float_twin"] = self.float_twin
+        if self.postprocess != Postprocess():
+            data["postprocess"] = asdict(self.postprocess)
         data.update(self.extra)
         return data
 
@@ -151,12 +181,37 @@ def parse_card(data: Any, path: Path) -> ModelCard:
     if not ident.strip():
         raise ModelError("is empty", path=path, field="id", expected="a model id (it is published with the mood)")
     file = _need(data, "file", str, path, "the model's file name")
-    known = {"schema", "id", "file", "sha256", "labels", "input", "output", "preprocess", "float_twin"}
+    known = {"schema", "id", "file", "sha256", "labels", "input", "output", "preprocess", "float_twin", "postprocess"}
     twin = data.get("float_twin")
     return ModelCard(id=ident, file=file, sha256=sha, labels=list(labels), input_size=(size[0], size[1]),
                      preprocess=pre, input=inp, output=data.get("output") or {},
                      float_twin=twin if isinstance(twin, dict) else None,
-                     extra={k: v for k, v in data.items() if k not in known}, path=path)
+                     extra={k: v for k, v in data.items() if k not in known}, path=path,
+                     postprocess=parse_postprocess(data.get("postprocess"), len(labels), path))
+
+
+def parse_postprocess(raw: Any, classes: int, path: Path) -> Postprocess:
+    """The card's ``postprocess`` section, checked: a wrong prior would skew every answer silently."""
+    if raw is None:
+        return Postprocess()
+    if not isinstance(raw, dict):
+        raise ModelError(f"got {raw!r}", path=path, field="postprocess",
+                         expected='an object with "mirror", "prior" and "tau"')
+    mirror = raw.get("mirror", False)
+    if not isinstance(mirror, bool):
+        raise ModelError(f"got {mirror!r}", path=path, field="postprocess.mirror", expected="true or false")
+    prior = raw.get("prior")
+    if prior is not None and (not isinstance(prior, list) or len(prior) != classes or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 < v <= 1 for v in prior)):
+        raise ModelError(f"got {prior!r}", path=path, field="postprocess.prior",
+                         expected=f"{classes} class shares, one per label, each above 0 and at most 1")
+    tau = raw.get("tau", 0.0)
+    if not isinstance(tau, (int, float)) or isinstance(tau, bool) or not 0 <= tau <= MAX_TAU:
+        raise ModelError(f"got {tau!r}", path=path, field="postprocess.tau", expected=f"a number from 0 to {MAX_TAU:g}")
+    if tau and prior is None:
+        raise ModelError("tau without a prior", path=path, field="postprocess.prior",
+                         expected="the class shares tau adjusts for")
+    return Postprocess(mirror=mirror, prior=[float(v) for v in prior] if prior else None, tau=float(tau))
 
 
 def load_card(model_path: str | Path, *, verify: bool = True, field: str | None = None) -> ModelCard:

@@ -130,9 +130,23 @@ class BlazeFaceScanDetector(Detector):
         # the whole-frame scan costs ~30 short-range runs: in an empty room, search every few frames
         return window_tracking(cfg, search_every=max(1, cfg.full_every // 3))
 
-    def tiled(self, image: np.ndarray, scale: float, pad: int = PAD) -> tuple[np.ndarray, np.ndarray]:
+    def parts(self, image: np.ndarray) -> int:
+        """How many parts the whole-frame look of ``image`` comes in (its tiles: 4 at 800x600)."""
+        h, w = image.shape[:2]
+        sw, sh = self.input_size(w, h)
+        pad = max(0, min(PAD, sw - 1, sh - 1))
+        return len(tiles(sw + 2 * pad, sh + 2 * pad))
+
+    def detect_part(self, image: np.ndarray, part: int) -> list[Face]:
+        """One part of the whole-frame look (:meth:`parts`): tile ``part`` of the scan, and the
+        whole-image and mid passes with part 0. The tracker spreads a scheduled look over frames
+        this way: no frame pays for the whole of it (~930 M aarch64 instructions at once)."""
+        return self.scan(image, self.scale(image.shape[1]), part=part)
+
+    def tiled(self, image: np.ndarray, scale: float, pad: int = PAD,
+              part: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Boxes (in ``image`` pixels) and scores of the short-range model slid over ``image``
-        scaled by ``scale``, tile by tile (tiles.py)."""
+        scaled by ``scale``, tile by tile (tiles.py); only tile ``part`` where it is given."""
         h, w = image.shape[:2]
         sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
         scaled = image if (sw, sh) == (w, h) else cv2.resize(
@@ -141,7 +155,8 @@ class BlazeFaceScanDetector(Detector):
         if pad > 0:
             scaled = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
         found_boxes, found_scores = [], []
-        for x, y, tw, th in tiles(sw + 2 * pad, sh + 2 * pad):
+        cut = tiles(sw + 2 * pad, sh + 2 * pad)
+        for x, y, tw, th in cut if part is None else cut[part:part + 1]:
             net = self.nets.get(*net_size(tw, th, budget=self.nets.budget))
             boxes, scores = net.run(scaled[y:y + th, x:x + tw], fit=False)
             if len(scores):
@@ -154,19 +169,22 @@ class BlazeFaceScanDetector(Detector):
             boxes, scores = non_max_suppression(boxes.astype(np.float32), scores, NMS_IOU, weighted=False)
         return boxes * np.array([w / sw, h / sh, w / sw, h / sh]), scores
 
-    def scan(self, image: np.ndarray, scale: float, frame_w: int | None = None) -> list[Face]:
+    def scan(self, image: np.ndarray, scale: float, frame_w: int | None = None,
+             part: int | None = None) -> list[Face]:
         """The scan of ``image`` at ``scale``, plus the whole-image and mid passes. ``frame_w``: the
         width of the frame ``image`` was cut from (a region's scan): the mid pass reads a region at
         the whole frame's mid scale, not at ``mid_width`` across the region (a 416x600 region
-        then cost two tiles' worth, ~410 M aarch64 instructions, instead of ~45 M)."""
+        then cost two tiles' worth, ~410 M aarch64 instructions, instead of ~45 M). ``part``: one
+        tile of the scan only (:meth:`detect_part`), the other passes with part 0."""
         h, w = image.shape[:2]
-        boxes, scores = self.tiled(image, scale)
+        boxes, scores = self.tiled(image, scale, part=part)
         found = [(boxes, scores)]
-        if self.options.whole_frame:
+        first = not part
+        if self.options.whole_frame and first:
             found.append(self.nets.get(INPUT_SIZE, INPUT_SIZE).run(image))
         mid = self.options.mid_width
         mid_scale = mid / (frame_w or w)
-        if mid and mid_scale < scale / 1.5 and w * mid_scale >= 32:
+        if mid and first and mid_scale < scale / 1.5 and w * mid_scale >= 32:
             more_boxes, more_scores = self.tiled(image, mid_scale, pad=0)
             keep = more_scores >= self.options.mid_confidence
             found.append((more_boxes[keep], more_scores[keep]))

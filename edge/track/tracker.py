@@ -11,6 +11,10 @@ With a ``motion`` detector (:mod:`edge.motion`; the ``blazeface_motion`` plug-in
 instead: what moved outside the tracked faces is scanned where it moved (the inner detector's
 ``detect_in``), a lost face is looked for around where it was, and the whole frame is scanned only on
 the first frame, every ``full_every`` frames with faces and every ``search_every`` frames without.
+Those scheduled looks are a safety net, not news: where the detector comes in parts (``detect_part``:
+the scan's tiles) one is spread over as many frames, a part each, so no frame pays for all of it (on a
+Pi 4 core a whole look is ~0.6 s). The first frame, and most of the frame changing with no close face
+in it, still get the whole look at once.
 
 Good settings (``mood-edge bench`` compares them): Haar ``face_px=32`` (a 64x64 window: ~15x less
 work than a 320x240 frame); BlazeFace ``face_px=64`` (the window then fills the 128x128 input).
@@ -106,6 +110,10 @@ class TrackingDetector:
         self.near_looks = 0
         #: large regions read small for a close face last frame, with none there: read whole now
         self._again: list[Box] = []
+        #: the part of a scheduled whole-frame look this frame reads (None: no look under way)
+        self._sweep: int | None = None
+        #: the close look found no one where most of the frame changed: the whole look, at once, next frame
+        self._look_now = False
 
     def reliable_min_px(self, frame_w: int) -> float:
         return self.inner.reliable_min_px(frame_w)
@@ -113,6 +121,8 @@ class TrackingDetector:
     def reset(self) -> None:
         self._tracks = []
         self._again = []
+        self._sweep = None
+        self._look_now = False
         self._since_full = 0
         self._since_search = self.search_every
         if self.motion is not None:
@@ -126,11 +136,24 @@ class TrackingDetector:
         return Window(*region.xywh, scale=min(1.0, self.face_px / max(1, face.w)))
 
     def _full(self, gray: np.ndarray) -> list[Box]:
-        self._since_full = 0
+        self._begin_look()
         self._again = []
-        self._since_search = 0
-        self.full_detections += 1
         return self.inner.detect(gray)
+
+    def _begin_look(self) -> None:
+        self._since_full = 0
+        self._since_search = 0
+        self._sweep = None
+        self._look_now = False
+        self.full_detections += 1
+
+    def _look_part(self, image: np.ndarray) -> list[Box]:
+        """This frame's part of a scheduled whole-frame look spread over frames (the detector's
+        ``detect_part``), the look over after the last."""
+        assert self._sweep is not None
+        part, parts = self._sweep, self.inner.parts(image)  # type: ignore[attr-defined]
+        self._sweep = part + 1 if part + 1 < parts else None
+        return self.inner.detect_part(image, part) if part < parts else []  # type: ignore[attr-defined]
 
     def _redetect(self, gray: np.ndarray, track: Box) -> Box | None:
         win = self.window(track, gray.shape)
@@ -180,8 +203,12 @@ class TrackingDetector:
         self._since_full += 1
         self._since_search += 1
         due = self.full_every if self._tracks else self.search_every
-        if first or self._since_full >= due or self._since_search >= due:
-            return self._full(image)
+        if first or self._look_now or not hasattr(self.inner, "detect_part"):
+            if first or self._look_now or self._since_full >= due or self._since_search >= due:
+                return self._full(image)
+        elif self._sweep is None and (self._since_full >= due or self._since_search >= due):
+            self._begin_look()  # scheduled: spread over the next frames, a part each
+            self._sweep = 0
         faces: list[Box] = []
         look: list[Box] = []
         for track in self._tracks:
@@ -195,6 +222,8 @@ class TrackingDetector:
         look += [a for a in self._again if not any(_inside(a, c) for c in covered)]
         if look:
             faces += [f for f in self._look(image, look) if all(f.iou(kept) < 0.3 for kept in faces)]
+        if self._sweep is not None:
+            faces += [f for f in self._look_part(image) if all(f.iou(kept) < 0.3 for kept in faces)]
         return faces
 
     def _look(self, image: np.ndarray, boxes: list[Box]) -> list[Box]:
@@ -231,7 +260,7 @@ class TrackingDetector:
             return self._full(image)
         self.near_looks += 1
         if not faces:
-            self._since_full = self._since_search = max(self.full_every, self.search_every)
+            self._look_now = True
         return faces
 
 

@@ -38,7 +38,10 @@ from edge.geometry import face_px
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from make_scene_clips import draw_tv  # noqa: E402 - tools/, next to this folder
 
-SCENES = ("empty", "one", "two", "walkin", "close", "tv")
+SCENES = ("empty", "one", "two", "walkin", "close", "tv", "idle")
+#: idle: the empty room with a scheduled whole-frame look every this many frames (the detector's
+#: ``idle_every``, 300 by default: too far apart to emulate), to count what one costs a frame
+IDLE_EVERY = 10
 #: walkin, close: frames of empty room, then frames walking in, then seated
 WALK_START, WALK_FRAMES = 10, 12
 #: where the walk ends: metres from the camera
@@ -85,7 +88,7 @@ def build(name: str, frames: int, width: int = 1280, height: int = 960, seed: in
                    int(height * 0.42 + 0.08 * height * k) + dy)
         elif name == "tv":
             draw_tv(frame, rng, i)
-        elif name not in SCENES:
+        elif name not in SCENES:  # idle: the empty room
             raise ValueError(f"unknown scene {name!r}: one of {', '.join(SCENES)}")
         out.append(np.clip(frame.astype(np.int16) + noise[i % len(noise)], 0, 255).astype(np.uint8))
     return out

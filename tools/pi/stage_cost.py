@@ -10,7 +10,7 @@ are back-to-back markers that measure the marker's own cost.
 
 ``--picamera2`` measures the way the Pi runs instead: the real ``Picamera2Source`` is handed
 1280x960 main and 800x600 lores YUV420 buffers by a thin stand-in ``picamera2``
-(tools/pi/pi_scenes.py) and each scene of ``--scenes`` (empty, one, two, walkin, close, tv) runs in
+(tools/pi/pi_scenes.py) and each scene of ``--scenes`` (empty, one, two, walkin, close, tv, idle) runs in
 a fresh pipeline; it prints ``scene NAME FIRST LAST ...`` for the report. Under qemu the scenes'
 buffers come from ``--scene-dir`` (built on the host: the emulated root has no scikit-image).
 
@@ -102,6 +102,9 @@ def picamera2_scenes(cfg: config_mod.Config, names: list[str], frames: int, warm
         if name == "tv" and hasattr(detector_options(cfg), "restless_frames"):  # the TV learnt in 20 frames
             cfg.detector.options[cfg.detector.kind] = dataclasses.replace(detector_options(cfg),
                                                                           restless_frames=pi_scenes.TV_RESTLESS)
+        if name == "idle" and hasattr(detector_options(cfg), "idle_every"):  # scheduled looks within the run
+            cfg.detector.options[cfg.detector.kind] = dataclasses.replace(detector_options(cfg),
+                                                                          idle_every=pi_scenes.IDLE_EVERY)
         sys.modules["picamera2"] = pi_scenes.standin(buffers, lores)
         pipe = Pipeline(cfg)
         if options is None:
@@ -127,6 +130,8 @@ def picamera2_scenes(cfg: config_mod.Config, names: list[str], frames: int, warm
             extra += f" in_view {start}"
         if name == "tv":
             extra += f" left_out {int(left_out)} restless_frames {pi_scenes.TV_RESTLESS}"
+        if name == "idle":
+            extra += f" look_every {pi_scenes.IDLE_EVERY}"
         print(f"scene {name} {start + skip} {index - 1}{extra}", flush=True)
         del pipe, buffers
     return f"{cfg.camera.width}x{cfg.camera.height}+lores{lores[0]}x{lores[1]}"
