@@ -121,6 +121,32 @@ def test_evaluate_command_measures_another_split_and_updates_both_cards(csv_run,
     assert png.stat().st_size > 10_000
 
 
+def test_train_chooses_the_post_processing_on_validation_and_writes_it_into_both_cards(ferplus_run):
+    for name in ("mood_xception_fer7_int8", "mood_xception_fer7_float32"):
+        card = load_card(ferplus_run / f"{name}.tflite")
+        choice = card.extra["postprocess_choice"]
+        assert choice["split"] == "val" and len(choice["tried"]) == 12  # 6 taus, with and without mirror
+        best = max(choice["tried"], key=lambda r: (r["accuracy"], r["macro_f1"]))
+        assert (card.postprocess.mirror, card.postprocess.tau) == (best["mirror"], best["tau"])
+        assert card.postprocess.prior is None or abs(sum(card.postprocess.prior) - 1) < 0.01
+
+
+def test_adjust_dry_run_prints_the_table_and_leaves_the_cards(csv_run, capsys):
+    data, out = csv_run
+    model = out / "mood_xception_fer7_int8.tflite"
+    before = model.with_suffix(".json").read_bytes()
+    assert _run("adjust", str(model), "--data", str(data), "--taus", "0", "0.5", "--dry-run") == 0
+    printed = capsys.readouterr().out
+    assert printed.count("\n") >= 5 and "<- chosen" in printed
+    assert model.with_suffix(".json").read_bytes() == before
+
+
+def test_adjust_refuses_a_tau_out_of_range_naming_the_option(csv_run, capsys):
+    data, out = csv_run
+    assert _run("adjust", str(out / "mood_xception_fer7_int8.tflite"), "--data", str(data), "--taus", "9") != 0
+    assert "--taus" in capsys.readouterr().err
+
+
 def test_quantize_without_data_calibrates_on_real_offline_faces(csv_run, tmp_path):
     _, out = csv_run
     assert _run("quantize", str(out / "best.keras"), "--out", str(tmp_path), "--name", "faces",
