@@ -65,7 +65,6 @@ def test_the_whole_frame_is_still_scanned_every_idle_every_frames(room):
     assert det.full_detections == 3
 
 
-@pytest.mark.parametrize("gain", [1.3, 0.6], ids=["brighter", "darker"])
 def tile_runs_a_frame(det, frames: list[np.ndarray]) -> tuple[list[int], list[list]]:
     """Runs of the scan's tile-sized interpreter (the real model) in each frame, and the faces found."""
     from edge.detectors.tiles import TILE
@@ -100,6 +99,7 @@ def test_a_scheduled_whole_frame_look_reads_one_tile_a_frame_and_finds_who_sat_s
     assert found[-1][0].iou(type(found[-1][0])(*box)) > 0.3
 
 
+@pytest.mark.parametrize("gain", [1.3, 0.6], ids=["brighter", "darker"])
 def test_a_global_lighting_change_is_not_motion(room, gain):
     motion = MotionDetector()
     motion.update(room)
