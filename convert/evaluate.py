@@ -44,8 +44,9 @@ surprise -> happy) and the confusion matrix (numbers and a PNG); the split witho
 with Training; and all of it with the faces shrunk to 40, 32 and 24 px (sofa distance) and scaled back up
 by the classifier. The card's postprocess (mood-convert adjust: logit adjustment, mirror views) applies as
 in the daemon; with mirror, a face's two views are averaged (what the smoother sees over two frames) and
-one view's accuracy is given beside it. The results are written into both model cards (metrics.evaluation). Use the test split
-(PublicTest / test/) once, for the final figure; the validation split for anything you tune on."""
+one view's accuracy is given beside it. The results are written into both model cards
+(metrics.evaluation). Use the test split (PublicTest / test/) once, for the final figure; the validation
+split for anything you tune on."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

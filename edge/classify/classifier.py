@@ -76,7 +76,7 @@ class Classifier:
         weights = post.weights()
         self._adjust = None if weights is None else np.asarray(weights, np.float32)
         self.mirror = post.mirror
-        #: faces read so far by :meth:`preprocess`' frames: odd frames read the mirror image
+        #: frames whose faces :meth:`preprocess` has read; every second one reads them mirrored
         self._frames = 0
 
     @property
