@@ -115,7 +115,7 @@ class BlazeFaceMotionDetector(BlazeFaceScanDetector):
         """The scan on ``region`` of ``image`` only (widened to whole steps, kept inside the frame),
         at ``scale`` (default: :meth:`region_scale`)."""
         H, W = image.shape[:2]
-        scale = scale or self.region_scale(W, region.w)
+        scale = self.region_scale(W, region.w) if scale is None else scale
         # whole 64-pixel steps of the model's input once mirrored out by PAD: few interpreter sizes
         # (rounded down: scaled back up it must not pass the step)
         w, h = (min(n, int((-(-(max(1, r) * scale + 2 * PAD) // REGION_STEP) * REGION_STEP - 2 * PAD) / scale))

@@ -133,9 +133,7 @@ class BlazeFaceScanDetector(Detector):
     def parts(self, image: np.ndarray) -> int:
         """How many parts the whole-frame look of ``image`` comes in (its tiles: 4 at 800x600)."""
         h, w = image.shape[:2]
-        sw, sh = self.input_size(w, h)
-        pad = max(0, min(PAD, sw - 1, sh - 1))
-        return len(tiles(sw + 2 * pad, sh + 2 * pad))
+        return len(_cut(w, h, self.scale(w))[3])
 
     def detect_part(self, image: np.ndarray, part: int) -> list[Face]:
         """One part of the whole-frame look (:meth:`parts`): tile ``part`` of the scan, and the
@@ -148,14 +146,12 @@ class BlazeFaceScanDetector(Detector):
         """Boxes (in ``image`` pixels) and scores of the short-range model slid over ``image``
         scaled by ``scale``, tile by tile (tiles.py); only tile ``part`` where it is given."""
         h, w = image.shape[:2]
-        sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+        sw, sh, pad, cut = _cut(w, h, scale, pad)
         scaled = image if (sw, sh) == (w, h) else cv2.resize(
             image, (sw, sh), interpolation=cv2.INTER_AREA if sw < w else cv2.INTER_LINEAR)
-        pad = min(pad, sw - 1, sh - 1)  # a face at the picture's edge is found as well as inside
         if pad > 0:
             scaled = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
         found_boxes, found_scores = [], []
-        cut = tiles(sw + 2 * pad, sh + 2 * pad)
         for x, y, tw, th in cut if part is None else cut[part:part + 1]:
             net = self.nets.get(*net_size(tw, th, budget=self.nets.budget))
             boxes, scores = net.run(scaled[y:y + th, x:x + tw], fit=False)
@@ -193,3 +189,12 @@ class BlazeFaceScanDetector(Detector):
                                                 np.concatenate([s for _, s in found]).astype(np.float32),
                                                 NMS_IOU, weighted=False)
         return to_faces(boxes, scores, w, h, self.options.min_face_px, self.cfg.max_faces)
+
+
+def _cut(w: int, h: int, scale: float, pad: int = PAD) -> tuple[int, int, int, list[tuple[int, int, int, int]]]:
+    """A w x h picture scaled by ``scale``: its size, the border it is mirrored out by (a face at
+    its edge is found as well as inside) and the tiles that cover it; :meth:`BlazeFaceScanDetector.parts`
+    counts the tiles :meth:`~BlazeFaceScanDetector.tiled` runs."""
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    pad = min(pad, sw - 1, sh - 1)
+    return sw, sh, pad, tiles(sw + 2 * pad, sh + 2 * pad)

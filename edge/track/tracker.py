@@ -203,10 +203,11 @@ class TrackingDetector:
         self._since_full += 1
         self._since_search += 1
         due = self.full_every if self._tracks else self.search_every
-        if first or self._look_now or not hasattr(self.inner, "detect_part"):
-            if first or self._look_now or self._since_full >= due or self._since_search >= due:
-                return self._full(image)
-        elif self._sweep is None and (self._since_full >= due or self._since_search >= due):
+        scheduled = self._since_full >= due or self._since_search >= due
+        spread = hasattr(self.inner, "detect_part") and not (first or self._look_now)
+        if not spread and (first or self._look_now or scheduled):
+            return self._full(image)
+        if spread and scheduled and self._sweep is None:
             self._begin_look()  # scheduled: spread over the next frames, a part each
             self._sweep = 0
         faces: list[Box] = []

@@ -50,6 +50,8 @@ WALK_TO = {"walkin": 3.0, "close": 1.0}
 #: before it is left out, too long to emulate), and the frames run before the measured ones, by
 #: which the TV is left out
 TV_RESTLESS, TV_LEARN = 10, 20
+#: the detector settings a scene runs with (stage_cost.py), where the detector has them
+SCENE_OPTIONS = {"tv": {"restless_frames": TV_RESTLESS}, "idle": {"idle_every": IDLE_EVERY}}
 HFOV = 62.0
 NOISE_SIGMA = 2.0
 

@@ -99,12 +99,11 @@ def picamera2_scenes(cfg: config_mod.Config, names: list[str], frames: int, warm
         else:
             buffers = pi_scenes.build(name, n, cfg.camera.width, cfg.camera.height)
         options = cfg.detector.options.get(cfg.detector.kind)
-        if name == "tv" and hasattr(detector_options(cfg), "restless_frames"):  # the TV learnt in 20 frames
-            cfg.detector.options[cfg.detector.kind] = dataclasses.replace(detector_options(cfg),
-                                                                          restless_frames=pi_scenes.TV_RESTLESS)
-        if name == "idle" and hasattr(detector_options(cfg), "idle_every"):  # scheduled looks within the run
-            cfg.detector.options[cfg.detector.kind] = dataclasses.replace(detector_options(cfg),
-                                                                          idle_every=pi_scenes.IDLE_EVERY)
+        # the scene's own detector settings (the TV learnt in 20 frames, scheduled looks within the run)
+        changes = {k: v for k, v in pi_scenes.SCENE_OPTIONS.get(name, {}).items()
+                   if hasattr(detector_options(cfg), k)}
+        if changes:
+            cfg.detector.options[cfg.detector.kind] = dataclasses.replace(detector_options(cfg), **changes)
         sys.modules["picamera2"] = pi_scenes.standin(buffers, lores)
         pipe = Pipeline(cfg)
         if options is None:
