@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from convert.augment import augment, mixup
+from convert.callbacks import keep_average_if_better, make_callbacks, refresh_batchnorm, weight_averager
 from convert.data import PIXEL_OFFSET, PIXEL_SCALE, Dataset, to_input
 from convert.provenance import input_file, portable
+from convert.warm_start import load_float_twin, teacher_targets
 from edge.errors import DataError
 from edge.classify.labels import LABEL_SETS
 
@@ -49,6 +51,10 @@ mood-xception at 48x48, augmentation (flips, rotation, zoom and shifts, brightne
 down-and-up scaling to sofa-distance face sizes, random erasing), label smoothing, no class weights,
 AdamW with warm-up and cosine decay over 50 epochs, the checkpoint with the best validation accuracy,
 a fixed seed.
+To train on from a model instead of from scratch: --init-from puts a float twin's weights back into the
+network (its BatchNorms unfolded with statistics measured on training faces), --teacher blends a model's
+readings of each training face and its mirror image into the targets (--teacher-weight of them), and
+--average-last N averages the weights of the last N epochs, kept where validation prefers the average.
 
 Writes into --out: best.keras, history.csv, train_report.json, curves.png, and (unless --no-export)
 the int8 model with its float twin and cards (calibrated on training images; post-processing chosen on
@@ -89,6 +95,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="train on FER-2013 as it is (blanks, duplicates, copies of test images)")
     p.add_argument("--limit", type=int, default=None,
                    help="at most N images per split (csv) or per class folder (quick trials)")
+    p.add_argument("--init-from", type=Path, default=None, metavar="FLOAT32_TFLITE",
+                   help="start from this float twin's weights (same architecture) instead of at random")
+    p.add_argument("--teacher", type=Path, default=None, metavar="FLOAT32_TFLITE",
+                   help="blend this model's mirror-averaged readings of the training faces into the targets")
+    p.add_argument("--teacher-weight", type=float, default=0.5, help="the teacher's share of the targets")
+    p.add_argument("--average-last", type=int, default=0, metavar="N",
+                   help="average the weights of the last N epochs; kept where validation prefers them")
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--no-export", action="store_true", help="stop after training (no int8 model)")
     p.add_argument("--name", default=None, help="exported file stem (default: <arch>_<classes>)")
@@ -131,59 +144,6 @@ def class_weights(y: np.ndarray, k: int, mode: str = "sqrt", cap: float = 10.0) 
     if mode == "sqrt":
         w = np.sqrt(w)
     return {i: float(min(cap, v)) for i, v in enumerate(w)}
-
-
-# ---- BatchNorm statistics ----------------------------------------------------------------------------
-
-def refresh_batchnorm(model: Any, x: np.ndarray, chunk: int = 256) -> None:
-    """Set BN moving statistics to the average batch statistics of ``x`` (clean, unaugmented faces).
-
-    The moving averages follow augmented batches and, after a short run, still remember their initial
-    values; inference then runs on statistics the weights never saw.
-    """
-    import keras  # noqa: PLC0415
-
-    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    saved = [layer.momentum for layer in bns]
-    try:
-        for i, start in enumerate(range(0, len(x), chunk)):
-            for layer in bns:  # running average over chunks: chunk i gets weight 1/(i+1)
-                layer.momentum = i / (i + 1)
-            model(x[start:start + chunk], training=True)
-    finally:
-        for layer, m in zip(bns, saved):
-            layer.momentum = m
-
-
-def make_callbacks(model: Any, refresh_x: np.ndarray, out: Path, patience: int,
-                   time_limit: float | None = None) -> list[Any]:
-    import keras  # noqa: PLC0415
-
-    started = time.monotonic()
-
-    class TimeLimit(keras.callbacks.Callback):
-        """A run that must fit a budget (the issue's 150 minutes on 2 cores) ends at an epoch boundary."""
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            if time_limit is not None and time.monotonic() - started > time_limit * 60:
-                log.warning("time limit of %.0f min reached after epoch %d", time_limit, epoch + 1)
-                model.stop_training = True
-
-    class RefreshBatchNorm(keras.callbacks.Callback):
-        """Validation (and so the checkpoint choice) sees the statistics of clean faces."""
-
-        def on_test_begin(self, logs: Any = None) -> None:
-            refresh_batchnorm(model, refresh_x)
-
-    return [
-        RefreshBatchNorm(),
-        keras.callbacks.ModelCheckpoint(out / "best.keras", monitor="val_accuracy", mode="max",
-                                        save_best_only=True),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience,
-                                      restore_best_weights=True),
-        keras.callbacks.CSVLogger(str(out / "history.csv")),
-        TimeLimit(),
-    ]
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -231,6 +191,8 @@ def main(args: argparse.Namespace) -> int:
         raise DataError(f"got {args.input_size}", field="--input-size", expected="at least 32 (48 or 64)")
     if not 0 <= args.mixup <= 10:
         raise DataError(f"got {args.mixup}", field="--mixup", expected="an alpha from 0 (off) to 10")
+    if not 0 <= args.teacher_weight <= 1:
+        raise DataError(f"got {args.teacher_weight}", field="--teacher-weight", expected="a share from 0 to 1")
     if args.epochs < 1 or args.batch_size < 1:
         raise DataError("must be positive", field="--epochs/--batch-size", expected="integers >= 1")
     started = time.monotonic()
@@ -247,13 +209,17 @@ def main(args: argparse.Namespace) -> int:
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()  # same seed, same data, same CPU -> same weights
     args.out.mkdir(parents=True, exist_ok=True)
+    refresh_x = to_input(ds.train.x[np.random.default_rng(args.seed).permutation(len(ds.train))[:2048]])
+    if args.teacher is not None:
+        ds = _with_teacher(ds, args, refresh_x)
     train_data, val_data = make_datasets(ds, args.batch_size, args.seed, args.input_size,
                                           args.mixup)
     weights = class_weights(ds.train.y, len(ds.labels), args.class_weight)
-    refresh_x = to_input(ds.train.x[np.random.default_rng(args.seed).permutation(len(ds.train))[:2048]])
 
     # model
     model = ARCHITECTURES[args.arch](args.input_size, len(ds.labels))
+    if args.init_from is not None:
+        load_float_twin(model, args.init_from, refresh_x)
     steps = int(np.ceil(len(ds.train) / args.batch_size))
     warmup = steps * min(3, args.epochs // 10)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -264,24 +230,28 @@ def main(args: argparse.Namespace) -> int:
                   metrics=["accuracy"])
 
     # fit
+    averager = weight_averager(args.epochs - args.average_last + 1)
+    callbacks = make_callbacks(model, refresh_x, args.out, args.patience, args.time_limit)
     history = model.fit(train_data, validation_data=val_data, epochs=args.epochs, class_weight=weights,
-                        callbacks=make_callbacks(model, refresh_x, args.out, args.patience, args.time_limit),
-                        verbose=2)
+                        callbacks=callbacks + ([averager] if args.average_last > 1 else []), verbose=2)
     # EarlyStopping restored the best epoch's weights, whose BatchNorm statistics RefreshBatchNorm
     # measured on clean faces before that epoch's validation; ModelCheckpoint saved the same weights
     hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    averaged = keep_average_if_better(model, averager, val_data, max(hist.get("val_accuracy", [0.0])),
+                                      lambda m: refresh_batchnorm(m, refresh_x), args.out / "best.keras")
     save_curves(hist, args.out / "curves.png")
     train_minutes = (time.monotonic() - started) / 60
     best_epoch = int(np.argmax(hist.get("val_accuracy", [0]))) + 1
     command = command_line(args)
-    inputs = [input_file(p) for p in (args.data, args.ferplus) if p is not None and Path(p).is_file()]
+    inputs = [input_file(p) for p in (args.data, args.ferplus, args.init_from, args.teacher) if p is not None and Path(p).is_file()]
     report = {
         "training_data": {"source": Path(ds.source).name, "inputs": inputs, "classes": args.classes, "labels": ds.labels,
                           "splits": {"train": len(ds.train), "val": len(ds.val), "test": len(ds.test)},
                           "split_rules": {"train": "Training / train/, cleaned", **ds.notes},
                           "cleaning": ds.cleaning, "test_also_in_training": int(np.sum(ds.test_seen)),
                           "counts": ds.counts()},
-        "metrics": {"val_accuracy": round(max(hist.get("val_accuracy", [0.0])), 4), "best_epoch": best_epoch,
+        "metrics": {"val_accuracy": round(averaged or max(hist.get("val_accuracy", [0.0])), 4),
+                    "best_epoch": f"average of the last {averager.count}" if averaged else best_epoch,
                     "epochs_run": len(hist.get("loss", [])), "training_minutes": round(train_minutes, 1),
                     "parameters": int(model.count_params())},
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
@@ -302,6 +272,20 @@ def main(args: argparse.Namespace) -> int:
     if not args.no_export:
         _export(model, ds, args, report)
     return 0
+
+
+def _with_teacher(ds: Dataset, args: argparse.Namespace, faces: np.ndarray) -> Dataset:
+    """Training targets blended with a teacher's readings: (1 - w) * votes + w * teacher."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from convert.model import ARCHITECTURES  # noqa: PLC0415
+
+    teacher = ARCHITECTURES[args.arch](args.input_size, len(ds.labels))
+    load_float_twin(teacher, args.teacher, faces)
+    taught = teacher_targets(teacher, to_input(ds.train.x))
+    votes = ds.train.soft if ds.train.soft is not None else np.eye(len(ds.labels), dtype=np.float32)[ds.train.y]
+    soft = (1 - args.teacher_weight) * votes + args.teacher_weight * taught
+    return replace(ds, train=replace(ds.train, soft=soft.astype(np.float32)))
 
 
 def _export(model: Any, ds: Dataset, args: argparse.Namespace, report: dict[str, Any]) -> None:
