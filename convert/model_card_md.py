@@ -308,8 +308,9 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         "",
         "## Training",
         f"- Command: `{card.get('command', '')}`, seed {cfg.get('seed')}; {train_m.get('epochs_run')} epochs "
-        f"(best validation accuracy {_pct(train_m.get('val_accuracy', 0))} at epoch {train_m.get('best_epoch')}), "
+        f"(best validation accuracy {_pct(train_m.get('val_accuracy', 0))} {_chosen(train_m.get('best_epoch'))}), "
         f"**{train_m.get('training_minutes')} minutes** on the machine that made it (2-core CPU, shared).",
+        *_lineage_lines(card.get("started_from") or {}),
         f"- Recipe: AdamW (peak learning rate {cfg.get('lr')}, weight decay {cfg.get('weight_decay')}), warm-up then "
         f"cosine decay, batch {cfg.get('batch_size')}, label smoothing {cfg.get('label_smoothing')}, "
         f"{cfg.get('class_weight')} class weights ("
@@ -332,6 +333,22 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         "",
     ]
     return "\n".join(lines)
+
+
+def _chosen(best_epoch: Any) -> str:
+    return f"at epoch {best_epoch}" if isinstance(best_epoch, int) else f"for the {best_epoch} epochs' weights"
+
+
+def _lineage_lines(started: dict[str, Any]) -> list[str]:
+    """Where a run that did not start from scratch started: the models it read, and what made them."""
+    lines = []
+    for role, words in (("weights", "Started from the weights of"), ("teacher", "Teacher")):
+        if role in started:
+            m = started[role]
+            share = f"; its mirror-averaged readings are {m['weight']:.0%} of each face's targets" if "weight" in m else ""
+            lines.append(f"- {words} `{m['file']}` (sha256 `{m['sha256'][:16]}…`), made by `{m.get('command', '')}` "
+                         f"in {m.get('training_minutes')} minutes{share}.")
+    return lines
 
 
 def _postprocess_lines(card: dict[str, Any]) -> list[str]:

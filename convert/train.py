@@ -260,6 +260,7 @@ def main(args: argparse.Namespace) -> int:
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
         "history": hist,
         "command": command,
+        "started_from": _lineage(args),
     }
     report = portable(report)
     (args.out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -272,6 +273,24 @@ def main(args: argparse.Namespace) -> int:
     if not args.no_export:
         _export(model, ds, args, report)
     return 0
+
+
+def _lineage(args: argparse.Namespace) -> dict[str, Any] | None:
+    """What a run started from (--init-from, --teacher): each file's name and hash, and the command and
+    minutes its card says made it, so the card of the result names every step that led to it."""
+    from edge.classify.modelcard import load_card  # noqa: PLC0415
+
+    if args.init_from is None and args.teacher is None:
+        return None
+    lineage: dict[str, Any] = {}
+    for role, path in (("weights", args.init_from), ("teacher", args.teacher)):
+        if path is not None:
+            extra = load_card(path).extra
+            lineage[role] = {**input_file(path), "command": extra.get("command", ""),
+                             "training_minutes": extra.get("metrics", {}).get("training", {}).get("training_minutes")}
+    if args.teacher is not None:
+        lineage["teacher"]["weight"] = args.teacher_weight
+    return lineage
 
 
 def _with_teacher(ds: Dataset, args: argparse.Namespace, faces: np.ndarray) -> Dataset:
@@ -312,6 +331,7 @@ def _export(model: Any, ds: Dataset, args: argparse.Namespace, report: dict[str,
         "fidelity_sets": {"val": "the validation split"},
         "quantization": {"calibration": f"{len(cal)} training images (seed {args.seed})"},
         "command": report["command"],
+        **({"started_from": report["started_from"]} if report["started_from"] else {}),
     }
     preprocess = Preprocess(crop_margin=args.crop_margin, interpolation="area", scale=PIXEL_SCALE,
                             offset=PIXEL_OFFSET)

@@ -68,7 +68,7 @@ def test_a_teacher_reads_each_face_and_its_mirror_image():
     assert np.allclose(both.sum(axis=1), 1, atol=1e-4)
 
 
-def test_a_run_started_from_a_twin_records_it_and_averages_its_last_epochs(tmp_path):
+def test_a_run_started_from_a_twin_names_it_and_its_teacher_in_the_report_and_the_card(tmp_path):
     from convert.__main__ import main
 
     data = fer_data.write_csv(tmp_path / "fer2013.csv", n_train=30, n_val=10, n_test=0, seed=7)
@@ -76,10 +76,14 @@ def test_a_run_started_from_a_twin_records_it_and_averages_its_last_epochs(tmp_p
     out = tmp_path / "run"
     assert main(["train", str(data), "--ferplus", str(votes), "--out", str(out), "--epochs", "3",
                  "--batch-size", "32", "--lr", "0.001", "--init-from", str(TWIN), "--teacher", str(TWIN),
-                 "--average-last", "2", "--no-export"]) == 0
+                 "--average-last", "2", "--name", "tuned"]) == 0
     report = json.loads((out / "train_report.json").read_text())
     names = [i["file"] for i in report["training_data"]["inputs"]]
     assert names == ["fer2013.csv", "fer2013new.csv", TWIN.name, TWIN.name]
     assert "--init-from" in report["command"] and "--average-last 2" in report["command"]
     assert str(tmp_path) not in json.dumps(report)
-    assert (out / "best.keras").is_file()
+    assert report["started_from"]["weights"]["command"].startswith("mood-convert train")
+    assert report["started_from"]["teacher"]["weight"] == 0.5
+    card = (out / "tuned_MODEL_CARD.md").read_text()
+    assert f"Started from the weights of `{TWIN.name}`" in card and f"Teacher `{TWIN.name}`" in card
+    assert "50% of each face's targets" in card and str(tmp_path) not in card
