@@ -138,6 +138,17 @@ def test_mirror_views_read_every_other_frame_mirrored(tmp_path):
     assert np.allclose(frames[1], as_mirror, atol=1e-6)
 
 
+def test_a_still_is_read_as_both_views_averaged_however_many_frames_came_before(tmp_path):
+    gray = astronaut_gray()
+    (face,) = HaarDetector().detect(gray)
+    mirrored = Classifier(copy_with_card(tmp_path / "mirror", mirror=True))
+    frames = [mirrored.infer(mirrored.preprocess(gray, [face]))[0] for _ in range(2)]
+    stills = [mirrored.classify_still(gray, [face])[0] for _ in range(3)]
+    assert stills[0].probabilities == stills[1].probabilities == stills[2].probabilities
+    both = (frames[0] + frames[1]) / 2
+    assert np.allclose([stills[0].probabilities[k] for k in mirrored.labels], both, atol=1e-6)
+
+
 @pytest.mark.parametrize("post, field", [
     ({"prior": [0.5, 0.5], "tau": 0.3}, "postprocess.prior"),
     ({"prior": [0.1, 0, 0.1, 0.1, 0.1, 0.1, 0.5], "tau": 0.3}, "postprocess.prior"),

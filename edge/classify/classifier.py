@@ -136,6 +136,14 @@ class Classifier:
             return []
         return self.predictions(faces, self.infer(self.preprocess(gray, faces)))
 
+    def classify_still(self, gray: np.ndarray, faces: Sequence[Box]) -> list[FacePrediction]:
+        """:meth:`classify` for a still picture: both views averaged at once, so a reading does not
+        depend on how many frames came before (a benchmark's photos, a test's faces)."""
+        if not faces:
+            return []
+        batch = self.preprocess_crops([self.crop(gray, face) for face in faces])
+        return self.predictions(faces, self.infer_views(batch))
+
     def predictions(self, faces: Sequence[Box], probs: np.ndarray) -> list[FacePrediction]:
         """Pair faces with their rows of :meth:`infer` output, in the configured label view."""
         return [self._prediction(face, p) for face, p in zip(faces, probs)]

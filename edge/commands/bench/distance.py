@@ -102,7 +102,7 @@ def evaluate(variant: Variant, samples: list[Sample], view: CameraView, classifi
             row["found"] += 1
             if classifier is not None and s.person in references:
                 gray = cv2.cvtColor(s.frame, cv2.COLOR_BGR2GRAY)
-                pred = classifier.classify(gray, [hit[0]])[0]
+                pred = classifier.classify_still(gray, [hit[0]])[0]
                 row["read"] += 1
                 row["agree"] += int(pred.label == references[s.person])
     for row in rows.values():
@@ -120,7 +120,7 @@ def reference_labels(classifier: Any) -> dict[str, str]:
     out = {}
     for p in people():
         gray = cv2.cvtColor(p.image, cv2.COLOR_BGR2GRAY)
-        out[p.name] = classifier.classify(gray, [Face(*p.face)])[0].label
+        out[p.name] = classifier.classify_still(gray, [Face(*p.face)])[0].label
     return out
 
 
