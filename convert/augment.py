@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 
-def augment(x: Any, seed: Any, size: int) -> Any:
+def augment(x: Any, seed: Any, size: int, small: float = 0.35) -> Any:
     """One batch (B, S, S, 1) in [-1, 1], randomly changed the ways a living-room camera changes a face.
 
     Stateless random ops keyed by ``seed`` (the run's seed and the batch number), so a run is repeatable.
+    ``small`` is the share of faces shrunk to sofa size and scaled back up.
     """
     import tensorflow as tf  # noqa: PLC0415
 
@@ -40,10 +41,10 @@ def augment(x: Any, seed: Any, size: int) -> Any:
     # contrast 0.7-1.3 around the face's mean, brightness +-0.2
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
     x = (x - mean) * uniform(6, [b, 1, 1, 1], 0.7, 1.3) + mean + uniform(7, [b, 1, 1, 1], -0.2, 0.2)
-    # a face seen from the sofa: down to 14-40 px and back up (a third of the batch)
+    # a face seen from the sofa: down to 14-40 px and back up (a share `small` of the batch)
     side = tf.cast(tf.round(uniform(8, [], 14.0, 40.0)), tf.int32)
-    small = tf.image.resize(tf.image.resize(x, [side, side], method="area"), [size, size], method="bilinear")
-    x = tf.where(uniform(9, [b, 1, 1, 1], 0, 1) < 0.35, small, x)
+    shrunk = tf.image.resize(tf.image.resize(x, [side, side], method="area"), [size, size], method="bilinear")
+    x = tf.where(uniform(9, [b, 1, 1, 1], 0, 1) < small, shrunk, x)
     # random erasing: a grey rectangle of 15-45% of each side on 30% of the faces
     h, w = uniform(10, [b, 1, 1], 0.15 * s, 0.45 * s), uniform(11, [b, 1, 1], 0.15 * s, 0.45 * s)
     y0, x0 = uniform(12, [b, 1, 1], 0, 1) * (s - h), uniform(13, [b, 1, 1], 0, 1) * (s - w)

@@ -316,7 +316,8 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         f"{cfg.get('class_weight')} class weights ("
         + ", ".join(f"{k} {v}" for k, v in card["training"].get("class_weights", {}).items()) + "); "
         "augmentation: mirror image, rotation ±10°, zoom 0.85-1.15 and shifts ±10% in one resampling, contrast "
-        "0.7-1.3 and brightness ±0.2, a third of the faces shrunk to 14-40 px and scaled back up (sofa distance), "
+        f"0.7-1.3 and brightness ±0.2, {cfg.get('small_faces', 0.35):.0%} of the faces shrunk to 14-40 px and scaled back up "
+        "(sofa distance), "
         "random erasing of a rectangle on 30% of the faces"
         + (f", mixup (each face blended with another of its batch, votes alike, Beta({cfg['mixup']}, "
            f"{cfg['mixup']}))" if cfg.get("mixup") else "")

@@ -84,6 +84,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
                    help="mix each training batch with itself reversed, faces and vote distributions alike, "
                         "by a Beta(ALPHA, ALPHA) share (0, the default, turns it off; 0.2 is a usual choice)")
+    p.add_argument("--small-faces", type=float, default=0.35, metavar="SHARE",
+                   help="share of training faces shrunk to 14-40 px and scaled back up (default 0.35)")
     p.add_argument("--class-weight", choices=["none", "sqrt", "balanced"], default="none",
                    help="per-class loss weights against the imbalance (disgust is 1.5%% of FER-2013, 0.7%% of "
                         "FER+); none (default) steers by accuracy, sqrt trades some of it for rare classes")
@@ -110,7 +112,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 # ---- data -------------------------------------------------------------------------------------------
 
-def make_datasets(ds: Dataset, batch: int, seed: int, size: int, mix: float = 0.0) -> tuple[Any, Any]:
+def make_datasets(ds: Dataset, batch: int, seed: int, size: int, mix: float = 0.0,
+                  small: float = 0.35) -> tuple[Any, Any]:
     """tf.data pipelines: shuffled, augmented training batches; plain validation batches."""
     import tensorflow as tf  # noqa: PLC0415
 
@@ -125,8 +128,8 @@ def make_datasets(ds: Dataset, batch: int, seed: int, size: int, mix: float = 0.
              .shuffle(len(ds.train), seed=seed, reshuffle_each_iteration=True)
              .batch(batch))
     train = (tf.data.Dataset.zip((train, steps))
-             .map(lambda xy, s: (augment(xy[0], s, size), xy[1]), num_parallel_calls=tf.data.AUTOTUNE,
-                  deterministic=True)
+             .map(lambda xy, s: (augment(xy[0], s, size, small), xy[1]),
+                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
              .prefetch(tf.data.AUTOTUNE))
     if mix > 0:
         train = (tf.data.Dataset.zip((train, steps))
@@ -193,6 +196,8 @@ def main(args: argparse.Namespace) -> int:
         raise DataError(f"got {args.mixup}", field="--mixup", expected="an alpha from 0 (off) to 10")
     if not 0 <= args.teacher_weight <= 1:
         raise DataError(f"got {args.teacher_weight}", field="--teacher-weight", expected="a share from 0 to 1")
+    if not 0 <= args.small_faces <= 1:
+        raise DataError(f"got {args.small_faces}", field="--small-faces", expected="a share from 0 to 1")
     if args.epochs < 1 or args.batch_size < 1:
         raise DataError("must be positive", field="--epochs/--batch-size", expected="integers >= 1")
     started = time.monotonic()
@@ -213,7 +218,7 @@ def main(args: argparse.Namespace) -> int:
     if args.teacher is not None:
         ds = _with_teacher(ds, args, refresh_x)
     train_data, val_data = make_datasets(ds, args.batch_size, args.seed, args.input_size,
-                                          args.mixup)
+                                          args.mixup, args.small_faces)
     weights = class_weights(ds.train.y, len(ds.labels), args.class_weight)
 
     # model
