@@ -23,8 +23,8 @@ from convert.augment import augment, mixup
 from convert.callbacks import keep_average_if_better, make_callbacks, refresh_batchnorm, weight_averager
 from convert.data import PIXEL_OFFSET, PIXEL_SCALE, Dataset, to_input
 from convert.provenance import input_file, portable
-from convert.warm_start import load_float_twin, teacher_targets
-from edge.errors import DataError
+from convert.warm_start import load_float_twin, teacher_targets, twin_weights
+from edge.errors import DataError, ModelError
 from edge.classify.labels import LABEL_SETS
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,10 @@ def main(args: argparse.Namespace) -> int:
         raise DataError(f"got {args.small_faces}", field="--small-faces", expected="a share from 0 to 1")
     if args.epochs < 1 or args.batch_size < 1:
         raise DataError("must be positive", field="--epochs/--batch-size", expected="integers >= 1")
+    if not 0 <= args.average_last <= args.epochs:
+        raise DataError(f"got {args.average_last}", field="--average-last", expected="0 to --epochs")
     started = time.monotonic()
+    lineage = _lineage(args)  # read before training, so a wrong file stops the run at once
 
     # data (read and checked before TensorFlow loads, so a bad file fails fast)
     ds = load(args.data, size=args.input_size, classes=args.classes, val_fraction=args.val_fraction,
@@ -265,7 +268,7 @@ def main(args: argparse.Namespace) -> int:
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
         "history": hist,
         "command": command,
-        "started_from": _lineage(args),
+        "started_from": lineage,
     }
     report = portable(report)
     (args.out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -290,7 +293,11 @@ def _lineage(args: argparse.Namespace) -> dict[str, Any] | None:
     lineage: dict[str, Any] = {}
     for role, path in (("weights", args.init_from), ("teacher", args.teacher)):
         if path is not None:
-            extra = load_card(path).extra
+            twin_weights(path)  # a model file we can read, or a one-line error naming it
+            try:
+                extra = load_card(path).extra
+            except ModelError:  # a twin without its card: named by its hash alone
+                extra = {}
             lineage[role] = {**input_file(path), "command": extra.get("command", ""),
                              "training_minutes": extra.get("metrics", {}).get("training", {}).get("training_minutes")}
     if args.teacher is not None:

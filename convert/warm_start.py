@@ -31,6 +31,8 @@ def twin_weights(path: Path) -> dict[str, dict[str, np.ndarray]]:
     """
     from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
 
+    if not Path(path).is_file():
+        raise ModelError(f"{path}: no such file (expected a model's float32 .tflite twin)")
     try:
         it = Interpreter(model_path=str(path))
         it.allocate_tensors()

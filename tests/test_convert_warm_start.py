@@ -87,3 +87,14 @@ def test_a_run_started_from_a_twin_names_it_and_its_teacher_in_the_report_and_th
     card = (out / "tuned_MODEL_CARD.md").read_text()
     assert f"Started from the weights of `{TWIN.name}`" in card and f"Teacher `{TWIN.name}`" in card
     assert "50% of each face's targets" in card and str(tmp_path) not in card
+
+
+@pytest.mark.parametrize("content", [None, b"not a model"])
+def test_a_start_model_that_is_missing_or_not_a_model_is_refused_before_training(cli, tmp_path, content):
+    data = fer_data.write_csv(tmp_path / "fer2013.csv", n_train=5, n_val=2, n_test=0)
+    start = tmp_path / "start.tflite"
+    if content is not None:
+        start.write_bytes(content)
+    r = cli("train", str(data), "--init-from", str(start), "--out", str(tmp_path / "o"), module="convert")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and f"{start}: " in r.stderr
+    assert not (tmp_path / "o").exists()  # nothing trained
