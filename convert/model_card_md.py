@@ -316,8 +316,8 @@ def render_trained(card: dict[str, Any], twin: dict[str, Any], baseline: dict[st
         f"{cfg.get('class_weight')} class weights ("
         + ", ".join(f"{k} {v}" for k, v in card["training"].get("class_weights", {}).items()) + "); "
         "augmentation: mirror image, rotation ±10°, zoom 0.85-1.15 and shifts ±10% in one resampling, contrast "
-        f"0.7-1.3 and brightness ±0.2, {cfg.get('small_faces', 0.35):.0%} of the faces shrunk to 14-40 px and scaled back up "
-        "(sofa distance), "
+        f"0.7-1.3 and brightness ±0.2, {cfg.get('small_faces', 0.35):.0%} of the faces shrunk to 14-40 px and "
+        "scaled back up (sofa distance), "
         "random erasing of a rectangle on 30% of the faces"
         + (f", mixup (each face blended with another of its batch, votes alike, Beta({cfg['mixup']}, "
            f"{cfg['mixup']}))" if cfg.get("mixup") else "")
@@ -346,7 +346,8 @@ def _lineage_lines(started: dict[str, Any]) -> list[str]:
     for role, words in (("weights", "Started from the weights of"), ("teacher", "Teacher")):
         if role in started:
             m = started[role]
-            share = f"; its mirror-averaged readings are {m['weight']:.0%} of each face's targets" if "weight" in m else ""
+            share = (f"; its mirror-averaged readings are {m['weight']:.0%} of each face's targets"
+                     if "weight" in m else "")
             lines.append(f"- {words} `{m['file']}` (sha256 `{m['sha256'][:16]}…`), made by `{m.get('command', '')}` "
                          f"in {m.get('training_minutes')} minutes{share}.")
     return lines

@@ -99,8 +99,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="at most N images per split (csv) or per class folder (quick trials)")
     p.add_argument("--init-from", type=Path, default=None, metavar="FLOAT32_TFLITE",
                    help="start from this float twin's weights (same architecture) instead of at random")
-    p.add_argument("--teacher", type=Path, default=None, metavar="FLOAT32_TFLITE",
-                   help="blend this model's mirror-averaged readings of the training faces into the targets")
+    p.add_argument("--teacher", type=Path, default=None, metavar="TFLITE",
+                   help="blend this model's mirror-averaged readings of the training faces into the targets "
+                        "(any TFLite classifier of this input size and these classes: a twin, a larger model)")
     p.add_argument("--teacher-weight", type=float, default=0.5, help="the teacher's share of the targets")
     p.add_argument("--average-last", type=int, default=0, metavar="N",
                    help="average the weights of the last N epochs; kept where validation prefers them")
@@ -219,7 +220,7 @@ def main(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     refresh_x = to_input(ds.train.x[np.random.default_rng(args.seed).permutation(len(ds.train))[:2048]])
     if args.teacher is not None:
-        ds = _with_teacher(ds, args, refresh_x)
+        ds = _with_teacher(ds, args)
     train_data, val_data = make_datasets(ds, args.batch_size, args.seed, args.input_size,
                                           args.mixup, args.small_faces)
     weights = class_weights(ds.train.y, len(ds.labels), args.class_weight)
@@ -251,7 +252,8 @@ def main(args: argparse.Namespace) -> int:
     train_minutes = (time.monotonic() - started) / 60
     best_epoch = int(np.argmax(hist.get("val_accuracy", [0]))) + 1
     command = command_line(args)
-    inputs = [input_file(p) for p in (args.data, args.ferplus, args.init_from, args.teacher) if p is not None and Path(p).is_file()]
+    inputs = [input_file(p) for p in (args.data, args.ferplus, args.init_from, args.teacher)
+              if p is not None and Path(p).is_file()]
     report = {
         "training_data": {"source": Path(ds.source).name, "inputs": inputs, "classes": args.classes, "labels": ds.labels,
                           "splits": {"train": len(ds.train), "val": len(ds.val), "test": len(ds.test)},
@@ -286,6 +288,7 @@ def main(args: argparse.Namespace) -> int:
 def _lineage(args: argparse.Namespace) -> dict[str, Any] | None:
     """What a run started from (--init-from, --teacher): each file's name and hash, and the command and
     minutes its card says made it, so the card of the result names every step that led to it."""
+    from convert.export import interpreter  # noqa: PLC0415
     from edge.classify.modelcard import load_card  # noqa: PLC0415
 
     if args.init_from is None and args.teacher is None:
@@ -293,7 +296,7 @@ def _lineage(args: argparse.Namespace) -> dict[str, Any] | None:
     lineage: dict[str, Any] = {}
     for role, path in (("weights", args.init_from), ("teacher", args.teacher)):
         if path is not None:
-            twin_weights(path)  # a model file we can read, or a one-line error naming it
+            (twin_weights if role == "weights" else interpreter)(path)  # readable, or one line naming it
             try:
                 extra = load_card(path).extra
             except ModelError:  # a twin without its card: named by its hash alone
@@ -305,15 +308,11 @@ def _lineage(args: argparse.Namespace) -> dict[str, Any] | None:
     return lineage
 
 
-def _with_teacher(ds: Dataset, args: argparse.Namespace, faces: np.ndarray) -> Dataset:
+def _with_teacher(ds: Dataset, args: argparse.Namespace) -> Dataset:
     """Training targets blended with a teacher's readings: (1 - w) * votes + w * teacher."""
     from dataclasses import replace  # noqa: PLC0415
 
-    from convert.model import ARCHITECTURES  # noqa: PLC0415
-
-    teacher = ARCHITECTURES[args.arch](args.input_size, len(ds.labels))
-    load_float_twin(teacher, args.teacher, faces)
-    taught = teacher_targets(teacher, to_input(ds.train.x))
+    taught = teacher_targets(args.teacher, to_input(ds.train.x), len(ds.labels))
     votes = ds.train.soft if ds.train.soft is not None else np.eye(len(ds.labels), dtype=np.float32)[ds.train.y]
     soft = (1 - args.teacher_weight) * votes + args.teacher_weight * taught
     return replace(ds, train=replace(ds.train, soft=soft.astype(np.float32)))

@@ -4,7 +4,8 @@ The shipped models keep no ``.keras`` file, only the int8 model and its float tw
 converter folded every BatchNorm into the convolution before it. :func:`load_float_twin` reads each
 convolution's kernel and bias out of the twin and unfolds the BatchNorms again with statistics measured
 on real faces, so the Keras model reads faces exactly as the twin does and trains on from there (a
-fine-tune, a weight average, a teacher's targets) instead of from scratch.
+fine-tune, a weight average) instead of from scratch. :func:`teacher_targets` reads training faces
+with another model, for targets that blend its readings with the votes.
 """
 
 from __future__ import annotations
@@ -116,9 +117,16 @@ def load_float_twin(model: Any, path: Path, faces: np.ndarray) -> None:
              path.name, len(faces))
 
 
-def teacher_targets(model: Any, faces: np.ndarray, mirror: bool = True) -> np.ndarray:
-    """The model's class probabilities for clean faces, averaged with their mirror images."""
-    p = model.predict(faces, batch_size=256, verbose=0)
+def teacher_targets(path: Path, faces: np.ndarray, classes: int, mirror: bool = True) -> np.ndarray:
+    """A classifier's readings of clean faces, averaged with their mirror images: any TFLite model with
+    this input size and ``classes`` outputs (the float twin of ours, or a larger teacher)."""
+    from convert.export import predict_tflite  # noqa: PLC0415
+
+    if not Path(path).is_file():
+        raise ModelError(f"{path}: no such file (expected a teacher .tflite model)")
+    p = predict_tflite(path, faces)
+    if p.shape[1] != classes:
+        raise ModelError(f"{path}: the teacher has {p.shape[1]} outputs, this run {classes} classes")
     if mirror:
-        p = (p + model.predict(faces[:, :, ::-1], batch_size=256, verbose=0)) / 2
+        p = (p + predict_tflite(path, np.ascontiguousarray(faces[:, :, ::-1]))) / 2
     return p.astype(np.float32)

@@ -56,16 +56,20 @@ def test_a_twin_of_another_architecture_is_refused_naming_the_file_and_layer():
 
 
 def test_a_teacher_reads_each_face_and_its_mirror_image():
-    from convert.model import build_mood_xception
-    from convert.warm_start import load_float_twin, teacher_targets
+    from convert.warm_start import teacher_targets
 
     faces = _faces(2)
-    model = build_mood_xception()
-    load_float_twin(model, TWIN, _faces())
-    both = teacher_targets(model, faces)
-    mirrored = teacher_targets(model, faces[:, :, ::-1])
+    both = teacher_targets(TWIN, faces, 7)
+    mirrored = teacher_targets(TWIN, np.ascontiguousarray(faces[:, :, ::-1]), 7)
     assert np.allclose(both, mirrored, atol=1e-4)  # the average of a face and its mirror is symmetric
     assert np.allclose(both.sum(axis=1), 1, atol=1e-4)
+
+
+def test_a_teacher_with_other_classes_is_refused_naming_it():
+    from convert.warm_start import teacher_targets
+
+    with pytest.raises(ModelError, match=r"mood_xception_ferplus_float32\.tflite: the teacher has 7 outputs"):
+        teacher_targets(TWIN, _faces(1), 4)
 
 
 def test_a_run_started_from_a_twin_names_it_and_its_teacher_in_the_report_and_the_card(tmp_path):
