@@ -30,15 +30,9 @@ def twin_weights(path: Path) -> dict[str, dict[str, np.ndarray]]:
     The converter names a kernel ``<model>_1/<layer>_1/<op>`` (a depthwise one adds ``/depthwise``); the
     layer's name is read from there, so nothing depends on the order the converter chose.
     """
-    from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
+    from convert.export import interpreter  # noqa: PLC0415
 
-    if not Path(path).is_file():
-        raise ModelError(f"{path}: no such file (expected a model's float32 .tflite twin)")
-    try:
-        it = Interpreter(model_path=str(path))
-        it.allocate_tensors()
-    except (ValueError, RuntimeError) as exc:
-        raise ModelError(f"{path}: cannot be read as a TFLite model ({exc})") from exc
+    it = interpreter(path, num_threads=1, delegates=False)  # the model's own ops; a bad file names itself
     names = {t["index"]: t["name"] for t in it.get_tensor_details()}
     found: dict[str, dict[str, np.ndarray]] = {}
     for op in it._get_ops_details():  # noqa: SLF001 - the interpreter's only view of the graph
@@ -122,9 +116,7 @@ def teacher_targets(path: Path, faces: np.ndarray, classes: int, mirror: bool = 
     this input size and ``classes`` outputs (the float twin of ours, or a larger teacher)."""
     from convert.export import predict_tflite  # noqa: PLC0415
 
-    if not Path(path).is_file():
-        raise ModelError(f"{path}: no such file (expected a teacher .tflite model)")
-    p = predict_tflite(path, faces)
+    p = predict_tflite(path, faces)  # a missing or broken file: a ModelError naming it
     if p.shape[1] != classes:
         raise ModelError(f"{path}: the teacher has {p.shape[1]} outputs, this run {classes} classes")
     if mirror:
